@@ -1,0 +1,57 @@
+# `make run` serves the app on SQLite with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup setup-test migrate demo lint fuzz bench sample-report clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-test.txt -c constraints.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test
+
+migrate: setup
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) outreach demo
+
+run: demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: setup-test
+	$(BIN)/ruff check outreach tests bench
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(BIN)/ruff check outreach tests bench
+	$(BIN)/ruff format --check outreach tests bench
+
+fuzz: setup-test
+	$(BIN)/pytest tests/fuzz -m fuzz --fuzz-examples=2000 $(PYTEST_ARGS)
+
+bench: setup-test
+	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/caseload_bench.py
+	$(BIN)/python bench/report_bench.py
+
+sample-report: demo
+	$(FLASK) outreach reports preview --out sample-report.pdf
+	pdftoppm -png -r 60 -f 1 -l 1 sample-report.pdf sample-report
+
+clean:
+	rm -rf $(VENV) instance/*.db .pytest_cache

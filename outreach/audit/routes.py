@@ -1,0 +1,60 @@
+"""Admin API for the audit log (/api/v1/admin/audit)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from outreach.audit.service import list_events
+from outreach.auth.guard import require
+from outreach.core.schemas import PageArgsSchema
+
+blp = Blueprint(
+    "admin_audit", __name__, url_prefix="/api/v1/admin", description="Audit log (admin)"
+)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor_id = fields.Integer(allow_none=True)
+    device_id = fields.UUID(allow_none=True)
+    action = fields.String()
+    entity = fields.String(allow_none=True)
+    record_id = fields.String(allow_none=True)
+    detail = fields.Dict(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    events = fields.List(fields.Nested(AuditEventSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AuditQueryArgsSchema(PageArgsSchema):
+    actor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    device_id = fields.UUID()
+    action = fields.String(validate=validate.Length(max=64))
+    entity = fields.String(validate=validate.Length(max=32))
+    record_id = fields.String(validate=validate.Length(max=64))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+
+
+@blp.route("/audit")
+class AuditEvents(MethodView):
+    decorators = [require("admin")]
+
+    @blp.arguments(AuditQueryArgsSchema, location="query")
+    @blp.response(200, AuditPageSchema)
+    def get(self, args):
+        """Who read or changed which record, from which device; newest first."""
+        events, total = list_events(**args)
+        return {
+            "events": events,
+            "total": total,
+            "page": args["page"],
+            "per_page": args["per_page"],
+        }

@@ -1,0 +1,92 @@
+"""Write and read audit events. Details hold ids and counts, never personal data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from outreach.audit.models import AuditEvent
+from outreach.core.extensions import db
+from outreach.core.types import utcnow
+
+
+def record_event(
+    action: str,
+    *,
+    actor_id: int | None,
+    device_id: uuid.UUID | None = None,
+    entity: str | None = None,
+    record_id: object = None,
+    detail: dict | None = None,
+) -> None:
+    """Add one audit event to the current transaction."""
+    db.session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor_id=actor_id,
+            device_id=device_id,
+            action=action,
+            entity=entity,
+            record_id=str(record_id) if record_id is not None else None,
+            detail=detail,
+        )
+    )
+
+
+def record_events(rows: list[dict]) -> None:
+    """Bulk-insert audit events (hot paths: sync push). Each row as for record_event."""
+    if not rows:
+        return
+    now = utcnow()
+    payload = [
+        {
+            "at": now,
+            "actor_id": r.get("actor_id"),
+            "device_id": r.get("device_id"),
+            "action": r["action"],
+            "entity": r.get("entity"),
+            "record_id": str(r["record_id"]) if r.get("record_id") is not None else None,
+            "detail": r.get("detail"),
+        }
+        for r in rows
+    ]
+    db.session.execute(insert(AuditEvent), payload)
+
+
+def list_events(
+    *,
+    actor_id: int | None = None,
+    device_id: uuid.UUID | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    record_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """Filter the audit log, newest first. Returns (events, total)."""
+    from sqlalchemy import func
+
+    stmt = select(AuditEvent)
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
+    if device_id is not None:
+        stmt = stmt.where(AuditEvent.device_id == device_id)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if entity:
+        stmt = stmt.where(AuditEvent.entity == entity)
+    if record_id:
+        stmt = stmt.where(AuditEvent.record_id == record_id)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.at < until)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(
+        stmt.order_by(AuditEvent.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(rows), int(total or 0)

@@ -1,0 +1,42 @@
+"""Password hashing with argon2id."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
+
+_default = PasswordHasher()
+# Tests and the demo loader may ask for cheap parameters; never production.
+_fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_DUMMY_HASH = _default.hash("timing-equaliser")
+
+
+def _hasher() -> PasswordHasher:
+    if has_app_context() and current_app.config.get("PASSWORD_HASH_FAST"):
+        return _fast
+    return _default
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check a password; spends the same work when the account does not exist."""
+    try:
+        return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is unacceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > 256:
+        return "Use at most 256 characters."
+    return None

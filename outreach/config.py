@@ -1,0 +1,89 @@
+"""Configuration: defaults for development, overridden from OUTREACH_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe or incomplete."""
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment, then apply overrides."""
+    env = os.environ
+    database_url = env.get("OUTREACH_DATABASE_URL") or (f"sqlite:///{INSTANCE_DIR / 'outreach.db'}")
+    cfg: dict = {
+        "OUTREACH_ENV": env.get("OUTREACH_ENV", "development"),
+        "SECRET_KEY": env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
+        "JWT_SECRET_KEY": env.get("OUTREACH_JWT_SECRET", DEV_SECRET),
+        "MATCH_KEY_SECRET": env.get("OUTREACH_MATCH_KEY_SECRET")
+        or env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
+            minutes=int(env.get("OUTREACH_ACCESS_TOKEN_MINUTES", "15"))
+        ),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
+            days=int(env.get("OUTREACH_REFRESH_TOKEN_DAYS", "14"))
+        ),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("OUTREACH_LOGIN_LIMIT_ACCOUNT", "10/15 minutes"),
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("OUTREACH_LOGIN_LIMIT_ADDRESS", "30/15 minutes"),
+        "SMTP_HOST": env.get("OUTREACH_SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(env.get("OUTREACH_SMTP_PORT", "25")),
+        "SMTP_USER": env.get("OUTREACH_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("OUTREACH_SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _bool(env.get("OUTREACH_SMTP_STARTTLS")),
+        "SMTP_TIMEOUT": float(env.get("OUTREACH_SMTP_TIMEOUT", "20")),
+        "MAIL_FROM": env.get("OUTREACH_MAIL_FROM", "outreach-reports@localhost"),
+        "REPORT_SCHEDULE": env.get("OUTREACH_REPORT_SCHEDULE", "0 7 * * mon"),
+        "TIMEZONE": env.get("OUTREACH_TIMEZONE", "Europe/London"),
+        "SYNC_INTERVENTION_DAYS": int(env.get("OUTREACH_SYNC_INTERVENTION_DAYS", "90")),
+        "SYNC_MAX_MUTATIONS": 500,
+        "SYNC_MAX_BYTES": 1024 * 1024,
+        "SYNC_MIN_SCHEMA_VERSION": 1,
+        "CLOCK_SKEW_MINUTES": int(env.get("OUTREACH_CLOCK_SKEW_MINUTES", "10")),
+        "RETENTION_YEARS": int(env.get("OUTREACH_RETENTION_YEARS", "7")),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Outreach API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+        "JSON_SORT_KEYS": False,
+    }
+    if overrides:
+        cfg.update(overrides)
+    check_config(cfg)
+    return cfg
+
+
+def check_config(cfg: dict) -> None:
+    """Refuse to run production with development secrets."""
+    if cfg.get("OUTREACH_ENV") != "production":
+        return
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MATCH_KEY_SECRET"):
+        value = cfg.get(key) or ""
+        if value == DEV_SECRET or len(value) < 32:
+            raise ConfigError(
+                f"{key} must be set to a random value of at least 32 characters "
+                "when OUTREACH_ENV=production"
+            )

@@ -1,0 +1,91 @@
+"""One JSON error shape for every API error: {code, status, message, errors?}."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error raised by a service, turned into the JSON envelope by the app."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: dict | None = None,
+        error_code: str | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.error_code = error_code
+
+
+def error_body(
+    status: int,
+    message: str | None = None,
+    errors: dict | None = None,
+    error_code: str | None = None,
+) -> dict:
+    """Build the envelope.
+
+    `code` is the HTTP status as a number, or, for the few errors a client must act
+    on differently (a revoked device must wipe itself), a stable string such as
+    ``device_revoked`` (DESIGN §4).
+    """
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    body: dict = {"code": error_code or status, "status": phrase, "message": message or phrase}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(status: int, message: str | None = None, **kwargs):
+    response = jsonify(error_body(status, message, **kwargs))
+    response.status_code = status
+    if status in (401, 403) or request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error under /api/ and every unexpected error answers in the envelope."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, errors=exc.errors, error_code=exc.error_code)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages") if isinstance(data, dict) else None
+        errors = None
+        if messages:
+            # webargs nests by location (json, query, ...); flatten single locations.
+            errors = next(iter(messages.values())) if len(messages) == 1 else dict(messages)
+        message = data.get("message") if isinstance(data, dict) else None
+        if not message:
+            message = "The request has invalid fields." if errors else exc.description
+        response = error_response(exc.code or 500, message, errors=errors)
+        for name, value in getattr(exc, "get_headers", lambda: [])() or []:
+            if name.lower() in {"allow", "retry-after"}:
+                response.headers[name] = value
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return handle_http_exception(exc)
+        # Log the type and where it came from; never the request body (personal data).
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "Something went wrong on the server.")

@@ -1,0 +1,27 @@
+"""Schemas shared across slices: the error envelope and pagination."""
+
+from marshmallow import Schema, fields, validate
+
+
+class ErrorSchema(Schema):
+    code = fields.Raw(
+        required=True,
+        metadata={
+            "description": "HTTP status, or a stable string such as device_revoked",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+        },
+    )
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(metadata={"description": "field name to messages"})
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PageMetaSchema(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()

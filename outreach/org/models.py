@@ -1,0 +1,76 @@
+"""Areas (PCC areas), teams (provider teams), users and commissioners' areas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from outreach.core.extensions import db
+from outreach.core.types import UTCDateTime, utcnow
+
+ROLES = ("worker", "team_lead", "commissioner", "admin")
+TEAM_ROLES = ("worker", "team_lead")
+
+
+class Area(db.Model):
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    teams: Mapped[list[Team]] = relationship(back_populates="area")
+
+
+class Team(db.Model):
+    __tablename__ = "team"
+    __table_args__ = (UniqueConstraint("area_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    provider: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    area: Mapped[Area] = relationship(back_populates="teams")
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('worker', 'team_lead', 'commissioner', 'admin')", name="role_known"
+        ),
+        CheckConstraint(
+            "role NOT IN ('worker', 'team_lead') OR team_id IS NOT NULL",
+            name="team_member_has_team",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    team: Mapped[Team | None] = relationship()
+    commissioner_areas: Mapped[list[Area]] = relationship(
+        secondary="commissioner_area", order_by="Area.code"
+    )
+
+
+class CommissionerArea(db.Model):
+    __tablename__ = "commissioner_area"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)

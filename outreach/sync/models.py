@@ -1,0 +1,71 @@
+"""Sync bookkeeping: the global sequence, the change log, the mutation ledger, history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outreach.core.db import BigIntPK
+from outreach.core.extensions import db
+from outreach.core.types import UTCDateTime, utcnow
+
+
+class SyncCounter(db.Model):
+    """One row holding the last allocated server_seq.
+
+    Allocating takes this row's lock until commit, so sequence numbers become
+    visible in order (DESIGN §4: a lower seq never appears after a pull passed it).
+    """
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncChange(db.Model):
+    """A record changed for a team's devices at server_seq `seq` (upsert or remove)."""
+
+    __tablename__ = "sync_change"
+    __table_args__ = (Index("ix_sync_change_team_seq", "team_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    op: Mapped[str] = mapped_column(String(10))
+
+
+class SyncMutation(db.Model):
+    """Ledger of applied mutations: a replay returns the stored result."""
+
+    __tablename__ = "sync_mutation"
+
+    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    result: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordVersion(db.Model):
+    """Every version of every synced record, plus values that lost a conflict."""
+
+    __tablename__ = "record_version"
+    __table_args__ = (Index("ix_record_version_record", "entity", "record_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))  # create, edit, conflict, delete, ...
+    data: Mapped[dict] = mapped_column(JSON)
+    losing: Mapped[dict | None] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

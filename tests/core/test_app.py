@@ -1,0 +1,121 @@
+"""App factory, configuration, the error envelope, security headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach import create_app
+from outreach.config import ConfigError
+
+
+def assert_envelope(response, status):
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["code"] == status and body["status"] and body["message"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def test_production_refuses_development_secrets(monkeypatch):
+    monkeypatch.setenv("OUTREACH_ENV", "production")
+    monkeypatch.delenv("OUTREACH_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app()
+
+
+def test_production_starts_with_real_secrets(monkeypatch, tmp_path):
+    monkeypatch.setenv("OUTREACH_ENV", "production")
+    monkeypatch.setenv("OUTREACH_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("OUTREACH_JWT_SECRET", "j" * 40)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    app = create_app()
+    assert app.config["OUTREACH_ENV"] == "production"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("x.db")
+
+
+def test_environment_configures_smtp_and_schedule(monkeypatch):
+    monkeypatch.setenv("OUTREACH_SMTP_HOST", "mail.example.test")
+    monkeypatch.setenv("OUTREACH_SMTP_PORT", "2525")
+    monkeypatch.setenv("OUTREACH_REPORT_SCHEDULE", "30 6 * * tue")
+    app = create_app({"TESTING": True})
+    assert app.config["SMTP_HOST"] == "mail.example.test"
+    assert app.config["SMTP_PORT"] == 2525
+    assert app.config["REPORT_SCHEDULE"] == "30 6 * * tue"
+
+
+def test_unknown_api_path_is_json_404(client):
+    assert_envelope(client.get("/api/v1/nothing-here"), 404)
+
+
+def test_wrong_method_is_json_405(client):
+    body = assert_envelope(client.delete("/api/v1/auth/login"), 405)
+    assert "method" in body["message"].lower()
+
+
+def test_missing_token_is_json_401(client):
+    assert_envelope(client.get("/api/v1/me"), 401)
+
+
+def test_garbage_token_is_json_401(client):
+    r = client.get("/api/v1/me", headers={"Authorization": "Bearer not.a.token"})
+    assert_envelope(r, 401)
+
+
+def test_wrong_role_is_json_403(login):
+    assert_envelope(login("worker").get("/api/v1/admin/users"), 403)
+
+
+def test_malformed_json_is_4xx_envelope(client, world):
+    r = client.post("/api/v1/auth/login", data="{not json", content_type="application/json")
+    assert r.status_code in (400, 422)
+    assert r.get_json()["code"] == r.status_code
+
+
+def test_unexpected_error_is_json_500_without_details(app, client, monkeypatch):
+    import outreach.app_routes as routes
+
+    def boom(*a, **k):
+        raise RuntimeError("secret internals AB 1980-01-01")
+
+    monkeypatch.setattr(routes.db.session, "execute", boom)
+    r = client.get("/api/v1/health")
+    assert r.status_code in (500, 503)
+    text = r.get_data(as_text=True)
+    assert "secret internals" not in text and "Traceback" not in text
+    assert r.get_json()["code"] == r.status_code
+
+
+def test_openapi_and_docs_are_served_locally(client):
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.get_json()["paths"]
+    assert "/api/v1/auth/login" in paths and "/api/v1/me" in paths
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200
+    html = docs.get_data(as_text=True)
+    assert "/api/docs/assets/swagger-ui-bundle.js" in html and "<script>" not in html
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/docs/assets/init.js").status_code == 200
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/api/v1/health", "/api/v1/nothing", "/api/openapi.json"):
+        r = client.get(path)
+        csp = r.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert "Strict-Transport-Security" not in client.get("/api/v1/health").headers
+    https = client.get("/api/v1/health", base_url="https://localhost")
+    assert "max-age" in https.headers["Strict-Transport-Security"]
+
+
+def test_cors_is_closed_by_default(client):
+    r = client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_health_reports_database(client):
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200 and r.get_json()["database"] == "ok"
