@@ -12,7 +12,8 @@ import uuid
 from sqlalchemy import insert, select, update
 
 from outreach.core.extensions import db
-from outreach.sync.models import SyncChange, SyncCounter
+from outreach.core.types import utcnow
+from outreach.sync.models import RecordVersion, SyncChange, SyncCounter
 
 COUNTER_ID = 1
 
@@ -51,5 +52,30 @@ def log_changes(rows: list[tuple[int, int, str, uuid.UUID, str]]) -> None:
         [
             {"seq": seq, "team_id": team_id, "entity": entity, "record_id": record_id, "op": op}
             for seq, team_id, entity, record_id, op in rows
+        ],
+    )
+
+
+def write_history(rows: list[dict]) -> None:
+    """Insert record_version rows: entity, record_id, version, reason, data, losing?,
+    actor_id, device_id. `data` is the record as the phone stores it (JSON-safe)."""
+    if not rows:
+        return
+    now = utcnow()
+    db.session.execute(
+        insert(RecordVersion),
+        [
+            {
+                "entity": r["entity"],
+                "record_id": r["record_id"],
+                "version": r["version"],
+                "reason": r["reason"],
+                "data": r["data"],
+                "losing": r.get("losing"),
+                "actor_id": r.get("actor_id"),
+                "device_id": r.get("device_id"),
+                "recorded_at": r.get("recorded_at", now),
+            }
+            for r in rows
         ],
     )
