@@ -44,8 +44,17 @@ def test_upgrade_on_empty_database_matches_models(database_url, tmp_path):
                 diff = compare_metadata(context, db.metadata)
             assert diff == [], f"models and migrations differ: {diff}"
             tables = set(inspect(db.engine).get_table_names())
-            assert {"client", "intervention", "follow_up", "audit_event", "report_delivery",
-                    "device", "token_record", "sync_change", "sync_mutation"} <= tables
+            assert {
+                "client",
+                "intervention",
+                "follow_up",
+                "audit_event",
+                "report_delivery",
+                "device",
+                "token_record",
+                "sync_change",
+                "sync_mutation",
+            } <= tables
             downgrade(directory=str(ROOT / "migrations"), revision="base")
             remaining = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
             assert remaining == set()
