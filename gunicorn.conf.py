@@ -1,0 +1,24 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Web workers are stateless; the scheduler runs as its own process (Procfile).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("OUTREACH_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("OUTREACH_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("OUTREACH_WEB_THREADS", "2"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then: bounds memory growth (WeasyPrint renders, fragmentation).
+max_requests = 2000
+max_requests_jitter = 200
+# Behind a reverse proxy that sets X-Forwarded-Proto (HSTS needs to know about HTTPS).
+forwarded_allow_ips = os.environ.get("OUTREACH_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+# No query strings in access logs: they never carry personal data, but keep logs lean.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
