@@ -1,0 +1,180 @@
+"""Retention: anonymise client data a configurable time after the last contact.
+
+Special-category data is kept no longer than needed (UK GDPR art. 5(1)(e)). After
+`RETENTION_YEARS` (default 7) since a client's last contact, the client's attributes
+(initials, date of birth, sex, postcode district, known-as name, match key) are
+erased, the client becomes a tombstone (phones drop it on their next pull), the
+free text of their interventions and follow-ups is erased, and the record history
+and sync ledger entries that copied those values are deleted. Interventions keep
+their type, date, area, team, quantity and client id, so every aggregate count a
+report needs (including unique clients) stays the same. Free-text notes of any
+intervention older than the retention period are erased too, anonymous ones included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+
+from outreach.audit.service import record_event
+from outreach.core.extensions import db
+from outreach.core.types import utcnow
+from outreach.interventions.models import FollowUp, Intervention
+from outreach.people.models import Client
+from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.sync.models import RecordVersion, SyncMutation
+
+CHUNK = 500
+ERASED_REASON = "(erased after the retention period)"
+
+
+@dataclass
+class RetentionResult:
+    cutoff: datetime
+    clients: int = 0
+    interventions_scrubbed: int = 0
+    follow_ups: int = 0
+
+
+def retention_cutoff(now: datetime, years: int) -> datetime:
+    """`years` before `now` (365.25-day years: no leap-day edge cases)."""
+    return now - timedelta(days=round(365.25 * years))
+
+
+def expired_client_ids(cutoff: datetime) -> list[tuple]:
+    """(id, team_id) of clients whose last contact is before the cutoff."""
+    last_contact = (
+        select(Intervention.client_id, func.max(Intervention.occurred_at).label("last"))
+        .where(Intervention.client_id.is_not(None))
+        .group_by(Intervention.client_id)
+        .subquery()
+    )
+    stmt = (
+        select(Client.id, Client.team_id)
+        .outerjoin(last_contact, last_contact.c.client_id == Client.id)
+        .where(
+            Client.anonymised_at.is_(None),
+            func.coalesce(last_contact.c.last, Client.created_at) < cutoff,
+        )
+        .order_by(Client.id)
+    )
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def apply_retention(
+    *, now: datetime | None = None, years: int, dry_run: bool = False
+) -> RetentionResult:
+    """Anonymise every client past the retention period; one transaction per chunk."""
+    now = now or utcnow()
+    result = RetentionResult(cutoff=retention_cutoff(now, years))
+    expired = expired_client_ids(result.cutoff)
+    result.clients = len(expired)
+    if dry_run:
+        return result
+    for start in range(0, len(expired), CHUNK):
+        _anonymise_chunk(expired[start : start + CHUNK], now, result)
+    result.interventions_scrubbed += db.session.execute(
+        update(Intervention)
+        .where(Intervention.occurred_at < result.cutoff, Intervention.notes.is_not(None))
+        .values(notes=None)
+    ).rowcount
+    record_event(
+        "retention.run",
+        actor_id=None,
+        detail={
+            "clients": result.clients,
+            "interventions_scrubbed": result.interventions_scrubbed,
+            "follow_ups": result.follow_ups,
+            "cutoff": result.cutoff.isoformat(),
+        },
+    )
+    db.session.commit()
+    return result
+
+
+def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) -> None:
+    ids = [client_id for client_id, _team in rows]
+    follow_ups = db.session.execute(
+        select(FollowUp.id, FollowUp.team_id).where(FollowUp.client_id.in_(ids))
+    ).all()
+    first = allocate_seqs(len(rows) + len(follow_ups))
+    client_params = [
+        {"b_id": client_id, "b_seq": first + i} for i, (client_id, _t) in enumerate(rows)
+    ]
+    clients = Client.__table__
+    db.session.execute(
+        update(clients)
+        .where(clients.c.id == bindparam("b_id"))
+        .values(
+            initials=None,
+            date_of_birth=None,
+            sex=None,
+            postcode_district=None,
+            known_as=None,
+            match_key=None,
+            anonymised_at=now,
+            deleted_at=func.coalesce(clients.c.deleted_at, now),
+            version=clients.c.version + 1,
+            server_seq=bindparam("b_seq"),
+            updated_at=now,
+        ),
+        client_params,
+    )
+    seq = first + len(rows)
+    follow_up_params = [
+        {"b_id": fid, "b_seq": seq + i} for i, (fid, _team) in enumerate(follow_ups)
+    ]
+    if follow_up_params:
+        table = FollowUp.__table__
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                reason=ERASED_REASON,
+                deleted_at=func.coalesce(table.c.deleted_at, now),
+                version=table.c.version + 1,
+                server_seq=bindparam("b_seq"),
+                updated_at=now,
+            ),
+            follow_up_params,
+        )
+    result.interventions_scrubbed += db.session.execute(
+        update(Intervention)
+        .where(Intervention.client_id.in_(ids), Intervention.notes.is_not(None))
+        .values(notes=None)
+    ).rowcount
+    intervention_ids = select(Intervention.id).where(Intervention.client_id.in_(ids))
+    follow_up_ids = [fid for fid, _t in follow_ups]
+    # History and ledger rows hold copies of the erased values.
+    db.session.execute(
+        delete(RecordVersion).where(
+            or_(
+                and_(RecordVersion.entity == "client", RecordVersion.record_id.in_(ids)),
+                and_(
+                    RecordVersion.entity == "intervention",
+                    RecordVersion.record_id.in_(intervention_ids),
+                ),
+                and_(
+                    RecordVersion.entity == "follow_up",
+                    RecordVersion.record_id.in_(follow_up_ids),
+                ),
+            )
+        )
+    )
+    db.session.execute(
+        delete(SyncMutation).where(
+            or_(
+                SyncMutation.record_id.in_(ids),
+                SyncMutation.record_id.in_(intervention_ids),
+                SyncMutation.record_id.in_(follow_up_ids),
+            )
+        )
+    )
+    log_changes(
+        [(first + i, team, "client", cid, "remove") for i, (cid, team) in enumerate(rows)]
+        + [(seq + i, team, "follow_up", fid, "remove") for i, (fid, team) in enumerate(follow_ups)]
+    )
+    result.follow_ups += len(follow_ups)
+    db.session.commit()
