@@ -94,21 +94,67 @@ def _register_blueprints(app: Flask, api) -> None:
 
 
 def _register_static(app: Flask) -> None:
-    """Serve the PWA from static/ at the site root (the service worker's scope is /)."""
+    """Serve the PWA from static/ at the site root (the service worker's scope is /).
+
+    `/sw.js` is static/sw.js with the app-shell file list and a content hash of every
+    static file substituted in, so any deploy that changes a static file changes the
+    service worker's bytes: browsers install the new worker and the page offers a reload.
+    The folder is `PWA_STATIC_DIR` in the config (default: static/ at the repo root).
+    """
+    import hashlib
+    import json
+
+    from flask import make_response, request
+    from werkzeug.exceptions import NotFound
+
+    cache: dict = {}
+
+    def static_dir() -> Path:
+        return Path(app.config.get("PWA_STATIC_DIR") or STATIC_DIR)
+
+    def shell() -> tuple[str, list[str]]:
+        """(hash, urls) of the app shell; recomputed only when a file's size or mtime changes."""
+        root = static_dir()
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+        stamp = (str(root), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+        if cache.get("stamp") != stamp:
+            digest = hashlib.sha256()
+            urls = ["/"]
+            for path in files:
+                rel = path.relative_to(root).as_posix()
+                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+                if rel not in ("sw.js", "index.html") and not rel.endswith(".md"):
+                    urls.append("/" + rel)
+            cache.update(stamp=stamp, hash=digest.hexdigest()[:16], urls=urls)
+        return cache["hash"], cache["urls"]
 
     @app.get("/")
     def pwa_index():
-        response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
+        response = send_from_directory(static_dir(), "index.html", max_age=0)
         response.headers["Cache-Control"] = "no-cache"
         return response
+
+    @app.get("/sw.js")
+    def pwa_service_worker():
+        version, urls = shell()
+        body = (
+            (static_dir() / "sw.js")
+            .read_text(encoding="utf-8")
+            .replace("__SHELL_VERSION__", version)
+            .replace("__SHELL_FILES__", json.dumps(urls))
+        )
+        response = make_response(body)
+        response.mimetype = "text/javascript"
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Service-Worker-Allowed"] = "/"
+        response.set_etag(version)
+        return response.make_conditional(request)
 
     @app.get("/<path:filename>")
     def pwa_file(filename: str):
         if filename.startswith("api/"):
-            from werkzeug.exceptions import NotFound
-
             raise NotFound()
-        response = send_from_directory(STATIC_DIR, filename, max_age=0)
+        response = send_from_directory(static_dir(), filename, max_age=0)
         # The service worker versions the shell; the browser must always revalidate.
         response.headers["Cache-Control"] = "no-cache"
         return response

@@ -1,0 +1,224 @@
+/* Outreach PWA: boot, router, sync status, service-worker updates. */
+import './core/db.js';
+import './core/api.js';
+import './core/sync.js';
+import { h, fmtTime } from './ui.js';
+import { screensFor, homeFor, SCREENS } from './nav.js';
+
+const O = self.Outreach;
+const { db, api, sync } = O;
+const $ = (id) => document.getElementById(id);
+const SYNC_EVERY_MS = 60 * 1000;
+
+const state = { profile: null, view: null, syncing: false, rendering: 0, notice: null };
+
+/* ---------- routing ---------- */
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [pathPart, queryPart] = raw.split('?');
+  const [path, ...args] = pathPart.split('/').filter(Boolean).map(decodeURIComponent);
+  return { path: path || '', args, query: new URLSearchParams(queryPart || '') };
+}
+
+export function go(path) {
+  const target = '#/' + path;
+  if (location.hash === target) route(); else location.hash = target;
+}
+
+async function route() {
+  const ticket = ++state.rendering;
+  const meta = await db.allMeta().catch(() => ({}));
+  const signedIn = !!(meta.refresh_token && meta.profile);
+  const { path, args, query } = parseHash();
+  if (!signedIn) return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
+  state.profile = meta.profile;
+  const allowed = screensFor(meta.profile.role);
+  const screen = allowed.find((s) => s.path === path);
+  if (!screen) return go(homeFor(meta.profile.role));
+  show(await screen.load(), { args, query }, ticket, screen.path);
+}
+
+async function show(mod, { args, query }, ticket, path) {
+  if (ticket !== state.rendering) return;
+  const signedIn = path !== 'signin';
+  renderChrome(signedIn, path);
+  const main = $('main');
+  const ctx = makeContext(main);
+  state.view = { mod, ctx, args, query, path };
+  main.replaceChildren();
+  try {
+    await mod.render(ctx, args, query);
+  } catch (e) {
+    console.error(e);
+    main.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
+  }
+  if (ticket !== state.rendering) return;
+  const heading = main.querySelector('h1');
+  document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
+  if (!ctx.keepFocus) (heading || main).focus();
+  updateStatus();
+}
+
+function makeContext(main) {
+  return {
+    main,
+    append: (...nodes) => main.append(...nodes.filter((n) => n != null && n !== false)),
+    O,
+    profile: state.profile,
+    codes: (state.profile && state.profile.codes) || {},
+    go,
+    runSync: (reason) => runSync(reason),
+    updateStatus: () => updateStatus(),
+    notice: takeNotice(),
+    flash(msg) { state.notice = msg; },
+    keepFocus: false,
+  };
+}
+
+function takeNotice() {
+  const n = state.notice;
+  state.notice = null;
+  return n;
+}
+
+function renderChrome(signedIn, path) {
+  $('syncbar').hidden = !signedIn;
+  $('nav').hidden = !signedIn;
+  $('whoami').textContent = signedIn && state.profile ? state.profile.name + (state.profile.team ? ' · ' + state.profile.team.name : '') : '';
+  if (!signedIn) return;
+  const list = $('nav-list');
+  list.replaceChildren(...screensFor(state.profile.role).filter((s) => s.nav).map((s) => {
+    const current = s.path === path || (path === 'client' && s.path === 'caseload') || (path === 'client-form' && s.path === 'caseload') || (path === 'record' && s.path === 'caseload');
+    return h('li', {}, h('a', { href: '#/' + s.path, 'aria-current': current ? 'page' : null, text: s.label }));
+  }));
+}
+
+/* ---------- sync status ---------- */
+
+async function updateStatus() {
+  let n = 0;
+  let rejected = 0;
+  let meta = {};
+  try {
+    const box = await db.outbox();
+    n = box.length;
+    rejected = box.filter((e) => e.state === 'rejected').length;
+    meta = await db.allMeta();
+  } catch (_) { return; }
+  const text = n ? n + ' waiting to sync' : 'All changes synced';
+  const el = $('sync-state');
+  if (el.textContent !== text) el.textContent = text;
+  $('syncbar').classList.toggle('sync-waiting', n > 0);
+  const parts = [];
+  parts.push(meta.last_sync ? 'Last synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
+  if (!navigator.onLine) parts.push('Offline');
+  if (state.syncing) parts.push('Syncing…');
+  if (rejected) parts.push(rejected + ' need fixing');
+  $('last-sync').textContent = parts.join(' · ');
+  $('sync-now').disabled = state.syncing;
+  storageWarning(n);
+}
+
+async function storageWarning(n) {
+  let persisted = true;
+  try { persisted = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : true; } catch (_) { /* unknown */ }
+  $('storage-warning').hidden = !(n > 0 && !persisted);
+}
+
+export async function runSync(reason) {
+  if (state.syncing) return;
+  state.syncing = true;
+  updateStatus();
+  let outcome;
+  try {
+    outcome = await sync.run(reason);
+  } finally {
+    state.syncing = false;
+  }
+  updateStatus();
+  if (outcome === 'ok') refreshView();
+  return outcome;
+}
+
+/* Re-render list screens after a sync; never re-render a form the worker is typing in. */
+function refreshView() {
+  const v = state.view;
+  if (v && v.mod.live && document.activeElement?.closest('form') == null) {
+    v.ctx.keepFocus = true;
+    v.ctx.main.replaceChildren();
+    Promise.resolve(v.mod.render(v.ctx, v.args, v.query)).then(() => updateStatus());
+  }
+}
+
+/* ---------- service worker ---------- */
+
+function setupServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  let reloading = false;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (state.updateAccepted && !reloading) { reloading = true; location.reload(); }
+  });
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).then((reg) => {
+    const offer = (worker) => {
+      if (!worker || !navigator.serviceWorker.controller) return;
+      state.waiting = worker;
+      $('update').hidden = false;
+    };
+    if (reg.waiting) offer(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const worker = reg.installing;
+      if (!worker) return;
+      worker.addEventListener('statechange', () => { if (worker.state === 'installed') offer(worker); });
+    });
+    state.registration = reg;
+  }).catch((e) => console.warn('service worker not registered', e));
+  $('reload').addEventListener('click', () => {
+    state.updateAccepted = true;
+    if (state.waiting) state.waiting.postMessage({ type: 'skip-waiting' });
+    else location.reload();
+  });
+}
+
+function checkForUpdate() {
+  if (state.registration && navigator.onLine) state.registration.update().catch(() => {});
+}
+
+/* ---------- notices ---------- */
+
+function iosHint() {
+  const ua = navigator.userAgent;
+  const ios = /iPhone|iPad|iPod/.test(ua) || (ua.includes('Macintosh') && navigator.maxTouchPoints > 1);
+  const standalone = navigator.standalone === true || matchMedia('(display-mode: standalone)').matches;
+  $('ios-hint').hidden = !(ios && !standalone);
+}
+
+/* ---------- boot ---------- */
+
+api.on((type) => {
+  if (type === 'changed' || type === 'sync-end') updateStatus();
+  if (type === 'sync-end') refreshView();
+  if (type === 'wiped') {
+    state.profile = null;
+    state.notice = 'This phone was signed out by your organisation and its local records were removed. Sign in again.';
+    go('');
+  }
+  if (type === 'signed-out') {
+    state.notice = 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
+    go('');
+  }
+});
+
+window.addEventListener('hashchange', route);
+window.addEventListener('online', () => { updateStatus(); runSync('online'); checkForUpdate(); });
+window.addEventListener('offline', updateStatus);
+document.addEventListener('visibilitychange', () => { if (!document.hidden) { runSync('visible'); checkForUpdate(); } });
+$('sync-now').addEventListener('click', () => runSync('manual'));
+setInterval(() => { if (!document.hidden) runSync('timer'); }, SYNC_EVERY_MS);
+setInterval(checkForUpdate, 30 * 60 * 1000);
+
+setupServiceWorker();
+iosHint();
+route().then(() => runSync('start'));
+
+export { state, route, updateStatus, SCREENS };

@@ -1,0 +1,25 @@
+/* The one table of screens. Each role sees the screens listed for it; a screen is a
+   module exporting `render(ctx, args, query)`. Team-lead review (views/lead.js) and the
+   commissioner's weekly report (views/commissioner.js) slot in here as new rows. */
+
+const FIELD = ['worker', 'team_lead'];
+const ALL = ['worker', 'team_lead', 'commissioner', 'admin'];
+
+export const SCREENS = [
+  { path: 'caseload', label: 'Caseload', nav: true, roles: FIELD, load: () => import('./views/caseload.js') },
+  { path: 'follow-ups', label: 'Follow-ups', nav: true, roles: FIELD, load: () => import('./views/followups.js') },
+  { path: 'sync', label: 'Sync', nav: true, roles: FIELD, load: () => import('./views/problems.js') },
+  { path: 'client', roles: FIELD, load: () => import('./views/client.js') },
+  { path: 'client-form', roles: FIELD, load: () => import('./views/client-form.js') },
+  { path: 'record', roles: FIELD, load: () => import('./views/record.js') },
+  { path: 'home', label: 'Home', nav: true, roles: ['commissioner', 'admin'], load: () => import('./views/desk.js') },
+  { path: 'account', label: 'Account', nav: true, roles: ALL, load: () => import('./views/account.js') },
+];
+
+export function screensFor(role) {
+  return SCREENS.filter((s) => s.roles.includes(role));
+}
+
+export function homeFor(role) {
+  return FIELD.includes(role) ? 'caseload' : 'home';
+}

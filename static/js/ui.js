@@ -1,0 +1,124 @@
+/* Small DOM helpers: elements built with textContent only (no innerHTML, strict CSP). */
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+let fieldSeq = 0;
+
+/* A labelled form field; returns {wrap, input, setError}. */
+export function field(label, input, hint) {
+  const id = input.id || 'f' + ++fieldSeq;
+  input.id = id;
+  const errId = id + '-err';
+  const hintId = id + '-hint';
+  const err = h('p', { class: 'error', id: errId, hidden: true });
+  const described = [];
+  const parts = [h('label', { for: id, text: label })];
+  if (hint) { parts.push(h('span', { class: 'hint', id: hintId, text: hint })); described.push(hintId); }
+  if (described.length) input.setAttribute('aria-describedby', described.join(' '));
+  const wrap = h('div', { class: 'field' }, parts, input, err);
+  return {
+    wrap, input,
+    setError(msg) {
+      err.hidden = !msg;
+      err.textContent = msg || '';
+      if (msg) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', [...described, errId].join(' '));
+      } else {
+        input.removeAttribute('aria-invalid');
+        if (described.length) input.setAttribute('aria-describedby', described.join(' '));
+        else input.removeAttribute('aria-describedby');
+      }
+    },
+  };
+}
+
+export function select(options, value, attrs) {
+  const el = h('select', attrs || {});
+  for (const o of options) el.append(h('option', { value: o.value, text: o.label }));
+  if (value != null) el.value = value;
+  return el;
+}
+
+/* An error summary that takes focus (GOV.UK pattern). errors: [{msg, target?}] */
+export function errorSummary(errors, title) {
+  const box = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1' },
+    h('h2', { text: title || 'There is a problem' }),
+    h('ul', {}, errors.map((e) => h('li', {}, e.target
+      ? h('a', { href: '#' + e.target, onclick: (ev) => { ev.preventDefault(); document.getElementById(e.target)?.focus(); }, text: e.msg })
+      : e.msg))));
+  return box;
+}
+
+const tz = undefined;
+export function fmtDate(iso) {
+  if (!iso) return '';
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(iso + 'T12:00:00') : new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: tz });
+}
+export function fmtDateTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+export function fmtTime(ms) {
+  const d = new Date(ms);
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+/* Local calendar date as YYYY-MM-DD. */
+export function today(offsetDays = 0) {
+  const d = new Date();
+  d.setDate(d.getDate() + offsetDays);
+  return localDate(d);
+}
+export function localDate(d) {
+  return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+}
+/* Value for <input type="datetime-local"> from a Date. */
+export function localDateTime(d) {
+  return localDate(d) + 'T' + String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
+}
+/* ISO 8601 with the phone's offset from a datetime-local value. */
+export function isoWithOffset(local) {
+  const d = new Date(local);
+  if (isNaN(d)) return null;
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const abs = Math.abs(off);
+  return local.length === 16 ? local + ':00' + sign + String(Math.floor(abs / 60)).padStart(2, '0') + ':' + String(abs % 60).padStart(2, '0')
+    : d.toISOString();
+}
+
+export function clientName(c) {
+  if (!c) return 'Unknown client';
+  const d = c.data || c;
+  return (d.initials || '??') + (d.known_as ? ' (' + d.known_as + ')' : '');
+}
+
+export function statusTag(rec) {
+  if (!rec) return null;
+  if (rec.status === 'rejected') return h('span', { class: 'tag tag-rejected', text: 'Needs fixing' });
+  if (rec.status === 'pending') return h('span', { class: 'tag tag-pending', text: 'Waiting to sync' });
+  if (rec.conflict) return h('span', { class: 'tag tag-due', text: 'Changed on server' });
+  return null;
+}
