@@ -1,4 +1,4 @@
-/* Small DOM helpers: elements built with textContent only (no innerHTML, strict CSP). */
+/* Small DOM helpers: elements built with textContent only (never HTML strings; strict CSP). */
 
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

@@ -1,0 +1,296 @@
+"""The worker's PWA in a real headless Chromium at 360x640, on a live server:
+sign in, work offline across reloads and closed tabs, sync on reconnect, rejected
+records fixed, revoked devices wiped, new deploys offered. Screenshots go to
+artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from outreach import STATIC_DIR
+from outreach.core.extensions import db
+from outreach.interventions.models import Intervention
+from outreach.people.models import Client
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SYNCED = "All changes synced"
+IDB_RECORDS = """() => new Promise((resolve, reject) => {
+  const r = indexedDB.open('outreach');
+  r.onsuccess = () => {
+    const db = r.result;
+    if (!db.objectStoreNames.contains('records')) { db.close(); return resolve([]); }
+    const q = db.transaction('records').objectStore('records').getAll();
+    q.onsuccess = () => { db.close(); resolve(q.result); };
+    q.onerror = () => reject(q.error);
+  };
+  r.onerror = () => reject(r.error);
+})"""
+
+
+def sign_in(page, who: str = "worker") -> None:
+    page.goto("/")
+    page.get_by_label("Email").fill(f"{who}@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def wait_for_service_worker(page) -> None:
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+
+
+def status(page):
+    return page.locator("#sync-state")
+
+
+def add_client(page, initials: str, dob: str, sex: str, district: str, known_as: str = "") -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    page.get_by_role("link", name="Add client").click()
+    page.get_by_label("Initials").fill(initials)
+    page.get_by_label("Date of birth").fill(dob)
+    page.get_by_label("Sex").select_option(sex)
+    page.get_by_label("Postcode district").fill(district)
+    if known_as:
+        page.get_by_label("Known-as name").fill(known_as)
+    page.get_by_role("button", name="Save").click()
+
+
+def record(page, type_: str, *, quantity=None, referred_to=None, follow_up=None, notes=None):
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    expect(page.get_by_role("heading", name="Record intervention")).to_be_visible()
+    page.get_by_label("Type").select_option(type_)
+    page.get_by_label("Location").select_option("street")
+    page.get_by_label("Opioids").check()
+    if quantity is not None:
+        page.get_by_label("Quantity").fill(str(quantity))
+    if referred_to is not None:
+        page.get_by_label("Referred to").fill(referred_to)
+    if follow_up is not None:
+        page.get_by_label("Follow-up date").fill(follow_up)
+    if notes is not None:
+        page.get_by_label("Notes").fill(notes)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+
+
+def axe_check(page, name: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    violations = results.response["violations"]
+    assert not violations, f"{name}: " + json.dumps(
+        [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in violations]
+    )
+
+
+def no_horizontal_scroll(page, name: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{name} scrolls horizontally ({width}px)"
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+            '.btn, nav a, input:not([type=checkbox]), select, .list a.row')]
+          .filter((el) => el.offsetParent !== null)
+          .map((el) => [el.textContent.trim() || el.name || el.id,
+                        el.getBoundingClientRect().height])
+          .filter(([, hgt]) => hgt < 44)"""
+    )
+    assert not small, f"{name}: targets under 44px: {small}"
+
+
+def shot(page, screenshots, name: str) -> None:
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=False)
+
+
+def test_sign_in_screen_is_accessible(page, screenshots):
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page.get_by_label("Password")).to_be_visible()
+    no_horizontal_scroll(page, "sign-in")
+    axe_check(page, "sign-in")
+    shot(page, screenshots, "01-sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter your email address")
+    axe_check(page, "sign-in with errors")
+
+
+def test_wrong_password_is_explained(page, world):
+    page.goto("/")
+    page.get_by_label("Email").fill("worker@example.test")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("email or password is incorrect")
+
+
+def test_offline_shift_then_sync_once(app, context, page, world, screenshots):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    wait_for_service_worker(page)
+
+    # No signal from here on: reload and work.
+    context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.locator("#last-sync")).to_contain_text("Offline")
+
+    add_client(page, "jd", "1984-06-15", "female", "dh1", "Jo")
+    expect(page.get_by_role("heading", name="Client JD (Jo)")).to_be_visible()
+    record(page, "naloxone_supplied", quantity=2)
+    shot(page, screenshots, "04-client")
+    axe_check(page, "client")
+    record(page, "harm_reduction_advice", notes="Talked about not using alone.")
+    record(page, "referral_other", referred_to="Housing", follow_up="2030-01-06")
+    expect(status(page)).to_have_text("4 waiting to sync")
+
+    # Close the page and open a new one, still offline.
+    page.close()
+    page2 = context.new_page()
+    page2.goto("/")
+    expect(page2.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(status(page2)).to_have_text("4 waiting to sync")
+    page2.get_by_label("Search clients").fill("jo")
+    expect(page2.locator("#client-list li")).to_have_count(1)
+    no_horizontal_scroll(page2, "caseload")
+    axe_check(page2, "caseload")
+    shot(page2, screenshots, "02-caseload-offline")
+
+    page2.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    expect(page2.get_by_role("heading", name="Record intervention")).to_be_visible()
+    page2.get_by_label("Type").select_option("naloxone_supplied")
+    no_horizontal_scroll(page2, "record intervention")
+    axe_check(page2, "record intervention")
+    shot(page2, screenshots, "03-record-intervention")
+    page2.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+
+    local = page2.evaluate(IDB_RECORDS)
+    client_ids = {r["id"] for r in local if r["entity"] == "client"}
+    intervention_ids = {r["id"] for r in local if r["entity"] == "intervention"}
+    assert len(client_ids) == 1 and len(intervention_ids) == 3
+
+    # Signal again: the app syncs by itself.
+    context.set_offline(False)
+    expect(status(page2)).to_have_text(SYNCED, timeout=20_000)
+    expect(page2.locator("#last-sync")).to_contain_text("Last synced")
+    # A second sync must not send anything twice.
+    page2.get_by_role("button", name="Sync now").click()
+    expect(status(page2)).to_have_text(SYNCED)
+    page2.wait_for_timeout(500)
+
+    with app.app_context():
+        clients = db.session.scalars(select(Client).where(Client.initials == "JD")).all()
+        assert [str(c.id) for c in clients] == list(client_ids)
+        assert clients[0].known_as == "Jo" and clients[0].postcode_district == "DH1"
+        rows = db.session.scalars(
+            select(Intervention).where(Intervention.client_id == clients[0].id)
+        ).all()
+        assert sorted(str(r.id) for r in rows) == sorted(intervention_ids)
+        for iid in intervention_ids:
+            count = db.session.scalar(
+                select(func.count())
+                .select_from(Intervention)
+                .where(Intervention.id == uuid.UUID(iid))
+            )
+            assert count == 1
+        kinds = {r.type: r for r in rows}
+        assert kinds["naloxone_supplied"].quantity == 2
+        assert kinds["referral_other"].referral_to == "Housing"
+
+    # Nothing from the API is in Cache Storage.
+    cached = page2.evaluate(
+        """async () => { const out = []; for (const k of await caches.keys()) {
+             const c = await caches.open(k); for (const r of await c.keys()) out.push(r.url); }
+           return out; }"""
+    )
+    assert cached and not [u for u in cached if "/api/" in u]
+
+
+def test_rejected_record_is_shown_fixed_and_resent(app, context, page, world, screenshots):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    # A record the phone's own checks would stop, queued directly as an old app version might.
+    bad_id = str(uuid.uuid4())
+    page.evaluate(
+        """(id) => self.Outreach.sync.mutate('intervention', 'upsert', id, {
+             type: 'naloxone_supplied', occurred_at: new Date().toISOString(),
+             location: 'street', substances: ['opioids'], quantity: 999 })""",
+        bad_id,
+    )
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#last-sync")).to_contain_text("1 need fixing")
+    expect(status(page)).to_have_text("1 waiting to sync")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    problem = page.get_by_role("alert").filter(has_text="did not accept")
+    expect(problem).to_contain_text("Quantity")
+    no_horizontal_scroll(page, "sync problems")
+    axe_check(page, "sync problems")
+    shot(page, screenshots, "05-sync-problem")
+
+    page.get_by_role("link", name="Fix and send again").click()
+    expect(page.get_by_role("heading", name="Edit intervention")).to_be_visible()
+    expect(page.get_by_label("Quantity")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_role("button", name="Save").click()
+    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(bad_id))
+        assert row is not None and row.quantity == 3
+
+
+def test_revoked_device_is_wiped(app, page, world):
+    from outreach.auth.service import revoke_device
+
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    add_client(page, "kl", "1990-02-03", "male", "DH7")
+    expect(status(page)).to_have_text(SYNCED)
+    device_id = page.evaluate("self.Outreach.db.getMeta('device_id')")
+    with app.app_context():
+        revoke_device(uuid.UUID(device_id), actor_id=None)
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("local records were removed")).to_be_visible()
+    assert page.evaluate(IDB_RECORDS) == []
+    # The phone can be used again: a new device id, a fresh sign-in.
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    assert page.evaluate("self.Outreach.db.getMeta('device_id')") != device_id
+
+
+def test_new_deploy_offers_reload(app, page, tmp_path, monkeypatch):
+    copy = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, copy)
+    monkeypatch.setitem(app.config, "PWA_STATIC_DIR", str(copy))
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    wait_for_service_worker(page)
+    version = page.evaluate(
+        """() => new Promise((resolve) => { const ch = new MessageChannel();
+             ch.port1.onmessage = (e) => resolve(e.data);
+             navigator.serviceWorker.controller.postMessage({type: 'version'}, [ch.port2]); })"""
+    )
+    css = copy / "app.css"
+    css.write_text(css.read_text() + "\n.deploy-2 { color: inherit; }\n")
+    page.reload()
+    expect(page.get_by_text("A new version is available")).to_be_visible()
+    page.get_by_role("button", name="Reload").click()
+    page.wait_for_function(
+        """(old) => new Promise((resolve) => { const c = navigator.serviceWorker.controller;
+             if (!c) return resolve(false); const ch = new MessageChannel();
+             ch.port1.onmessage = (e) => resolve(e.data !== old);
+             c.postMessage({type: 'version'}, [ch.port2]); })""",
+        arg=version,
+    )
+    expect(page.get_by_text("A new version is available")).to_be_hidden()
+    css_text = page.evaluate("fetch('/app.css').then((r) => r.text())")
+    assert re.search(r"deploy-2", css_text)

@@ -1,0 +1,83 @@
+"""The app shell as served: size budget, CSP-safe markup, manifest, and a service worker
+whose bytes change with any static file (so a deploy updates every phone)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from outreach import STATIC_DIR
+
+BUDGET = 150 * 1024
+
+
+def _shell_files() -> list[Path]:
+    return [p for p in STATIC_DIR.rglob("*") if p.is_file() and not p.name.startswith(".")]
+
+
+def test_app_shell_is_under_budget():
+    total = sum(p.stat().st_size for p in _shell_files())
+    assert total < BUDGET, f"app shell is {total} bytes"
+
+
+def test_index_has_no_inline_script_or_style(client):
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert " style=" not in html and "<style" not in html
+    for path in STATIC_DIR.rglob("*.js"):
+        text = path.read_text()
+        assert "innerHTML" not in text and ".style." not in text, path
+        assert "http://" not in text and "https://" not in text, path  # no CDN
+
+
+def test_manifest_is_installable(client):
+    response = client.get("/manifest.webmanifest")
+    manifest = json.loads(response.get_data(as_text=True))
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/")
+    assert manifest["theme_color"] and manifest["name"] == "Outreach"
+    sizes = {(i["sizes"], i.get("purpose", "any")) for i in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+
+
+def test_service_worker_lists_the_shell_and_its_hash(client):
+    response = client.get("/sw.js")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "__SHELL_VERSION__" not in body and "__SHELL_FILES__" not in body
+    files = json.loads(re.search(r"const SHELL = (\[.*?\]);", body).group(1))
+    assert "/" in files and "/js/app.js" in files and "/app.css" in files
+    assert "/icons/icon-192.png" in files and "/manifest.webmanifest" in files
+    assert not any(f.startswith("/api/") for f in files)
+    for url in files:
+        assert client.get(url).status_code == 200, url
+    etag = response.headers["ETag"]
+    assert client.get("/sw.js", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_any_static_change_changes_the_service_worker(app, client, tmp_path, monkeypatch):
+    copy = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, copy)
+    monkeypatch.setitem(app.config, "PWA_STATIC_DIR", str(copy))
+    before = client.get("/sw.js").get_data(as_text=True)
+    assert client.get("/sw.js").get_data(as_text=True) == before
+    css = copy / "app.css"
+    css.write_text(css.read_text() + "\n/* deploy 2 */\n")
+    after = client.get("/sw.js").get_data(as_text=True)
+    assert after != before
+    version = re.search(r"const VERSION = '([0-9a-f]+)'", after).group(1)
+    assert version not in before
+
+
+def test_api_paths_are_not_served_from_static(client):
+    assert client.get("/api/nothing-here").status_code == 404
