@@ -1,9 +1,122 @@
-"""`flask outreach reports ...` and `flask outreach scheduler` (filled by the reports slice)."""
+"""`flask outreach reports ...` and `flask outreach scheduler`."""
 
 from __future__ import annotations
 
-from flask.cli import AppGroup
+import contextlib
+import logging
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
+
+from outreach.core.extensions import db
+
+reports_cli = AppGroup("reports", help="Commissioners' weekly reports.")
+log = logging.getLogger(__name__)
+
+
+def _week(value: str | None):
+    from outreach.core.types import utcnow
+    from outreach.reports.weeks import IsoWeek, last_complete_week
+
+    if not value:
+        return last_complete_week(utcnow(), current_app.config["TIMEZONE"])
+    try:
+        return IsoWeek.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+
+
+@reports_cli.command("preview")
+@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week)")
+@click.option("--area", "areas", multiple=True, help="Area code (repeatable; default: all)")
+@click.option("--out", "out", default="summary.pdf", show_default=True, type=click.Path())
+def preview(week: str | None, areas: tuple[str, ...], out: str) -> None:
+    """Write the PDF a commissioner of these areas would receive (nothing is sent)."""
+    from outreach.org.models import Area
+    from outreach.reports.render import render_pdf
+    from outreach.reports.service import build_report
+
+    iso = _week(week)
+    stmt = select(Area).where(Area.active.is_(True)).order_by(Area.code)
+    if areas:
+        stmt = select(Area).where(Area.code.in_(areas))
+    found = list(db.session.scalars(stmt))
+    missing = set(areas) - {a.code for a in found}
+    if missing:
+        raise click.ClickException(f"No area with code {', '.join(sorted(missing))}.")
+    if not found:
+        raise click.ClickException("There are no areas yet (try `flask outreach demo`).")
+    report = build_report([a.id for a in found], iso)
+    Path(out).write_bytes(render_pdf(report))
+    click.echo(f"Wrote {out}: week {iso}, areas {', '.join(a.code for a in found)}.")
+
+
+@reports_cli.command("send")
+@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week)")
+@click.option("--to", "email", help="Only this commissioner (email)")
+@click.option("--force", is_flag=True, help="Send again even if already sent")
+def send(week: str | None, email: str | None, force: bool) -> None:
+    """Email the week's report to every active commissioner (or one), once."""
+    from outreach.reports.delivery import commissioners, send_week
+
+    iso = _week(week)
+    if email and not commissioners(email):
+        raise click.ClickException(f"No active commissioner with areas has the email {email}.")
+    outcomes = send_week(iso, email=email, force=force)
+    for o in outcomes:
+        click.echo(f"{o.period}\t{o.email}\t{o.status}\t{o.detail}".rstrip())
+    if any(o.status == "failed" for o in outcomes):
+        raise click.ClickException("Some deliveries failed; they will be retried by the scheduler.")
+
+
+@click.command("scheduler")
+@click.option("--retry-minutes", default=5, show_default=True, help="Retry/catch-up interval")
+@with_appcontext
+def scheduler(retry_minutes: int) -> None:
+    """Run the weekly report job (REPORT_SCHEDULE, TIMEZONE) until stopped.
+
+    On start it catches up weeks missed while it was down; every few minutes it retries
+    failed deliveries. Every send is idempotent in the database, so a second scheduler
+    or a restart never sends twice.
+    """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    app = current_app._get_current_object()
+    cfg = app.config
+
+    def job() -> None:
+        from outreach.reports.delivery import deliver_due
+
+        with app.app_context():
+            try:
+                for o in deliver_due():
+                    log.info("delivery %s %s: %s", o.period, o.status, o.detail)
+            finally:
+                db.session.remove()
+
+    sched = BlockingScheduler(timezone=cfg["TIMEZONE"])
+    sched.add_job(
+        job,
+        CronTrigger.from_crontab(cfg["REPORT_SCHEDULE"], timezone=cfg["TIMEZONE"]),
+        id="weekly-reports",
+        coalesce=True,
+        misfire_grace_time=3600,
+        max_instances=1,
+    )
+    sched.add_job(
+        job, "interval", minutes=retry_minutes, id="retry-reports", coalesce=True, max_instances=1
+    )
+    click.echo(f"Scheduler running: reports at '{cfg['REPORT_SCHEDULE']}' {cfg['TIMEZONE']}.")
+    job()  # catch up on start
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        sched.start()
 
 
 def register_report_commands(group: AppGroup) -> None:
     """Attach the reports commands to the `outreach` group."""
+    group.add_command(reports_cli)
+    group.add_command(scheduler)

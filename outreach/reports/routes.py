@@ -1,5 +1,168 @@
-"""Routes of the reports slice."""
+"""Routes of the reports slice: commissioners' weekly summaries and admins' deliveries."""
 
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from outreach.auth.guard import current_actor, require
+from outreach.core.errors import ApiError
+from outreach.core.extensions import db
+from outreach.core.schemas import ErrorSchema
+from outreach.core.types import utcnow
+from outreach.org.models import Area
+from outreach.reports.models import ReportDelivery
+from outreach.reports.schemas import (
+    DeliveryQueryArgsSchema,
+    DeliverySchema,
+    WeeklyReportArgsSchema,
+    WeeklyReportSchema,
+)
+from outreach.reports.weeks import IsoWeek, current_week, last_complete_week
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _resolve(args: dict) -> tuple[list[int], IsoWeek]:
+    """The caller's areas for this request (404 outside scope) and the week (422)."""
+    actor = current_actor()
+    tz = current_app.config["TIMEZONE"]
+    now = utcnow()
+    if args.get("week"):
+        try:
+            week = IsoWeek.parse(args["week"])
+        except ValueError as exc:
+            raise ApiError(422, "The week is not valid.", errors={"week": [str(exc)]}) from None
+        if week > current_week(now, tz):
+            raise ApiError(
+                422, "The week is not valid.", errors={"week": ["That week has not started."]}
+            )
+    else:
+        week = last_complete_week(now, tz)
+    stmt = select(Area.id).order_by(Area.code)
+    if not actor.is_admin:
+        stmt = stmt.where(Area.id.in_(list(actor.area_ids)))
+    if args.get("area"):
+        stmt = stmt.where(Area.code == args["area"])
+    elif actor.is_admin:
+        stmt = stmt.where(Area.active.is_(True))
+    area_ids = list(db.session.scalars(stmt))
+    if not area_ids:
+        raise ApiError(404, "No such area in your scope.")
+    return area_ids, week
+
+
+def _report(args: dict) -> dict:
+    from outreach.reports.service import build_report
+
+    area_ids, week = _resolve(args)
+    return build_report(area_ids, week, recipient_id=current_actor().id)
+
+
+def _filename(report: dict, ext: str) -> str:
+    codes = [a["code"] for a in report["areas"]]
+    scope = codes[0] if len(codes) == 1 else "all-areas"
+    return f"outreach-{report['week']}-{scope}.{ext}"
+
+
+@blp.route("/reports/weekly")
+class WeeklyReport(MethodView):
+    decorators = [require("commissioner", "admin")]
+
+    @blp.arguments(WeeklyReportArgsSchema, location="query")
+    @blp.response(200, WeeklyReportSchema, headers=None)
+    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    def get(self, args):
+        """Weekly summary (suppressed counts) for one of the caller's areas or all of them."""
+        from outreach.reports.service import public_report
+
+        return public_report(_report(args)), 200, NO_STORE
+
+
+@blp.route("/reports/weekly.pdf")
+class WeeklyReportPdf(MethodView):
+    decorators = [require("commissioner", "admin")]
+
+    @blp.arguments(WeeklyReportArgsSchema, location="query")
+    @blp.doc(
+        responses={
+            200: {
+                "description": "The weekly summary as an A4 PDF",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    )
+    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    def get(self, args):
+        """The weekly summary as the PDF commissioners receive by email."""
+        from outreach.reports.render import render_pdf
+
+        report = _report(args)
+        return Response(
+            render_pdf(report),
+            mimetype="application/pdf",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{_filename(report, "pdf")}"',
+            },
+        )
+
+
+@blp.route("/reports/weekly.csv")
+class WeeklyReportCsv(MethodView):
+    decorators = [require("commissioner", "admin")]
+
+    @blp.arguments(WeeklyReportArgsSchema, location="query")
+    @blp.doc(
+        responses={
+            200: {
+                "description": "Suppressed counts of the 12-week window, one figure per row: "
+                "week, week_start, scope, scope_name, measure, label, value",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    )
+    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    def get(self, args):
+        """The suppressed counts as CSV."""
+        from outreach.reports.render import render_csv
+
+        report = _report(args)
+        return Response(
+            render_csv(report),
+            mimetype="text/csv",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"',
+            },
+        )
+
+
+@blp.route("/admin/deliveries")
+class Deliveries(MethodView):
+    decorators = [require("admin")]
+
+    @blp.arguments(DeliveryQueryArgsSchema, location="query")
+    @blp.response(200, DeliverySchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
+    def get(self, args):
+        """Report deliveries, newest first: status, attempts, last error, next attempt."""
+        stmt = select(ReportDelivery)
+        if args.get("status"):
+            stmt = stmt.where(ReportDelivery.status == args["status"])
+        if args.get("period"):
+            stmt = stmt.where(ReportDelivery.period == args["period"])
+        stmt = stmt.order_by(ReportDelivery.period.desc(), ReportDelivery.id.desc())
+        return db.session.scalars(
+            stmt.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])
+        ).all()
