@@ -71,6 +71,9 @@ def register_error_handlers(app: Flask) -> None:
         if messages:
             # webargs nests by location (json, query, ...); flatten single locations.
             errors = next(iter(messages.values())) if len(messages) == 1 else dict(messages)
+            if not isinstance(errors, dict):
+                # A body that is not JSON at all: marshmallow's name for whole-input errors.
+                errors = {"_schema": errors}
         message = data.get("message") if isinstance(data, dict) else None
         if not message:
             message = "The request has invalid fields." if errors else exc.description

@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from outreach.core.schemas import ErrorSchema
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -25,5 +27,13 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
-api = Api()
+
+
+class OutreachApi(Api):
+    """flask-smorest with the project's error envelope documented (`code` may be a string)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = OutreachApi()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from outreach.auth.passwords import MIN_PASSWORD_LENGTH
 from outreach.core.schemas import PageArgsSchema
 from outreach.org.models import ROLES
 
@@ -7,6 +8,8 @@ CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
 )
 NAME = validate.Length(min=1, max=120)
+# The service's rule (outreach.auth.passwords), documented so clients can check it first.
+PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=256)
 
 
 class AreaSchema(Schema):
@@ -46,9 +49,7 @@ class UserSchema(Schema):
     areas = fields.List(
         fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=50)
     )
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=1, max=256)
-    )
+    password = fields.String(required=True, load_only=True, validate=PASSWORD)
     active = fields.Boolean(dump_only=True)
 
 
@@ -59,7 +60,7 @@ class UserUpdateSchema(Schema):
     areas = fields.List(
         fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=50)
     )
-    password = fields.String(load_only=True, validate=validate.Length(min=1, max=256))
+    password = fields.String(load_only=True, validate=PASSWORD)
     active = fields.Boolean()
 
 
