@@ -85,7 +85,7 @@ function takeNotice() {
 function renderChrome(signedIn, path) {
   $('syncbar').hidden = !signedIn;
   $('nav').hidden = !signedIn;
-  $('whoami').textContent = signedIn && state.profile ? state.profile.name + (state.profile.team ? ' · ' + state.profile.team.name : '') : '';
+  $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
   if (!signedIn) return;
   const list = $('nav-list');
   list.replaceChildren(...screensFor(state.profile.role).filter((s) => s.nav).map((s) => {

@@ -18,6 +18,7 @@ from outreach import STATIC_DIR
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client
+from tests.conftest import need
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -34,6 +35,16 @@ IDB_RECORDS = """() => new Promise((resolve, reject) => {
   };
   r.onerror = () => reject(r.error);
 })"""
+
+
+@pytest.fixture
+def sync_api(app):
+    """The sync endpoints (outreach/sync) the PWA pushes to and pulls from."""
+    rules = {(r.rule, m) for r in app.url_map.iter_rules() for m in r.methods or ()}
+    need(
+        ("/api/v1/sync/push", "POST") in rules and ("/api/v1/sync/pull", "GET") in rules,
+        "needs the sync API (POST /api/v1/sync/push, GET /api/v1/sync/pull)",
+    )
 
 
 def sign_in(page, who: str = "worker") -> None:
@@ -130,7 +141,7 @@ def test_wrong_password_is_explained(page, world):
     expect(page.get_by_role("alert")).to_contain_text("email or password is incorrect")
 
 
-def test_offline_shift_then_sync_once(app, context, page, world, screenshots):
+def test_offline_shift_then_sync_once(app, sync_api, context, page, world, screenshots):
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(status(page)).to_have_text(SYNCED)
@@ -213,7 +224,9 @@ def test_offline_shift_then_sync_once(app, context, page, world, screenshots):
     assert cached and not [u for u in cached if "/api/" in u]
 
 
-def test_rejected_record_is_shown_fixed_and_resent(app, context, page, world, screenshots):
+def test_rejected_record_is_shown_fixed_and_resent(
+    app, sync_api, context, page, world, screenshots
+):
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(status(page)).to_have_text(SYNCED)
@@ -246,7 +259,7 @@ def test_rejected_record_is_shown_fixed_and_resent(app, context, page, world, sc
         assert row is not None and row.quantity == 3
 
 
-def test_revoked_device_is_wiped(app, page, world):
+def test_revoked_device_is_wiped(app, sync_api, page, world):
     from outreach.auth.service import revoke_device
 
     sign_in(page)
@@ -294,3 +307,37 @@ def test_new_deploy_offers_reload(app, page, tmp_path, monkeypatch):
     expect(page.get_by_text("A new version is available")).to_be_hidden()
     css_text = page.evaluate("fetch('/app.css').then((r) => r.text())")
     assert re.search(r"deploy-2", css_text)
+
+
+def test_edit_and_delete_own_record_offline(context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    add_client(page, "MN", "1979-11-30", "male", "DH1")
+    expect(page.get_by_role("heading", name="Client MN")).to_be_visible()
+    # The same person again: the phone warns before adding a duplicate.
+    add_client(page, "mn", "1979-11-30", "male", "DH2")
+    expect(page.get_by_role("alert")).to_contain_text("This client may already exist")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    expect(page.locator("#client-list li")).to_have_count(1)
+    page.get_by_role("link", name=re.compile("^MN")).click()
+
+    record(page, "naloxone_supplied", quantity=1)
+    expect(status(page)).to_have_text("2 waiting to sync")
+    page.get_by_role("link", name=re.compile("^Edit Naloxone supplied")).click()
+    expect(page.get_by_role("heading", name="Edit intervention")).to_be_visible()
+    expect(page.get_by_label("Quantity")).to_have_value("1")
+    page.get_by_label("Quantity").fill("25")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Quantity must be 20 or fewer")
+    page.get_by_label("Quantity").fill("4")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Kits: 4")).to_be_visible()
+    expect(status(page)).to_have_text("2 waiting to sync")  # edits of unsent records coalesce
+
+    page.get_by_role("link", name=re.compile("^Edit Naloxone supplied")).click()
+    page.get_by_role("button", name="Delete this record").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_text("No contacts recorded yet.")).to_be_visible()
+    expect(status(page)).to_have_text("1 waiting to sync")  # never sent: nothing to tell the server

@@ -237,6 +237,7 @@
     const deviceId = await db.getMeta('device_id');
     const token = await db.getMeta('refresh_token');
     if (!deviceId || !token) return 'signed-out';
+    if (g.navigator && navigator.onLine === false) return 'offline';
     return api.withLock('outreach-sync', { ifAvailable: true }, async (lock) => {
       if (!lock) return 'busy';
       api.emit('sync-start', { reason });
