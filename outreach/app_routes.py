@@ -58,6 +58,7 @@ class Me(MethodView):
 class Health(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="Database unreachable")
+    @blp.doc(security=[])
     def get(self):
         """Liveness and database reachability, for load balancers."""
         try:

@@ -44,6 +44,7 @@ class Login(MethodView):
     @blp.response(200, LoginResponseSchema)
     @blp.alt_response(401, description="Wrong email or password, or device revoked")
     @blp.alt_response(429, description="Too many failed attempts")
+    @blp.doc(security=[])
     def post(self, args):
         """Sign in from a device; returns an access and a device-bound refresh token."""
         user, tokens = service.login(

@@ -35,5 +35,7 @@ class OutreachApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-api = OutreachApi()
+# Every operation needs a bearer token unless it says otherwise (`@blp.doc(security=[])`):
+# a new endpoint is documented as protected by default, and fuzzers check it answers 401.
+api = OutreachApi(spec_kwargs={"security": [{"bearerAuth": []}]})
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
