@@ -27,8 +27,12 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _resolve(args: dict) -> tuple[list[int], IsoWeek]:
-    """The caller's areas for this request (404 outside scope) and the week (422)."""
+def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
+    """The caller's areas (the whole scope), the week (422) and the area asked for (404).
+
+    A commissioner's report is always suppressed over their whole scope, and one area
+    is cut from it, so no two figures they can see combine to reveal a hidden one.
+    """
     actor = current_actor()
     tz = current_app.config["TIMEZONE"]
     now = utcnow()
@@ -43,24 +47,24 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek]:
             )
     else:
         week = last_complete_week(now, tz)
-    stmt = select(Area.id).order_by(Area.code)
-    if not actor.is_admin:
-        stmt = stmt.where(Area.id.in_(list(actor.area_ids)))
-    if args.get("area"):
-        stmt = stmt.where(Area.code == args["area"])
-    elif actor.is_admin:
-        stmt = stmt.where(Area.active.is_(True))
-    area_ids = list(db.session.scalars(stmt))
-    if not area_ids:
+    area = args.get("area")
+    if actor.is_admin:
+        stmt = select(Area.id, Area.code)
+        stmt = stmt.where(Area.code == area) if area else stmt.where(Area.active.is_(True))
+    else:
+        stmt = select(Area.id, Area.code).where(Area.id.in_(list(actor.area_ids)))
+    rows = db.session.execute(stmt.order_by(Area.code)).all()
+    if not rows or (area and area not in {code for _, code in rows}):
         raise ApiError(404, "No such area in your scope.")
-    return area_ids, week
+    return [area_id for area_id, _ in rows], week, area
 
 
 def _report(args: dict) -> dict:
-    from outreach.reports.service import build_report
+    from outreach.reports.service import build_report, narrow_report
 
-    area_ids, week = _resolve(args)
-    return build_report(area_ids, week, recipient_id=current_actor().id)
+    area_ids, week, area = _resolve(args)
+    report = build_report(area_ids, week, recipient_id=current_actor().id)
+    return narrow_report(report, area) if area else report
 
 
 def _filename(report: dict, ext: str) -> str:

@@ -20,13 +20,13 @@ class WeeklyReportArgsSchema(Schema):
     )
 
 
-class ScopeSchema(Schema):
+class ReportScopeSchema(Schema):
     kind = fields.String(metadata={"enum": ["region", "area"]})
     code = fields.String(allow_none=True)
     name = fields.String()
 
 
-class HeadlineSchema(Schema):
+class ReportHeadlineSchema(Schema):
     measure = fields.String()
     label = fields.String()
     value = fields.String(metadata=FIGURE)
@@ -37,25 +37,25 @@ class HeadlineSchema(Schema):
     )
 
 
-class TypeRowSchema(Schema):
+class ReportTypeRowSchema(Schema):
     code = fields.String()
     label = fields.String()
     value = fields.String(metadata=FIGURE)
 
 
-class AreaRowSchema(Schema):
+class ReportAreaRowSchema(Schema):
     code = fields.String()
     name = fields.String()
     value = fields.String(metadata=FIGURE)
 
 
-class TeamRowSchema(Schema):
+class ReportTeamRowSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     value = fields.String(metadata=FIGURE)
 
 
-class TrendSchema(Schema):
+class ReportTrendSchema(Schema):
     week = fields.String()
     week_start = fields.String()
     interventions = fields.String(metadata=FIGURE)
@@ -63,16 +63,18 @@ class TrendSchema(Schema):
     treatment_entries = fields.String(metadata=FIGURE)
 
 
-class SectionSchema(Schema):
-    scope = fields.Nested(ScopeSchema)
-    headline = fields.List(fields.Nested(HeadlineSchema))
-    by_type = fields.List(fields.Nested(TypeRowSchema))
-    by_area = fields.List(fields.Nested(AreaRowSchema), metadata={"description": "Region only"})
-    by_team = fields.List(fields.Nested(TeamRowSchema), metadata={"description": "Area only"})
-    trend = fields.List(fields.Nested(TrendSchema), metadata={"description": "12 weeks"})
+class ReportSectionSchema(Schema):
+    scope = fields.Nested(ReportScopeSchema)
+    headline = fields.List(fields.Nested(ReportHeadlineSchema))
+    by_type = fields.List(fields.Nested(ReportTypeRowSchema))
+    by_area = fields.List(
+        fields.Nested(ReportAreaRowSchema), metadata={"description": "Region only"}
+    )
+    by_team = fields.List(fields.Nested(ReportTeamRowSchema), metadata={"description": "Area only"})
+    trend = fields.List(fields.Nested(ReportTrendSchema), metadata={"description": "12 weeks"})
 
 
-class RevisionSchema(Schema):
+class ReportRevisionSchema(Schema):
     week = fields.String()
     scope = fields.String()
     scope_name = fields.String()
@@ -82,13 +84,13 @@ class RevisionSchema(Schema):
     new = fields.String(metadata=FIGURE)
 
 
-class AreaSchema(Schema):
+class ReportAreaSchema(Schema):
     code = fields.String()
     name = fields.String()
     region = fields.String()
 
 
-class DefinitionSchema(Schema):
+class ReportDefinitionSchema(Schema):
     term = fields.String()
     definition = fields.String()
 
@@ -100,18 +102,18 @@ class WeeklyReportSchema(Schema):
     timezone = fields.String()
     complete = fields.Boolean(metadata={"description": "False for the current, unfinished week"})
     data_read_at = fields.String(metadata={"description": "When the figures were read (UTC)"})
-    areas = fields.List(fields.Nested(AreaSchema))
+    areas = fields.List(fields.Nested(ReportAreaSchema))
     summary = fields.Nested(
-        SectionSchema,
+        ReportSectionSchema,
         allow_none=True,
         metadata={"description": "Regional totals for several areas, else the one area"},
     )
     sections = fields.List(
-        fields.Nested(SectionSchema), metadata={"description": "One per area (several areas)"}
+        fields.Nested(ReportSectionSchema), metadata={"description": "One per area (several areas)"}
     )
-    revisions = fields.List(fields.Nested(RevisionSchema))
+    revisions = fields.List(fields.Nested(ReportRevisionSchema))
     suppression_note = fields.String()
-    definitions = fields.List(fields.Nested(DefinitionSchema))
+    definitions = fields.List(fields.Nested(ReportDefinitionSchema))
 
 
 class DeliveryQueryArgsSchema(PageArgsSchema):

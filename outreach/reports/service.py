@@ -266,21 +266,23 @@ def _regional_cells(agg: Aggregates, w: int, area_values: dict) -> tuple[dict, l
 def published_week(agg: Aggregates, w: int) -> dict:
     """The suppressed text of every cell of week index `w`: {(scope, measure): text}.
 
-    An area's cells are decided from that area alone, so every report showing an area
-    shows the same figures for it; regional cells are then suppressed around them.
+    All cells of the scope (regional, areas, teams, types) are suppressed together, so
+    no combination of the figures one report shows reveals a hidden one. A report for
+    one area of a commissioner's scope is cut from this same publication.
     """
-    shown: dict = {}
-    area_values: dict = {}
+    values: dict = {}
+    constraints: list = []
     for area in agg.areas:
-        values, constraints = _area_cells(agg, w, area)
-        area_values.update(values)
-        shown.update(suppress(values, constraints))
+        v, c = _area_cells(agg, w, area)
+        values.update(v)
+        constraints += c
     if len(agg.areas) > 1:
-        values, constraints = _regional_cells(agg, w, area_values)
-        fixed = {k: shown[k] for k in area_values}
-        shown.update(suppress({**area_values, **values}, constraints, fixed=fixed))
-    else:
-        area = agg.areas[0].code if agg.areas else None
+        v, c = _regional_cells(agg, w, values)
+        values.update(v)
+        constraints += c
+    shown = suppress(values, constraints)
+    if len(agg.areas) == 1:
+        area = agg.areas[0].code
         for (scope, name), value in list(shown.items()):
             if scope == area and not name.startswith("team:"):
                 shown[(REGION, name)] = value
@@ -396,6 +398,23 @@ def build_report(
     if recipient_id is not None:
         report["revisions"] = revisions_for(recipient_id, week, figures, agg.areas, team_names)
     return report
+
+
+def narrow_report(report: dict, code: str) -> dict:
+    """One area cut from a several-area report (same publication, same figures)."""
+    if len(report["areas"]) <= 1:
+        return report
+    section = next(s for s in report["sections"] if s["scope"]["code"] == code)
+    out = dict(report)
+    out["areas"] = [a for a in report["areas"] if a["code"] == code]
+    out["summary"] = section
+    out["sections"] = []
+    out["revisions"] = [r for r in report["revisions"] if r["scope"] == code]
+    out["cells"] = {
+        week: {k: v for k, v in shown.items() if k[0] == code}
+        for week, shown in report["cells"].items()
+    }
+    return out
 
 
 def _flat(shown: dict) -> dict[str, str]:

@@ -12,9 +12,12 @@ Rule
    nothing changes. While some hidden cell is pinned to a single value, one more cell
    of a constraint that pins it is hidden and published as ``*`` (the smallest
    non-zero part first, the total last). Zero is never hidden.
-3. ``fixed`` cells were decided elsewhere (an area's own figures are decided once per
-   area and week, so that every report that shows them shows the same thing) and are
-   never changed here; a pinned fixed cell is protected by hiding cells around it.
+3. ``fixed`` cells were published elsewhere and are never changed here; a pinned
+   fixed cell is protected by hiding cells around it.
+
+The reports suppress all the cells of one recipient's scope (regional totals, every
+area, every team, every type) together, for each week, so the figures a commissioner
+can see are one consistent publication.
 
 Differences (week-on-week change) are published only when both figures are
 published, so a difference never reveals a hidden figure.
@@ -118,18 +121,35 @@ def _exact(bound: tuple[int, int]) -> bool:
 
 
 def _next_to_hide(pinned, values, display, fixed, constraints, order):
-    """The cell to hide next: in a constraint holding `pinned`, the smallest free part."""
-    best = None
-    for total, parts in constraints:
-        if pinned != total and pinned not in parts:
-            continue
-        for is_total, key in [(False, p) for p in parts] + [(True, total)]:
-            if key in fixed or is_hidden(display[key]) or values[key] == 0:
+    """The cell to hide next: the free non-zero cell nearest to `pinned`.
+
+    Nearest through the constraints (a cell sharing a constraint with it first, then
+    cells sharing a constraint with those, ...); among equals the smallest part, then
+    the smallest total.
+    """
+    totals = {t for t, _ in constraints}
+    seen, frontier = {pinned}, [pinned]
+    while frontier:
+        best = None
+        reached = []
+        for total, parts in constraints:
+            members = [total, *parts]
+            if not any(m in frontier for m in members):
                 continue
-            rank = (is_total, values[key], order[key])
-            if best is None or rank < best[0]:
-                best = (rank, key)
-    return None if best is None else best[1]
+            for key in members:
+                if key in seen:
+                    continue
+                reached.append(key)
+                if key in fixed or is_hidden(display[key]) or values[key] == 0:
+                    continue
+                rank = (key in totals, values[key], order[key])
+                if best is None or rank < best[0]:
+                    best = (rank, key)
+        if best is not None:
+            return best[1]
+        seen.update(reached)
+        frontier = list(dict.fromkeys(reached))
+    return None
 
 
 def change(current: str, previous: str) -> str | None:
