@@ -341,3 +341,24 @@ def test_edit_and_delete_own_record_offline(context, page, world):
     page.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_text("No contacts recorded yet.")).to_be_visible()
     expect(status(page)).to_have_text("1 waiting to sync")  # never sent: nothing to tell the server
+
+
+@pytest.mark.parametrize(
+    ("who", "heading", "links"),
+    [
+        ("commissioner", "Welcome, Commissioner", ["Home", "Account"]),
+        ("admin", "Welcome, Admin", ["Home", "Account"]),
+        ("lead", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
+    ],
+)
+def test_navigation_follows_the_role(page, world, who, heading, links):
+    sign_in(page, who)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(links)
+    if who != "lead":
+        page.goto("/#/caseload")  # not theirs: back to their home
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    page.get_by_role("link", name="Account").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
