@@ -128,6 +128,9 @@ def logout(claims: dict) -> None:
     device = db.session.get(Device, device_id)
     if device is None or str(device.user_id) != str(claims.get("sub")):
         raise ApiError(401, "The token is not valid for this device.")
+    if device.revoked_at is not None:
+        # Same answer as every other call from a revoked phone: it must wipe itself.
+        raise device_revoked_error()
     if device.token_family is not None and str(device.token_family) == claims.get("fam"):
         _revoke_family(device, utcnow())
         record_event("auth.logout", actor_id=device.user_id, device_id=device.id)
