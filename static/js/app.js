@@ -39,28 +39,30 @@ async function route() {
   show(await screen.load(), { args, query }, ticket, screen.path);
 }
 
-async function show(mod, { args, query }, ticket, path) {
+async function show(mod, { args, query }, ticket, path, keepFocus) {
   if (ticket !== state.rendering) return;
   const signedIn = path !== 'signin';
-  renderChrome(signedIn, path);
   const main = $('main');
-  const ctx = makeContext(main);
-  state.view = { mod, ctx, args, query, path };
-  main.replaceChildren();
+  const view = document.createElement('div');
+  const ctx = makeContext(view, !keepFocus);
   try {
     await mod.render(ctx, args, query);
   } catch (e) {
     console.error(e);
-    main.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
+    view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
   }
+  // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
-  const heading = main.querySelector('h1');
+  renderChrome(signedIn, path);
+  state.view = { mod, args, query, path };
+  main.replaceChildren(view);
+  const heading = view.querySelector('h1');
   document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
-  if (!ctx.keepFocus) (heading || main).focus();
+  if (!keepFocus) (heading || main).focus();
   updateStatus();
 }
 
-function makeContext(main) {
+function makeContext(main, withNotice) {
   return {
     main,
     append: (...nodes) => main.append(...nodes.filter((n) => n != null && n !== false)),
@@ -70,9 +72,8 @@ function makeContext(main) {
     go,
     runSync: (reason) => runSync(reason),
     updateStatus: () => updateStatus(),
-    notice: takeNotice(),
+    notice: withNotice ? takeNotice() : null,
     flash(msg) { state.notice = msg; },
-    keepFocus: false,
   };
 }
 
@@ -138,17 +139,16 @@ export async function runSync(reason) {
   }
   updateStatus();
   if (outcome === 'ok') refreshView();
+  if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   return outcome;
 }
 
 /* Re-render list screens after a sync; never re-render a form the worker is typing in. */
 function refreshView() {
   const v = state.view;
-  if (v && v.mod.live && document.activeElement?.closest('form') == null) {
-    v.ctx.keepFocus = true;
-    v.ctx.main.replaceChildren();
-    Promise.resolve(v.mod.render(v.ctx, v.args, v.query)).then(() => updateStatus());
-  }
+  if (!v || !v.mod.live) return;
+  if (document.activeElement && document.activeElement.closest('#main input, #main select, #main textarea')) return;
+  show(v.mod, v, ++state.rendering, v.path, true);
 }
 
 /* ---------- service worker ---------- */

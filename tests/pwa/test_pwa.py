@@ -267,10 +267,11 @@ def test_revoked_device_is_wiped(app, sync_api, page, world):
     expect(status(page)).to_have_text(SYNCED)
     add_client(page, "kl", "1990-02-03", "male", "DH7")
     expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     device_id = page.evaluate("self.Outreach.db.getMeta('device_id')")
     with app.app_context():
         revoke_device(uuid.UUID(device_id), actor_id=None)
-    page.get_by_role("button", name="Sync now").click()
+    page.evaluate("() => document.getElementById('sync-now').click()")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text("local records were removed")).to_be_visible()
     assert page.evaluate(IDB_RECORDS) == []

@@ -55,7 +55,7 @@
       s.records.put(rec);
     });
     api.emit('changed', { entity, id });
-    requestBackgroundSync();
+    if (g.navigator && navigator.onLine === false) requestBackgroundSync();
   }
 
   /* Drop a rejected change the worker chose to discard (they confirmed it). */
@@ -261,5 +261,5 @@
     });
   }
 
-  O.sync = { FIELDS, run, mutate, discard, dismissConflict, pull, push, diff };
+  O.sync = { FIELDS, requestBackgroundSync, run, mutate, discard, dismissConflict, pull, push, diff };
 })(self);
