@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -363,3 +364,37 @@ def test_navigation_follows_the_role(page, world, who, heading, links):
     page.get_by_role("link", name="Account").click()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_expired_access_token_is_refreshed_once_across_tabs(
+    app, sync_api, context, page, world, monkeypatch
+):
+    from outreach.auth.models import Device, TokenRecord
+
+    monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_EXPIRES", timedelta(seconds=1))
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.locator("#last-sync")).to_contain_text("Last synced")
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    other = context.new_page()
+    other.goto("/")
+    expect(other.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.wait_for_timeout(1500)  # every access token has expired
+    # Both tabs sync at once: one refresh, rotated once, and the session survives.
+    page.evaluate(
+        """() => Promise.all([self.Outreach.api.call('GET', '/api/v1/me'),
+                             self.Outreach.api.call('GET', '/api/v1/me')])"""
+    )
+    other.evaluate("() => self.Outreach.api.call('GET', '/api/v1/me')")
+    page.evaluate("() => document.getElementById('sync-now').click()")
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    device_id = uuid.UUID(page.evaluate("self.Outreach.db.getMeta('device_id')"))
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert device.token_family is not None and device.revoked_at is None
+        tokens = db.session.scalars(
+            select(TokenRecord).where(TokenRecord.device_id == device_id)
+        ).all()
+        assert all(t.revoked_at is None for t in tokens)
+        assert len([t for t in tokens if t.spent_at is None]) == 1
