@@ -398,3 +398,82 @@ def test_expired_access_token_is_refreshed_once_across_tabs(
         ).all()
         assert all(t.revoked_at is None for t in tokens)
         assert len([t for t in tokens if t.spent_at is None]) == 1
+
+
+def test_response_lost_mid_sync_never_duplicates(app, sync_api, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.locator("#last-sync")).to_contain_text("Last synced")
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    add_client(page, "PQ", "1970-01-20", "other", "DH1")
+    record(page, "wound_care")
+    expect(status(page)).to_have_text("2 waiting to sync")
+
+    lost = []
+
+    def lose_first_response(route):
+        if not lost:
+            route.fetch()  # the server applies the push...
+            lost.append(True)
+            route.abort("internetdisconnected")  # ...but the phone never hears back
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync/push", lose_first_response)
+    context.set_offline(False)
+    for _ in range(100):
+        if lost:
+            break
+        page.wait_for_timeout(100)
+    assert lost
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    # The retry (Sync now, or Background Sync in the service worker) resends the same
+    # mutation ids: the server answers "duplicate" and nothing is stored twice.
+    page.evaluate("() => document.getElementById('sync-now').click()")
+    expect(status(page)).to_have_text(SYNCED)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Client).where(Client.initials == "PQ")
+            )
+            == 1
+        )
+        assert db.session.scalar(select(func.count()).select_from(Intervention)) == 1
+
+
+def test_conflict_shows_what_the_server_kept(sync_api, context, page, world, screenshots):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(status(page)).to_have_text(SYNCED)
+
+    def merged_on_server(route):
+        # The server answers as it does when another device changed the same field first.
+        body = json.loads(route.request.post_data)
+        mutation = body["mutations"][0]
+        record = {**mutation["data"], "known_as": "Ro"}
+        result = {
+            "mutation_id": mutation["mutation_id"],
+            "id": mutation["id"],
+            "status": "conflict",
+            "version": 3,
+            "server_seq": 10_000,
+            "record": record,
+        }
+        route.fulfill(json={"results": [result]})
+
+    page.route("**/api/v1/sync/push", merged_on_server)
+    page.get_by_role("link", name="Edit client").click()
+    page.get_by_label("Known-as name").fill("Rosa")
+    page.get_by_role("button", name="Save").click()
+    expect(status(page)).to_have_text(SYNCED)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    changed = page.get_by_role("table")
+    expect(changed).to_contain_text("Known-as name")
+    expect(changed).to_contain_text("Rosa")
+    expect(changed).to_contain_text("Ro")
+    axe_check(page, "sync conflict")
+    shot(page, screenshots, "06-sync-conflict")
+    page.get_by_role("button", name="OK, got it").click()
+    expect(page.get_by_text("No conflicts.")).to_be_visible()
