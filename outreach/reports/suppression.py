@@ -2,17 +2,26 @@
 
 Rule
 ----
-1. Primary: a count from 1 to 4 is published as ``<5``. Zero is published as ``0``.
-2. Secondary: the published figures are linked by additive constraints
-   (``total = part + part + ...``: a type table adds up to the total, areas add up to
-   the regional total, and so on). A reader who knows every published number and the
-   constraints could narrow a hidden cell down, so we play that reader: every hidden
-   cell starts with the range its marker reveals (``<5`` -> 1..4, ``*`` -> 5 or more),
-   published cells are exact, and ranges are tightened through every constraint until
-   nothing changes. While some hidden cell is pinned to a single value, one more cell
-   of a constraint that pins it is hidden and published as ``*`` (the smallest
-   non-zero part first, the total last). Zero is never hidden.
-3. ``fixed`` cells were published elsewhere and are never changed here; a pinned
+1. Primary: a count from 1 to 4 is published as ``<5``. Zero is published as ``0``
+   and is never hidden.
+2. Secondary: published figures are linked by additive constraints
+   (``total = part + part + ...``: types add up to the total, teams add up to the
+   area's total, areas add up to the regional figures). We play a reader who knows
+   every published figure, every constraint and what each marker says (``<5``: 1 to 4;
+   ``*``: not zero) and declare a hidden cell *revealed* when either
+   (a) tightening ranges through the constraints pins it to one value, or
+   (b) we cannot exhibit a second solution: an integer move in the null space of the
+   constraints (a basis vector, or the sum or difference of two) that changes the
+   cell and keeps every hidden cell inside its marker's range. (b) catches what adding
+   and subtracting constraints reveals; when no move is found we hide more, so the
+   check errs on the side of hiding.
+3. For each revealed cell, the nearest free non-zero published cell (sharing a
+   constraint with it, else sharing one with those, ...; the smallest part first,
+   totals last) is hidden and published as ``*``; then the check runs again.
+4. When every cell near a revealed one is hidden already (tiny tables where all
+   counts are small, so the ``<5`` markers alone add up to an exact total), the
+   nearest ``<5`` is published as ``*`` instead, which says only "not zero".
+5. ``fixed`` cells were published elsewhere and are never changed here; a revealed
    fixed cell is protected by hiding cells around it.
 
 The reports suppress all the cells of one recipient's scope (regional totals, every
@@ -25,7 +34,10 @@ published, so a difference never reveals a hidden figure.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Hashable, Mapping, Sequence
+from fractions import Fraction
 
 SMALL = "<5"  # primary: a count from 1 to 4
 HIDDEN = "*"  # secondary: hidden so that a <5 cannot be worked out
@@ -43,7 +55,7 @@ def _range(display: str) -> tuple[int, int]:
     if display == SMALL:
         return 1, THRESHOLD - 1
     if display == HIDDEN:
-        return THRESHOLD, _INF
+        return 1, _INF
     value = int(display)
     return value, value
 
@@ -100,27 +112,145 @@ def suppress(
             display[key] = str(value)
     constraints = [(t, list(p)) for t, p in constraints if t in values]
     order = {key: i for i, key in enumerate(values)}
-    for _ in range(len(values) + 1):
+    for _ in range(2 * len(values) + 2):
         bounds = reader_bounds(display, constraints)
         pinned = [k for k, shown in display.items() if is_hidden(shown) and _exact(bounds[k])]
         if not pinned:
+            pinned = _not_movable(values, display, constraints)
+        if not pinned:
             return display
         pinned.sort(key=order.__getitem__)
-        choice = _next_to_hide(pinned[0], values, display, fixed, constraints, order)
-        if choice is None:  # nothing near it can be hidden: hide every free non-zero cell
-            for key, value in values.items():
-                if key not in fixed and value > 0:
-                    display[key] = display[key] if is_hidden(display[key]) else HIDDEN
+        progress = False
+        for key in pinned:  # one more hidden cell near each pinned one, then check again
+            choice = _next_to_hide(key, values, display, fixed, constraints, order, False)
+            if choice is None:
+                choice = _next_to_hide(key, values, display, fixed, constraints, order, True)
+            if choice is not None:
+                display[choice] = HIDDEN
+                progress = True
+        if not progress:  # everything near them is fixed: nothing more can be done here
             return display
-        display[choice] = HIDDEN
     return display
+
+
+def _not_movable(values, display, constraints) -> list:
+    """Hidden cells for which we cannot show a second solution (so treat as revealed).
+
+    The reader may also combine constraints algebraically (add and subtract them), which
+    range tightening does not do. A hidden cell is safe when some integer move in the
+    null space of the constraints (other values for the hidden cells that keep every
+    published total and every marker's range) changes it: then the published figures
+    are equally consistent with two different values. We look for such a move among
+    the null-space basis vectors and their sums and differences; a cell with none found
+    is treated as revealed (cautious: it may be hidden more than strictly needed).
+    """
+    hidden = [k for k, shown in display.items() if is_hidden(shown)]
+    stuck = []
+    for group, group_constraints in _components(hidden, constraints):
+        stuck += _stuck_in(group, group_constraints, values, display)
+    return stuck
+
+
+def _components(hidden, constraints):
+    """Hidden cells split into groups that no constraint links (solved separately)."""
+    parent = {k: k for k in hidden}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    touching = []
+    for total, parts in constraints:
+        members = [k for k in (total, *parts) if k in parent]
+        if members:
+            touching.append(((total, parts), members))
+            for other in members[1:]:
+                parent[find(other)] = find(members[0])
+    groups: dict = {}
+    for k in hidden:
+        groups.setdefault(find(k), []).append(k)
+    for root, group in groups.items():
+        yield group, [c for c, members in touching if find(members[0]) == root]
+
+
+def _stuck_in(hidden, constraints, values, display) -> list:
+    basis = _null_space(hidden, constraints)
+    x = [values[k] for k in hidden]
+    ranges = [_range(display[k]) for k in hidden]
+    moves = list(basis)
+    if len(basis) <= 60:
+        for a, b in itertools.combinations(basis, 2):
+            moves.append([p + q for p, q in zip(a, b, strict=True)])
+            moves.append([p - q for p, q in zip(a, b, strict=True)])
+    stuck = []
+    for i, key in enumerate(hidden):
+        if not any(d[i] and (_fits(x, d, ranges, 1) or _fits(x, d, ranges, -1)) for d in moves):
+            stuck.append(key)
+    return stuck
+
+
+def _fits(x, d, ranges, sign) -> bool:
+    for j, step in enumerate(d):
+        if step:
+            value = x[j] + sign * step
+            if value < ranges[j][0] or value > ranges[j][1]:
+                return False
+    return True
+
+
+def _null_space(hidden, constraints) -> list[list[int]]:
+    """Integer basis of {d : every constraint holds for the hidden cells moved by d}."""
+    col = {k: i for i, k in enumerate(hidden)}
+    rows = []
+    for total, parts in constraints:
+        row: dict[int, Fraction] = {}
+        for key, coef in [(total, 1), *((p, -1) for p in parts)]:
+            if key in col:
+                row[col[key]] = row.get(col[key], 0) + coef
+        row = {c: Fraction(v) for c, v in row.items() if v}
+        if row:
+            rows.append(row)
+    pivots: list[tuple[int, dict]] = []
+    for row in rows:
+        for pc, prow in pivots:
+            if pc in row:
+                factor = row[pc]
+                for c, v in prow.items():
+                    row[c] = row.get(c, 0) - factor * v
+                row = {c: v for c, v in row.items() if v}
+        if not row:
+            continue
+        pc = min(row)
+        lead = row[pc]
+        row = {c: v / lead for c, v in row.items()}
+        for i, (qc, qrow) in enumerate(pivots):
+            if pc in qrow:
+                factor = qrow[pc]
+                for c, v in row.items():
+                    qrow[c] = qrow.get(c, 0) - factor * v
+                pivots[i] = (qc, {c: v for c, v in qrow.items() if v})
+        pivots.append((pc, row))
+    pivot_cols = {pc for pc, _ in pivots}
+    basis = []
+    for free in range(len(hidden)):
+        if free in pivot_cols:
+            continue
+        vec = [Fraction(0)] * len(hidden)
+        vec[free] = Fraction(1)
+        for pc, prow in pivots:
+            vec[pc] = -prow.get(free, 0)
+        scale = math.lcm(*(v.denominator for v in vec))
+        basis.append([int(v * scale) for v in vec])
+    return basis
 
 
 def _exact(bound: tuple[int, int]) -> bool:
     return bound[0] >= bound[1]
 
 
-def _next_to_hide(pinned, values, display, fixed, constraints, order):
+def _next_to_hide(pinned, values, display, fixed, constraints, order, small):
     """The cell to hide next: the free non-zero cell nearest to `pinned`.
 
     Nearest through the constraints (a cell sharing a constraint with it first, then
@@ -128,6 +258,14 @@ def _next_to_hide(pinned, values, display, fixed, constraints, order):
     the smallest total.
     """
     totals = {t for t, _ in constraints}
+
+    def free(key) -> bool:
+        if key in fixed or values[key] == 0:
+            return False
+        return display[key] == SMALL if small else not is_hidden(display[key])
+
+    if small and free(pinned):
+        return pinned
     seen, frontier = {pinned}, [pinned]
     while frontier:
         best = None
@@ -140,7 +278,7 @@ def _next_to_hide(pinned, values, display, fixed, constraints, order):
                 if key in seen:
                     continue
                 reached.append(key)
-                if key in fixed or is_hidden(display[key]) or values[key] == 0:
+                if not free(key):
                     continue
                 rank = (key in totals, values[key], order[key])
                 if best is None or rank < best[0]:
