@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 
 from flask import Flask, jsonify, request
@@ -89,6 +90,24 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return handle_http_exception(exc)
-        # Log the type and where it came from; never the request body (personal data).
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # Log the type and where it came from, never the message: a database error's
+        # message carries the statement's parameters (initials, dates of birth, notes).
+        log.error(
+            "unhandled %s on %s %s\n%s",
+            describe_exception(exc),
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return error_response(500, "Something went wrong on the server.")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """The exception's type and its causes' types, without any message text."""
+    names, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names.append(f"{type(current).__module__}.{type(current).__qualname__}")
+        current = current.__cause__ or current.__context__
+    return " <- ".join(names)
