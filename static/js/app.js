@@ -54,7 +54,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
   renderChrome(signedIn, path);
-  state.view = { mod, args, query, path };
+  state.view = { mod, args, query, path, hash: location.hash };
   main.replaceChildren(view);
   const heading = view.querySelector('h1');
   document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
@@ -138,7 +138,6 @@ export async function runSync(reason) {
     state.syncing = false;
   }
   updateStatus();
-  if (outcome === 'ok') refreshView();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   return outcome;
 }
@@ -146,7 +145,7 @@ export async function runSync(reason) {
 /* Re-render list screens after a sync; never re-render a form the worker is typing in. */
 function refreshView() {
   const v = state.view;
-  if (!v || !v.mod.live) return;
+  if (!v || !v.mod.live || v.hash !== location.hash) return; // a navigation is under way
   if (document.activeElement && document.activeElement.closest('#main input, #main select, #main textarea')) return;
   show(v.mod, v, ++state.rendering, v.path, true);
 }
@@ -195,9 +194,9 @@ function iosHint() {
 
 /* ---------- boot ---------- */
 
-api.on((type) => {
+api.on((type, detail) => {
   if (type === 'changed' || type === 'sync-end') updateStatus();
-  if (type === 'sync-end') refreshView();
+  if (type === 'sync-end' && detail && detail.changed) refreshView();
   if (type === 'wiped') {
     state.profile = null;
     state.notice = 'This phone was signed out by your organisation and its local records were removed. Sign in again.';

@@ -420,7 +420,7 @@ def test_response_lost_mid_sync_never_duplicates(app, sync_api, context, page, w
         else:
             route.continue_()
 
-    page.route("**/api/v1/sync/push", lose_first_response)
+    context.route("**/api/v1/sync/push", lose_first_response)  # page and service worker
     context.set_offline(False)
     for _ in range(100):
         if lost:

@@ -168,7 +168,7 @@
     let rounds = 0;
     for (;;) {
       const batch = await pickBatch();
-      if (!batch.length || rounds++ > 50) return;
+      if (!batch.length || rounds++ > 50) return rounds > 0;
       const body = await api.call('POST', '/api/v1/sync/push', { device_id: deviceId, schema_version: SCHEMA_VERSION, mutations: batch });
       await applyResults(body.results || []);
       api.emit('changed', {});
@@ -216,15 +216,17 @@
   }
 
   async function pull() {
+    let changed = false;
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
       const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
       if (cursor != null && cursor !== '') q.set('cursor', cursor);
       const page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
       await applyPage(page);
-      api.emit('changed', {});
-      if (!page.has_more) return;
+      if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
+      if (!page.has_more) return changed;
     }
+    return changed;
   }
 
   async function refreshProfile() {
@@ -242,11 +244,11 @@
       if (!lock) return 'busy';
       api.emit('sync-start', { reason });
       try {
-        await push(deviceId);
-        await pull();
+        const pushed = await push(deviceId);
+        const pulled = await pull();
         if (reason === 'start' || reason === 'login' || !(await db.getMeta('profile'))) await refreshProfile();
         await db.setMeta({ last_sync: Date.now(), last_error: undefined });
-        api.emit('sync-end', { ok: true });
+        api.emit('sync-end', { ok: true, changed: pushed || pulled });
         return 'ok';
       } catch (e) {
         const outcome = e instanceof api.NetworkError ? 'offline' : e instanceof api.SignedOut ? 'signed-out' : 'error';
