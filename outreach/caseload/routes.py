@@ -1,5 +1,253 @@
-"""Routes of the caseload slice."""
+"""Routes of the caseload slice: team leads review, reassign and merge; workers see
+their own caseload. Records outside the caller's team answer 404; a wrong role 403."""
 
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from outreach.auth.guard import current_actor, require
+from outreach.caseload import follow_ups, lists, queries, service
+from outreach.caseload.clock import make_clock
+from outreach.caseload.history import client_history
+from outreach.caseload.schemas import (
+    AssignManySchema,
+    AssignOneSchema,
+    AssignResultSchema,
+    AttentionArgsSchema,
+    ClientFilterArgsSchema,
+    ClientPageSchema,
+    DuplicateSchema,
+    FollowUpSchema,
+    FollowUpUpdateSchema,
+    HistorySchema,
+    InterventionListArgsSchema,
+    InterventionPageSchema,
+    MergeResultSchema,
+    MergeSchema,
+    MineSchema,
+    OverviewSchema,
+)
+from outreach.core.schemas import PageArgsSchema
+
 blp = Blueprint("caseload", __name__, url_prefix="/api/v1", description="Caseload")
+
+LEAD = ("team_lead",)
+TEAM = ("worker", "team_lead")
+
+
+@blp.after_request
+def _no_store(response):
+    """Caseload responses hold personal data: never kept in an HTTP cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _clock():
+    return make_clock(tz=current_app.config.get("TIMEZONE"))
+
+
+def _page(items: list, total: int, args: dict) -> dict:
+    return {
+        "meta": {"page": args["page"], "per_page": args["per_page"], "total": total},
+        "items": items,
+    }
+
+
+@blp.route("/caseload/overview")
+class CaseloadOverview(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.response(200, OverviewSchema)
+    @blp.alt_response(403, description="Not a team lead")
+    def get(self):
+        """Per worker of the team: open clients, interventions this week and the 4 weeks
+        before, follow-ups due (next 7 days) and overdue, last sync."""
+        actor = current_actor()
+        return queries.team_overview(service.team_of(actor), _clock())
+
+
+@blp.route("/caseload/attention")
+class CaseloadAttention(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(AttentionArgsSchema, location="query")
+    @blp.response(200, ClientPageSchema)
+    @blp.alt_response(403, description="Not a team lead")
+    def get(self, args):
+        """Clients needing attention: no contact for N days, follow-ups overdue, referred to
+        structured treatment with no confirmed entry after N days, probable duplicates."""
+        team_id = service.team_of(current_actor())
+        clock = _clock()
+        rows = queries.client_summaries(team_id, clock)
+        items, total = queries.select_clients(
+            rows,
+            clock,
+            team_id=team_id,
+            args=args,
+            attention=(args["no_contact_days"], args["referral_days"]),
+        )
+        return {**clock.describe(), "generated_at": clock.now, **_page(items, total, args)}
+
+
+@blp.route("/caseload/clients")
+class CaseloadClients(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(ClientFilterArgsSchema, location="query")
+    @blp.response(200, ClientPageSchema)
+    @blp.alt_response(403, description="Not a team lead")
+    def get(self, args):
+        """The team's live clients with contact and follow-up facts; filter, sort, page."""
+        team_id = service.team_of(current_actor())
+        clock = _clock()
+        rows = queries.client_summaries(team_id, clock)
+        items, total = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        return {**clock.describe(), "generated_at": clock.now, **_page(items, total, args)}
+
+
+@blp.route("/caseload/interventions")
+class CaseloadInterventions(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(InterventionListArgsSchema, location="query")
+    @blp.response(200, InterventionPageSchema)
+    @blp.alt_response(403, description="Not a team lead")
+    def get(self, args):
+        """The team's interventions by worker, type, client and date range, newest first."""
+        team_id = service.team_of(current_actor())
+        items, total = lists.team_interventions(team_id, _clock(), args)
+        return _page(items, total, args)
+
+
+@blp.route("/caseload/mine")
+class CaseloadMine(MethodView):
+    decorators = [require(*TEAM)]
+
+    @blp.arguments(ClientFilterArgsSchema, location="query")
+    @blp.response(200, MineSchema)
+    @blp.alt_response(403, description="Not a worker or team lead")
+    def get(self, args):
+        """The caller's own caseload: their figures, their clients (as the team list, for
+        their clients only) and their open follow-ups due in 7 days or overdue."""
+        actor = current_actor()
+        team_id = service.team_of(actor)
+        clock = _clock()
+        overview = queries.team_overview(team_id, clock)
+        me = next((w for w in overview["workers"] if w["worker_id"] == actor.id), None)
+        rows = [
+            r for r in queries.client_summaries(team_id, clock) if r["key_worker_id"] == actor.id
+        ]
+        args = {**args, "worker_id": None, "unassigned": False}
+        items, total = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        return {
+            **clock.describe(),
+            "generated_at": clock.now,
+            "worker": me,
+            "follow_ups": lists.open_follow_ups(team_id, clock, owner_id=actor.id),
+            **_page(items, total, args),
+        }
+
+
+@blp.route("/clients/<uuid:client_id>/history")
+class ClientHistory(MethodView):
+    decorators = [require(*TEAM)]
+
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, HistorySchema)
+    @blp.alt_response(404, description="No such client in the caller's team")
+    def get(self, args, client_id):
+        """Every intervention, follow-up, key-worker change and merge of a client, newest
+        first, with who recorded it and when recorded versus when it happened."""
+        actor = current_actor()
+        client = service.team_client(actor, client_id)
+        clock = _clock()
+        summary = next(
+            r for r in queries.client_summaries(client.team_id, clock) if r["id"] == client.id
+        )
+        events = client_history(client)
+        start = (args["page"] - 1) * args["per_page"]
+        return {
+            "client": summary,
+            "meta": {"page": args["page"], "per_page": args["per_page"], "total": len(events)},
+            "events": events[start : start + args["per_page"]],
+        }
+
+
+@blp.route("/clients/<uuid:client_id>/assign")
+class ClientAssign(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(AssignOneSchema)
+    @blp.response(200, AssignResultSchema)
+    @blp.alt_response(404, description="No such client or worker in the caller's team")
+    def post(self, args, client_id):
+        """Make another worker of the team this client's key worker (with a reason code)."""
+        return service.assign_clients(
+            current_actor(), [client_id], args["worker_id"], args["reason"]
+        )
+
+
+@blp.route("/caseload/assign")
+class CaseloadAssign(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(AssignManySchema)
+    @blp.response(200, AssignResultSchema)
+    @blp.alt_response(404, description="A client or the worker is not in the caller's team")
+    def post(self, args):
+        """Reassign up to 500 clients at once; all or nothing."""
+        return service.assign_clients(
+            current_actor(), args["client_ids"], args["worker_id"], args["reason"]
+        )
+
+
+@blp.route("/clients/<uuid:client_id>/merge")
+class ClientMerge(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(MergeSchema)
+    @blp.response(200, MergeResultSchema)
+    @blp.alt_response(404, description="Either client is not in the caller's team")
+    @blp.alt_response(409, description="This client was merged away, or the other was deleted")
+    def post(self, args, client_id):
+        """Merge another client into this one (this one survives; repeat-safe)."""
+        return service.merge_clients(current_actor(), client_id, args["other_client_id"])
+
+
+@blp.route("/caseload/duplicates/<int:duplicate_id>/dismiss")
+class DuplicateDismiss(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.response(200, DuplicateSchema)
+    @blp.alt_response(404, description="No such duplicate link in the caller's team")
+    @blp.alt_response(409, description="Already merged")
+    def post(self, duplicate_id):
+        """Mark a probable duplicate as two different people (repeat-safe)."""
+        return service.dismiss_duplicate(current_actor(), duplicate_id)
+
+
+@blp.route("/follow-ups/<uuid:follow_up_id>/close")
+class FollowUpClose(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(404, description="No such follow-up in the caller's team")
+    def post(self, follow_up_id):
+        """Close a follow-up of the team (repeat-safe)."""
+        return lists.follow_up_out(follow_ups.close_follow_up(current_actor(), follow_up_id))
+
+
+@blp.route("/follow-ups/<uuid:follow_up_id>")
+class FollowUpById(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(FollowUpUpdateSchema)
+    @blp.response(200, FollowUpSchema)
+    @blp.alt_response(404, description="No such follow-up in the caller's team")
+    @blp.alt_response(409, description="The follow-up is closed")
+    def patch(self, args, follow_up_id):
+        """Re-date an open follow-up of the team."""
+        fu = follow_ups.redate_follow_up(current_actor(), follow_up_id, args["due_on"])
+        return lists.follow_up_out(fu)

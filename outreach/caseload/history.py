@@ -1,0 +1,141 @@
+"""A client's history: interventions, follow-ups, key-worker changes and merges, with
+who recorded each and when it was recorded versus when it happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from sqlalchemy import select
+
+from outreach.audit.models import AuditEvent
+from outreach.core.extensions import db
+from outreach.interventions.models import FollowUp, Intervention
+from outreach.org.models import User
+from outreach.people.models import Client
+from outreach.sync.models import RecordVersion
+
+
+def client_history(client: Client) -> list[dict]:
+    """Every event of the client, newest first (by when it happened, else when recorded)."""
+    events: list[dict] = []
+    for iv in db.session.scalars(
+        select(Intervention).where(
+            Intervention.client_id == client.id, Intervention.deleted_at.is_(None)
+        )
+    ):
+        events.append(
+            {
+                "kind": "intervention",
+                "record_id": iv.id,
+                "occurred_at": iv.occurred_at,
+                "recorded_at": iv.created_at,
+                "recorded_by_id": iv.worker_id,
+                "type": iv.type,
+                "location": iv.location,
+                "quantity": iv.quantity,
+                "outcome": iv.outcome,
+                "referral_to": iv.referral_to,
+                "notes": iv.notes,
+            }
+        )
+    for fu in db.session.scalars(
+        select(FollowUp).where(FollowUp.client_id == client.id, FollowUp.deleted_at.is_(None))
+    ):
+        events.append(
+            {
+                "kind": "follow_up",
+                "record_id": fu.id,
+                "occurred_at": fu.done_at,
+                "recorded_at": fu.created_at,
+                "recorded_by_id": fu.created_by_id,
+                "due_on": fu.due_on,
+                "reason": fu.reason,
+                "assigned_to_id": fu.assigned_to_id,
+                "done_at": fu.done_at,
+            }
+        )
+    events.extend(_client_changes(client))
+    names = _names({e.get(k) for e in events for k in _USER_KEYS} - {None})
+    for event in events:
+        event["recorded_by_name"] = names.get(event.get("recorded_by_id"))
+        for key in ("assigned_to_id", "from_worker_id", "to_worker_id"):
+            if key in event:
+                event[key.replace("_id", "_name")] = names.get(event[key])
+    events.sort(key=_when, reverse=True)
+    return events
+
+
+_USER_KEYS = ("recorded_by_id", "assigned_to_id", "from_worker_id", "to_worker_id")
+
+
+def _when(event: dict) -> datetime:
+    if event["kind"] == "follow_up" and event["done_at"] is None:
+        return datetime.combine(event["due_on"], time(12), tzinfo=UTC)
+    return event["occurred_at"] or event["recorded_at"]
+
+
+def _names(user_ids: set) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+
+
+def _client_changes(client: Client) -> list[dict]:
+    """Key-worker changes and merges, read from the client's recorded versions; the
+    reason code of a lead's reassignment comes from its audit event."""
+    versions = db.session.scalars(
+        select(RecordVersion)
+        .where(RecordVersion.entity == "client", RecordVersion.record_id == client.id)
+        .where(RecordVersion.losing.is_(None))
+        .order_by(RecordVersion.version, RecordVersion.id)
+    ).all()
+    audits = {}
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity == "client",
+            AuditEvent.record_id == str(client.id),
+            AuditEvent.action.in_(("caseload.assign", "caseload.merge")),
+        )
+    ):
+        detail = event.detail or {}
+        kind = "assign" if event.action == "caseload.assign" else "merge"
+        audits[(kind, detail.get("version"))] = detail
+    out: list[dict] = []
+    previous = None
+    for index, row in enumerate(versions):
+        data = row.data or {}
+        worker = data.get("key_worker_id")
+        audit = audits.get(("assign", row.version))
+        if index == 0:
+            before = audit.get("from") if audit else None
+            changed = (row.version == 1 and worker is not None) or audit is not None
+        else:
+            before = previous
+            changed = worker != previous
+        if changed:
+            out.append(
+                {
+                    "kind": "key_worker_change",
+                    "record_id": client.id,
+                    "occurred_at": None,
+                    "recorded_at": row.recorded_at,
+                    "recorded_by_id": row.actor_id,
+                    "from_worker_id": before,
+                    "to_worker_id": worker,
+                    "change_reason": audit.get("reason") if audit else row.reason,
+                }
+            )
+        if row.reason == "merge":
+            merged = audits.get(("merge", row.version)) or {}
+            out.append(
+                {
+                    "kind": "merge",
+                    "record_id": client.id,
+                    "occurred_at": None,
+                    "recorded_at": row.recorded_at,
+                    "recorded_by_id": row.actor_id,
+                    "merged_client_id": merged.get("merged_client_id"),
+                }
+            )
+        previous = worker
+    return out

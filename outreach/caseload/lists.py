@@ -1,0 +1,95 @@
+"""Plain paginated lists of the team's records: interventions and open follow-ups."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from outreach.caseload.clock import Clock
+from outreach.core.extensions import db
+from outreach.interventions.models import FollowUp, Intervention
+from outreach.org.models import User
+from outreach.people.models import Client
+
+
+def team_interventions(team_id: int, clock: Clock, args: dict) -> tuple[list, int]:
+    """The team's interventions, filtered by worker, type, client and local date range."""
+    stmt = select(Intervention, User.name).outerjoin(User, User.id == Intervention.worker_id)
+    stmt = stmt.where(Intervention.team_id == team_id, Intervention.deleted_at.is_(None))
+    if args.get("worker_id") is not None:
+        stmt = stmt.where(Intervention.worker_id == args["worker_id"])
+    if args.get("type"):
+        stmt = stmt.where(Intervention.type == args["type"])
+    if args.get("client_id"):
+        stmt = stmt.where(Intervention.client_id == args["client_id"])
+    if args.get("date_from"):
+        stmt = stmt.where(Intervention.occurred_at >= clock.day_start(args["date_from"]))
+    if args.get("date_to"):
+        end = clock.day_start(args["date_to"] + timedelta(days=1))
+        stmt = stmt.where(Intervention.occurred_at < end)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    order = Intervention.occurred_at.asc() if args.get("sort") == "occurred_at" else None
+    order = order if order is not None else Intervention.occurred_at.desc()
+    page, per_page = args.get("page", 1), args.get("per_page", 50)
+    result = db.session.execute(
+        stmt.order_by(order, Intervention.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return [_intervention_out(iv, name) for iv, name in result], int(total or 0)
+
+
+def _intervention_out(iv: Intervention, worker_name: str | None) -> dict:
+    return {
+        "id": iv.id,
+        "client_id": iv.client_id,
+        "worker_id": iv.worker_id,
+        "worker_name": worker_name,
+        "type": iv.type,
+        "occurred_at": iv.occurred_at,
+        "recorded_at": iv.created_at,
+        "location": iv.location,
+        "quantity": iv.quantity,
+        "outcome": iv.outcome,
+        "referral_to": iv.referral_to,
+    }
+
+
+def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
+    """Open follow-ups of live clients owned by `owner_id` (assignee, else key worker),
+    due up to 7 days ahead or overdue, soonest first."""
+    owner = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
+    rows = db.session.execute(
+        select(FollowUp, Client.initials, Client.known_as)
+        .join(Client, Client.id == FollowUp.client_id)
+        .where(
+            FollowUp.team_id == team_id,
+            FollowUp.done_at.is_(None),
+            FollowUp.deleted_at.is_(None),
+            Client.deleted_at.is_(None),
+            FollowUp.due_on <= clock.due_horizon,
+            owner == owner_id,
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+    ).all()
+    return [
+        {
+            **follow_up_out(fu),
+            "initials": initials,
+            "known_as": known_as,
+            "overdue": fu.due_on < clock.today,
+        }
+        for fu, initials, known_as in rows
+    ]
+
+
+def follow_up_out(fu: FollowUp) -> dict:
+    return {
+        "id": fu.id,
+        "client_id": fu.client_id,
+        "due_on": fu.due_on,
+        "reason": fu.reason,
+        "assigned_to_id": fu.assigned_to_id,
+        "done_at": fu.done_at,
+        "version": fu.version,
+        "server_seq": fu.server_seq,
+    }

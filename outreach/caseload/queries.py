@@ -1,0 +1,381 @@
+"""Read side of the caseload review: a handful of aggregate queries per team.
+
+Nothing here runs one query per client or per worker: the overview is five GROUP BY
+queries, a client list (and the attention list) four queries over the whole team, then
+filtering, sorting and paging in memory (a team holds a few thousand clients at most).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+
+from outreach.auth.models import Device
+from outreach.caseload.clock import Clock
+from outreach.core.extensions import db
+from outreach.interventions.models import FollowUp, Intervention
+from outreach.org.models import TEAM_ROLES, Team, User
+from outreach.people.models import Client, ClientDuplicate
+
+REFERRAL = "referral_structured_treatment"
+CONFIRMED = "treatment_entry_confirmed"
+REASONS = ("no_contact", "overdue_follow_up", "treatment_not_confirmed", "duplicate")
+CLIENT_SORTS = (
+    "last_contact",
+    "-last_contact",
+    "initials",
+    "-initials",
+    "created_at",
+    "-created_at",
+    "follow_ups_overdue",
+    "-follow_ups_overdue",
+    "key_worker",
+)
+
+
+def _n(value) -> int:
+    return int(value or 0)
+
+
+def _people(user_ids: set[int], team_id: int) -> dict[int, dict]:
+    """Active members of the team (workers and leads) plus any other user named."""
+    stmt = select(User.id, User.name, User.role, User.active, User.team_id).where(
+        or_(
+            and_(User.team_id == team_id, User.role.in_(TEAM_ROLES), User.active.is_(True)),
+            User.id.in_(list(user_ids) or [0]),
+        )
+    )
+    return {
+        row.id: {
+            "worker_id": row.id,
+            "name": row.name,
+            "role": row.role,
+            "active": row.active,
+            "in_team": row.team_id == team_id,
+        }
+        for row in db.session.execute(stmt)
+    }
+
+
+def team_overview(team_id: int, clock: Clock) -> dict:
+    """Per worker: open clients, interventions this week and the 4 weeks before, follow-ups
+    due (today to 7 days ahead) and overdue, last sync of any of their devices."""
+    open_clients = dict(
+        db.session.execute(
+            select(Client.key_worker_id, func.count())
+            .where(Client.team_id == team_id, Client.deleted_at.is_(None))
+            .group_by(Client.key_worker_id)
+        ).all()
+    )
+    week_start = clock.week_start
+    interventions = {
+        row.worker_id: (_n(row.this_week), _n(row.before))
+        for row in db.session.execute(
+            select(
+                Intervention.worker_id,
+                func.sum(case((Intervention.occurred_at >= week_start, 1), else_=0)).label(
+                    "this_week"
+                ),
+                func.sum(case((Intervention.occurred_at < week_start, 1), else_=0)).label("before"),
+            )
+            .where(
+                Intervention.team_id == team_id,
+                Intervention.deleted_at.is_(None),
+                Intervention.occurred_at >= clock.four_weeks_start,
+                Intervention.occurred_at < clock.week_end,
+            )
+            .group_by(Intervention.worker_id)
+        )
+    }
+    owner = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id).label("owner")
+    follow_ups = {
+        row.owner: (_n(row.due), _n(row.overdue))
+        for row in db.session.execute(
+            select(
+                owner,
+                func.sum(case((FollowUp.due_on >= clock.today, 1), else_=0)).label("due"),
+                func.sum(case((FollowUp.due_on < clock.today, 1), else_=0)).label("overdue"),
+            )
+            .join(Client, Client.id == FollowUp.client_id)
+            .where(
+                FollowUp.team_id == team_id,
+                FollowUp.done_at.is_(None),
+                FollowUp.deleted_at.is_(None),
+                Client.deleted_at.is_(None),
+                FollowUp.due_on <= clock.due_horizon,
+            )
+            .group_by(owner)
+        )
+    }
+    last_sync = dict(
+        db.session.execute(
+            select(Device.user_id, func.max(Device.last_sync_at))
+            .join(User, User.id == Device.user_id)
+            .where(User.team_id == team_id)
+            .group_by(Device.user_id)
+        ).all()
+    )
+    named = {u for u in (*open_clients, *interventions, *follow_ups) if u is not None}
+    people = _people(named, team_id)
+    workers = []
+    for user_id, person in people.items():
+        this_week, before = interventions.get(user_id, (0, 0))
+        due, overdue = follow_ups.get(user_id, (0, 0))
+        workers.append(
+            {
+                **person,
+                "open_clients": _n(open_clients.get(user_id)),
+                "interventions_this_week": this_week,
+                "interventions_last_4_weeks": before,
+                "follow_ups_due": due,
+                "follow_ups_overdue": overdue,
+                "last_sync_at": last_sync.get(user_id),
+            }
+        )
+    workers.sort(key=lambda w: (not w["in_team"], w["name"].lower(), w["worker_id"]))
+    due, overdue = follow_ups.get(None, (0, 0))
+    unassigned = {
+        "open_clients": _n(open_clients.get(None)),
+        "follow_ups_due": due,
+        "follow_ups_overdue": overdue,
+    }
+    totals = {
+        key: sum(w[key] for w in workers) + unassigned.get(key, 0)
+        for key in (
+            "open_clients",
+            "interventions_this_week",
+            "interventions_last_4_weeks",
+            "follow_ups_due",
+            "follow_ups_overdue",
+        )
+    }
+    team = db.session.get(Team, team_id)
+    return {
+        "team": {"id": team_id, "name": team.name if team else None},
+        "generated_at": clock.now,
+        **clock.describe(),
+        "workers": workers,
+        "unassigned": unassigned,
+        "totals": totals,
+    }
+
+
+def client_summaries(team_id: int, clock: Clock) -> list[dict]:
+    """Every live client of the team with contact, follow-up, referral and duplicate facts."""
+    clients = db.session.execute(
+        select(
+            Client.id,
+            Client.initials,
+            Client.known_as,
+            Client.date_of_birth,
+            Client.sex,
+            Client.postcode_district,
+            Client.key_worker_id,
+            Client.created_at,
+            Client.version,
+        ).where(Client.team_id == team_id, Client.deleted_at.is_(None))
+    ).all()
+    contact = {
+        row.client_id: row
+        for row in db.session.execute(
+            select(
+                Intervention.client_id,
+                func.count().label("interventions"),
+                func.max(Intervention.occurred_at).label("last_contact"),
+                func.max(case((Intervention.type == REFERRAL, Intervention.occurred_at))).label(
+                    "referral"
+                ),
+                func.max(case((Intervention.type == CONFIRMED, Intervention.occurred_at))).label(
+                    "confirmed"
+                ),
+            )
+            .join(Client, Client.id == Intervention.client_id)
+            .where(
+                Client.team_id == team_id,
+                Client.deleted_at.is_(None),
+                Intervention.deleted_at.is_(None),
+            )
+            .group_by(Intervention.client_id)
+        )
+    }
+    follow = {
+        row.client_id: row
+        for row in db.session.execute(
+            select(
+                FollowUp.client_id,
+                func.sum(case((FollowUp.due_on < clock.today, 1), else_=0)).label("overdue"),
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                FollowUp.due_on >= clock.today,
+                                FollowUp.due_on <= clock.due_horizon,
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label("due"),
+                func.min(FollowUp.due_on).label("next_due"),
+            )
+            .where(
+                FollowUp.team_id == team_id,
+                FollowUp.done_at.is_(None),
+                FollowUp.deleted_at.is_(None),
+            )
+            .group_by(FollowUp.client_id)
+        )
+    }
+    live = {c.id for c in clients}
+    duplicates: dict[uuid.UUID, list[dict]] = {}
+    for dup in db.session.execute(
+        select(ClientDuplicate.id, ClientDuplicate.client_id, ClientDuplicate.other_client_id)
+        .where(ClientDuplicate.team_id == team_id, ClientDuplicate.resolved_at.is_(None))
+        .order_by(ClientDuplicate.id)
+    ):
+        if dup.client_id in live and dup.other_client_id in live:
+            for one, other in (
+                (dup.client_id, dup.other_client_id),
+                (dup.other_client_id, dup.client_id),
+            ):
+                duplicates.setdefault(one, []).append(
+                    {"duplicate_id": dup.id, "other_client_id": other}
+                )
+    names = {
+        p["worker_id"]: p["name"]
+        for p in _people({c.key_worker_id for c in clients if c.key_worker_id}, team_id).values()
+    }
+    rows = []
+    for c in clients:
+        seen = contact.get(c.id)
+        fu = follow.get(c.id)
+        last_contact = seen.last_contact if seen else None
+        since = last_contact or c.created_at
+        rows.append(
+            {
+                "id": c.id,
+                "initials": c.initials,
+                "known_as": c.known_as,
+                "date_of_birth": c.date_of_birth,
+                "sex": c.sex,
+                "postcode_district": c.postcode_district,
+                "key_worker_id": c.key_worker_id,
+                "key_worker_name": names.get(c.key_worker_id),
+                "created_at": c.created_at,
+                "version": c.version,
+                "interventions": _n(seen.interventions) if seen else 0,
+                "last_contact_at": last_contact,
+                "days_since_contact": max(0, (clock.now - since).days),
+                "follow_ups_overdue": _n(fu.overdue) if fu else 0,
+                "follow_ups_due": _n(fu.due) if fu else 0,
+                "next_due_on": fu.next_due if fu else None,
+                "referred_at": seen.referral if seen else None,
+                "treatment_entry_confirmed_at": seen.confirmed if seen else None,
+                "duplicates": duplicates.get(c.id, []),
+            }
+        )
+    return rows
+
+
+def attention_reasons(row: dict, clock: Clock, no_contact_days: int, referral_days: int) -> list:
+    """Why a client needs a lead's attention (empty: they do not)."""
+    reasons = []
+    if row["days_since_contact"] >= no_contact_days:
+        reasons.append("no_contact")
+    if row["follow_ups_overdue"]:
+        reasons.append("overdue_follow_up")
+    referred, confirmed = row["referred_at"], row["treatment_entry_confirmed_at"]
+    if (
+        referred is not None
+        and referred <= clock.now - timedelta(days=referral_days)
+        and (confirmed is None or confirmed < referred)
+    ):
+        reasons.append("treatment_not_confirmed")
+    if row["duplicates"]:
+        reasons.append("duplicate")
+    return reasons
+
+
+def clients_with_contact(
+    team_id: int,
+    clock: Clock,
+    *,
+    type_: str | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> set[uuid.UUID]:
+    """Clients of the team with an intervention (of `type_`) between the two local days."""
+    stmt = (
+        select(Intervention.client_id)
+        .join(Client, Client.id == Intervention.client_id)
+        .where(Client.team_id == team_id, Intervention.deleted_at.is_(None))
+        .distinct()
+    )
+    if type_:
+        stmt = stmt.where(Intervention.type == type_)
+    if date_from:
+        stmt = stmt.where(Intervention.occurred_at >= clock.day_start(date_from))
+    if date_to:
+        stmt = stmt.where(Intervention.occurred_at < clock.day_start(date_to + timedelta(days=1)))
+    return set(db.session.scalars(stmt))
+
+
+def _sort_key(sort: str):
+    far_past = datetime.min.replace(year=1)
+
+    def key(row: dict):
+        if sort.lstrip("-") == "last_contact":
+            value = row["last_contact_at"]
+            primary = (value is not None, value.replace(tzinfo=None) if value else far_past)
+        elif sort.lstrip("-") == "initials":
+            primary = (row["initials"] or "", row["known_as"] or "")
+        elif sort.lstrip("-") == "created_at":
+            primary = row["created_at"].replace(tzinfo=None)
+        elif sort.lstrip("-") == "follow_ups_overdue":
+            primary = row["follow_ups_overdue"]
+        else:  # key_worker
+            primary = (row["key_worker_name"] is None, (row["key_worker_name"] or "").lower())
+        return primary
+
+    return key
+
+
+def select_clients(
+    rows: list[dict],
+    clock: Clock,
+    *,
+    team_id: int,
+    args: dict,
+    attention: tuple[int, int] | None = None,
+) -> tuple[list[dict], int]:
+    """Filter, sort and page client summaries. `attention` = (no_contact_days,
+    referral_days): keep only clients with a reason (and the `reason` filter)."""
+    worker_id = args.get("worker_id")
+    if worker_id is not None:
+        rows = [r for r in rows if r["key_worker_id"] == worker_id]
+    if args.get("unassigned"):
+        rows = [r for r in rows if r["key_worker_id"] is None]
+    if args.get("type") or args.get("date_from") or args.get("date_to"):
+        keep = clients_with_contact(
+            team_id,
+            clock,
+            type_=args.get("type"),
+            date_from=args.get("date_from"),
+            date_to=args.get("date_to"),
+        )
+        rows = [r for r in rows if r["id"] in keep]
+    if attention is not None:
+        no_contact_days, referral_days = attention
+        kept = []
+        for r in rows:
+            reasons = attention_reasons(r, clock, no_contact_days, referral_days)
+            if reasons and (not args.get("reason") or args["reason"] in reasons):
+                kept.append({**r, "reasons": reasons})
+        rows = kept
+    sort = args.get("sort") or "last_contact"
+    rows = sorted(rows, key=lambda r: str(r["id"]))
+    rows.sort(key=_sort_key(sort), reverse=sort.startswith("-"))
+    page, per_page = args.get("page", 1), args.get("per_page", 50)
+    return rows[(page - 1) * per_page : page * per_page], len(rows)
