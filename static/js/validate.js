@@ -68,6 +68,7 @@ export function validateIntervention(v, codes, skewMinutes = 10) {
   if (v.follow_up_on) {
     if (!validDate(v.follow_up_on)) e.follow_up_on = 'Enter a real date';
     else if (v.occurred_at && v.follow_up_on < v.occurred_at.slice(0, 10)) e.follow_up_on = 'Follow-up date must be on or after the contact';
+    else if (v.occurred_at && new Date(v.follow_up_on) - new Date(v.occurred_at.slice(0, 10)) > 732 * 86400000) e.follow_up_on = 'Follow-up date must be within two years';
     if (v.anonymous) e.follow_up_on = 'An anonymous contact cannot have a follow-up';
   }
   if (v.notes && v.notes.length > 2000) e.notes = 'Notes must be 2,000 characters or fewer';

@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -160,7 +160,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     shot(page, screenshots, "04-client")
     axe_check(page, "client")
     record(page, "harm_reduction_advice", notes="Talked about not using alone.")
-    record(page, "referral_other", referred_to="Housing", follow_up="2030-01-06")
+    record(page, "referral_other", referred_to="Housing", follow_up=date.today().isoformat())
     expect(status(page)).to_have_text("4 waiting to sync")
 
     # Close the page and open a new one, still offline.
@@ -171,6 +171,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     expect(status(page2)).to_have_text("4 waiting to sync")
     page2.get_by_label("Search clients").fill("jo")
     expect(page2.locator("#client-list li")).to_have_count(1)
+    expect(page2.locator("#client-list li")).to_contain_text("Follow-up due today")
     no_horizontal_scroll(page2, "caseload")
     axe_check(page2, "caseload")
     shot(page2, screenshots, "02-caseload-offline")

@@ -132,7 +132,10 @@
     await db.tx(['records', 'outbox'], 'readwrite', async (s) => {
       const all = await db.req(s.outbox.getAll());
       const byMutation = new Map(all.map((e) => [e.mutation_id, e]));
-      for (const r of results) {
+      for (const res of results) {
+        // A replay answers "duplicate" with the first outcome in original_status.
+        const r = res.status === 'duplicate' && res.original_status && res.original_status !== 'applied'
+          ? Object.assign({}, res, { status: res.original_status }) : res;
         const e = byMutation.get(r.mutation_id);
         if (!e) continue;
         const rec = await db.req(s.records.get(e.key));
@@ -211,6 +214,7 @@
           conflict: stored ? stored.conflict || null : null,
         });
       }
+      if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
     });
   }

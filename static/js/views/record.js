@@ -43,7 +43,7 @@ export async function render(ctx, [id], query) {
   const outcomeSlot = h('div');
   let outcome = null;
   const referral = field('Referred to', h('input', { name: 'referral_to', autocomplete: 'off', maxlength: '200', value: d.referral_to || '' }), 'Service or team, e.g. housing, GP');
-  const followUp = field('Follow-up date', h('input', { type: 'date', id: 'follow_up_on', name: 'follow_up_on', value: d.follow_up_on || '' }));
+  const followUp = field('Follow-up date', h('input', { type: 'date', id: 'follow_up_on', name: 'follow_up_on', value: d.follow_up_on || '' }), 'Optional. Within two years.');
   const notes = field('Notes', h('textarea', { name: 'notes', maxlength: '2000', rows: '4' }), 'No names or addresses. Up to 2,000 characters.');
   notes.input.value = d.notes || '';
 
