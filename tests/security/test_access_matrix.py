@@ -27,6 +27,7 @@ from outreach.auth.service import revoke_device
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client
+from tests.caseload.matrix_rows import caseload_rows
 from tests.conftest import ApiClient
 from tests.factories import build_world, make_clients, make_follow_up, make_interventions
 
@@ -313,6 +314,7 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/v1/admin/audit"): Call(allow(200, "admin")),
 }
+MATRIX.update(caseload_rows(Call, allow, TARGETS, TEAM))  # tests/caseload/matrix_rows.py
 
 # Not part of the API surface: the OpenAPI document and the docs page (public, no data).
 NOT_API = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}
