@@ -1,5 +1,90 @@
-"""Routes of the sync slice."""
+"""Routes of the sync slice: POST /api/v1/sync/push and GET /api/v1/sync/pull."""
 
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from outreach.auth.guard import current_actor, require
+from outreach.core.errors import ApiError
+from outreach.sync import service
+from outreach.sync.schemas import PullArgsSchema, PullResultSchema, PushResultSchema, PushSchema
+
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Sync")
+SYNC_ROLES = ("worker", "team_lead")
+
+
+def limit_body(view):
+    """413 before parsing when the body is over SYNC_MAX_BYTES: nothing is stored."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        limit = current_app.config["SYNC_MAX_BYTES"]
+        size = request.content_length
+        if size is None:
+            size = len(request.get_data(cache=True))
+        if size > limit:
+            raise ApiError(
+                413,
+                f"A push may carry at most {limit:,} bytes: send fewer mutations at a time.",
+            )
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.route("/sync/push")
+class SyncPush(MethodView):
+    decorators = [limit_body, require(*SYNC_ROLES)]
+
+    @blp.arguments(PushSchema)
+    @blp.response(200, PushResultSchema)
+    @blp.alt_response(413, description="Too many mutations or bytes; nothing was stored")
+    @blp.alt_response(426, description="The app's schema_version is too old")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, args):
+        """Apply a batch of mutations made offline; one result per mutation, in order."""
+        cfg = current_app.config
+        if args["schema_version"] < cfg["SYNC_MIN_SCHEMA_VERSION"]:
+            raise ApiError(
+                426,
+                "This app is out of date: reload it to update, then sync again. "
+                "Your records are kept on the device.",
+                errors={"schema_version": [f"Must be {cfg['SYNC_MIN_SCHEMA_VERSION']} or later."]},
+            )
+        mutations = args["mutations"]
+        if len(mutations) > cfg["SYNC_MAX_MUTATIONS"]:
+            raise ApiError(
+                413,
+                f"A push may carry at most {cfg['SYNC_MAX_MUTATIONS']} mutations.",
+                errors={"mutations": [f"At most {cfg['SYNC_MAX_MUTATIONS']} per push."]},
+            )
+        results = service.push(
+            current_actor(),
+            mutations,
+            skew=timedelta(minutes=cfg["CLOCK_SKEW_MINUTES"]),
+            max_mutation_bytes=cfg.get("SYNC_MAX_MUTATION_BYTES", 32 * 1024),
+            body_bytes=request.content_length or 0,
+        )
+        return {"results": results}
+
+
+@blp.route("/sync/pull")
+class SyncPull(MethodView):
+    decorators = [require(*SYNC_ROLES)]
+
+    @blp.arguments(PullArgsSchema, location="query")
+    @blp.response(200, PullResultSchema)
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args):
+        """Changes in your team's scope after the cursor, in sequence order."""
+        return service.pull(
+            current_actor(),
+            args["cursor"],
+            args["limit"],
+            window_days=current_app.config["SYNC_INTERVENTION_DAYS"],
+        )

@@ -1,0 +1,118 @@
+"""Client services: match keys and probable duplicates.
+
+When two phones record the same person offline, the server keeps both clients and
+links them (same team, same `match_key`) in `client_duplicate`. A team lead reviews
+the links; merging belongs to the caseload slice, which reads them through
+`list_probable_duplicates`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.orm import aliased
+
+from outreach.core.extensions import db
+from outreach.core.types import utcnow
+from outreach.people.matching import match_key
+from outreach.people.models import Client, ClientDuplicate
+from outreach.people.rules import client_data
+
+
+def compute_match_key(initials: str | None, date_of_birth, sex: str | None) -> str | None:
+    """The server-side match key of a client's attributors (None if any is missing)."""
+    if not initials or date_of_birth is None or not sex:
+        return None
+    return match_key(initials, date_of_birth, sex)
+
+
+def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, str]]) -> int:
+    """Link each (client id, match key) to the team's earliest other live client with
+    the same key, unless the two are already linked either way (a star, not every
+    pair: ten copies of one person make nine links). Two queries whatever the number
+    of clients; call after the clients are written. Returns the links made."""
+    wanted = [(cid, key) for cid, key in clients if key]
+    if not wanted:
+        return 0
+    keys = {key for _cid, key in wanted}
+    candidates: dict[str, list[uuid.UUID]] = {}
+    for cid, key in db.session.execute(
+        select(Client.id, Client.match_key)
+        .where(
+            Client.team_id == team_id,
+            Client.match_key.in_(keys),
+            Client.deleted_at.is_(None),
+            Client.merged_into_id.is_(None),
+        )
+        .order_by(Client.created_at, Client.id)
+    ):
+        candidates.setdefault(key, []).append(cid)
+    pairs = []
+    for cid, key in wanted:
+        others = [o for o in candidates.get(key, ()) if o != cid]
+        if others and cid in candidates.get(key, ()):
+            pairs.append((cid, others[0]))
+    if not pairs:
+        return 0
+    ids = {i for pair in pairs for i in pair}
+    seen: set[frozenset] = {
+        frozenset(pair)
+        for pair in db.session.execute(
+            select(ClientDuplicate.client_id, ClientDuplicate.other_client_id).where(
+                or_(ClientDuplicate.client_id.in_(ids), ClientDuplicate.other_client_id.in_(ids))
+            )
+        )
+    }
+    now = utcnow()
+    rows = []
+    for cid, other in pairs:
+        pair = frozenset((cid, other))
+        if pair in seen:
+            continue
+        seen.add(pair)
+        rows.append(
+            {
+                "team_id": team_id,
+                "client_id": cid,
+                "other_client_id": other,
+                "detected_at": now,
+                "resolved_at": None,
+                "resolution": None,
+            }
+        )
+    if rows:
+        db.session.execute(insert(ClientDuplicate), rows)
+    return len(rows)
+
+
+def list_probable_duplicates(team_id: int) -> list[dict]:
+    """Unresolved probable-duplicate pairs of a team whose two clients are both still
+    live in that team, oldest first: ``{"id", "detected_at", "client", "other_client"}``
+    with each client as the phone stores it (`client_data`). For team-lead review."""
+    first, second = aliased(Client), aliased(Client)
+    stmt = (
+        select(ClientDuplicate, first, second)
+        .join(first, first.id == ClientDuplicate.client_id)
+        .join(second, second.id == ClientDuplicate.other_client_id)
+        .where(
+            ClientDuplicate.team_id == team_id,
+            ClientDuplicate.resolved_at.is_(None),
+            and_(first.team_id == team_id, second.team_id == team_id),
+            first.deleted_at.is_(None),
+            second.deleted_at.is_(None),
+            first.merged_into_id.is_(None),
+            second.merged_into_id.is_(None),
+        )
+        .order_by(ClientDuplicate.detected_at, ClientDuplicate.id)
+    )
+    return [
+        {
+            "id": link.id,
+            "detected_at": link.detected_at.isoformat(),
+            "client": client_data(a),
+            "other_client": client_data(b),
+        }
+        for link, a, b in db.session.execute(stmt)
+    ]

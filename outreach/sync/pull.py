@@ -1,0 +1,229 @@
+"""Pull: what changed in the caller's scope after a cursor (DESIGN §4).
+
+Cursors are opaque strings of two kinds:
+
+* ``"<seq>"``: incremental. Changes of the team with `seq` greater than this, in
+  sequence order. Sequence numbers are allocated under the counter's lock, so a
+  committed change never has a lower sequence than one already visible: a device
+  that pulled past a number never misses a change below it.
+* ``"snap:<high>:<entity>:<seq>:<id>"``: part way through a first pull. A first
+  pull (no cursor) reads the high-water mark `high` first, then pages through the
+  current scope (records with `server_seq <= high`, ordered by entity then
+  `(server_seq, id)`); the last page's cursor is ``"<high>"``. A record that changes
+  during the paging has a sequence above `high` and arrives in the incremental pulls.
+
+Each page's change-log rows are collapsed to one per record and the records' current
+state is read in one query per entity: a record in scope is an `upsert` with its
+data, anything else (deleted, moved to another team, merged, anonymised) a `remove`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from outreach.audit.service import record_events
+from outreach.core.errors import ApiError
+from outreach.core.extensions import db
+from outreach.interventions.codes import reference_data
+from outreach.org.models import TEAM_ROLES, Team, User
+from outreach.sync.changes import current_seq
+from outreach.sync.models import SyncChange
+from outreach.sync.records import MODELS, in_scope, intervention_window, load_rows, serialize
+
+SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
+_SNAP = re.compile(r"^snap:(\d{1,18}):(\d):(\d{1,18}):([0-9a-f]{32})$")
+_SEQ = re.compile(r"^\d{1,18}$")
+
+
+@dataclass(frozen=True)
+class PullContext:
+    user_id: int
+    team_id: int
+    device_id: uuid.UUID
+    now: datetime
+    window_days: int
+
+
+@dataclass(frozen=True)
+class Cursor:
+    seq: int  # incremental position, or the snapshot's high-water mark
+    snapshot: bool = False
+    entity_index: int = 0
+    after_seq: int = -1
+    after_id: uuid.UUID | None = None
+
+    def encode(self) -> str:
+        if not self.snapshot:
+            return str(self.seq)
+        after_id = self.after_id or uuid.UUID(int=0)
+        after_seq = max(self.after_seq, 0)
+        return f"snap:{self.seq}:{self.entity_index}:{after_seq}:{after_id.hex}"
+
+
+def parse_cursor(value: str | None) -> Cursor | None:
+    """None for a first pull; 422 for anything that is not a cursor we made."""
+    if value is None or value == "":
+        return None
+    if _SEQ.match(value):
+        return Cursor(int(value))
+    match = _SNAP.match(value)
+    if match and int(match.group(2)) < len(SNAPSHOT_ORDER):
+        return Cursor(
+            int(match.group(1)),
+            snapshot=True,
+            entity_index=int(match.group(2)),
+            after_seq=int(match.group(3)),
+            after_id=uuid.UUID(match.group(4)),
+        )
+    raise ApiError(422, "The cursor is not valid.", errors={"cursor": ["Not a valid cursor."]})
+
+
+def _change(entity: str, op: str, record_id, version, server_seq, data=None) -> dict:
+    out = {
+        "entity": entity,
+        "op": op,
+        "id": str(record_id),
+        "version": version,
+        "server_seq": server_seq,
+    }
+    if data is not None:
+        out["data"] = data
+    return out
+
+
+def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[list, Cursor, bool]:
+    since = intervention_window(ctx.now, ctx.window_days)
+    changes: list[dict] = []
+    index, after_seq, after_id = cursor.entity_index, cursor.after_seq, cursor.after_id
+    while index < len(SNAPSHOT_ORDER):
+        entity = SNAPSHOT_ORDER[index]
+        table = MODELS[entity].__table__
+        c = table.c
+        stmt = select(table).where(
+            c.team_id == ctx.team_id, c.deleted_at.is_(None), c.server_seq <= cursor.seq
+        )
+        if entity == "client":
+            stmt = stmt.where(c.merged_into_id.is_(None), c.anonymised_at.is_(None))
+        elif entity == "intervention":
+            stmt = stmt.where(c.occurred_at >= since)
+        if after_id is not None:
+            stmt = stmt.where(
+                or_(c.server_seq > after_seq, and_(c.server_seq == after_seq, c.id > after_id))
+            )
+        room = limit - len(changes)
+        rows = db.session.execute(stmt.order_by(c.server_seq, c.id).limit(room + 1)).all()
+        for row in rows[:room]:
+            changes.append(
+                _change(
+                    entity, "upsert", row.id, row.version, row.server_seq, serialize(entity, row)
+                )
+            )
+        if len(rows) > room:
+            last = rows[room - 1] if room else None
+            if last is None:  # page full exactly at an entity boundary
+                return changes, Cursor(cursor.seq, True, index, after_seq, after_id), True
+            return changes, Cursor(cursor.seq, True, index, last.server_seq, last.id), True
+        index, after_seq, after_id = index + 1, -1, None
+    return changes, Cursor(cursor.seq), False
+
+
+def _incremental_page(
+    ctx: PullContext, cursor: Cursor, limit: int, high: int
+) -> tuple[list, Cursor, bool]:
+    rows = db.session.execute(
+        select(SyncChange.seq, SyncChange.entity, SyncChange.record_id)
+        .where(SyncChange.team_id == ctx.team_id, SyncChange.seq > cursor.seq)
+        .order_by(SyncChange.seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    # One change per record: its last sequence in this page, in sequence order.
+    last: dict[tuple, int] = {}
+    for seq, entity, record_id in rows:
+        last.pop((entity, record_id), None)
+        last[(entity, record_id)] = seq
+    wanted: dict[str, set] = {}
+    for entity, record_id in last:
+        wanted.setdefault(entity, set()).add(record_id)
+    current = {entity: load_rows(entity, ids) for entity, ids in wanted.items() if entity in MODELS}
+    since = intervention_window(ctx.now, ctx.window_days)
+    changes = []
+    for (entity, record_id), seq in last.items():
+        row = current.get(entity, {}).get(record_id)
+        if row is not None and in_scope(entity, row, ctx.team_id, since):
+            changes.append(
+                _change(
+                    entity,
+                    "upsert",
+                    record_id,
+                    row["version"],
+                    row["server_seq"],
+                    serialize(entity, row),
+                )
+            )
+        else:
+            changes.append(_change(entity, "remove", record_id, None, seq))
+    if has_more:
+        return changes, Cursor(rows[-1][0]), True
+    end = max(cursor.seq, rows[-1][0] if rows else 0, high)
+    return changes, Cursor(end), False
+
+
+def reference_for(team_id: int) -> dict:
+    """Reference data for a team's devices: code lists, the team, its members."""
+    team = db.session.get(Team, team_id)
+    members = db.session.execute(
+        select(User.id, User.name, User.role)
+        .where(User.team_id == team_id, User.active.is_(True), User.role.in_(TEAM_ROLES))
+        .order_by(User.name, User.id)
+    ).all()
+    return {
+        "codes": reference_data(),
+        "team": {"id": team.id, "name": team.name, "area_id": team.area_id} if team else None,
+        "workers": [{"id": i, "name": n, "role": r} for i, n, r in members],
+    }
+
+
+def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict:
+    """One page of changes after the cursor; writes one audit event if it holds any."""
+    cursor = parse_cursor(cursor_value)
+    high = current_seq()
+    first = cursor is None
+    if cursor is not None and cursor.seq > high:
+        cursor = None  # a cursor from the future (restored database): start again
+    if cursor is None:
+        cursor = Cursor(high, snapshot=True)
+    if cursor.snapshot:
+        changes, next_cursor, has_more = _snapshot_page(ctx, cursor, limit)
+    else:
+        changes, next_cursor, has_more = _incremental_page(ctx, cursor, limit, high)
+    body: dict = {"changes": changes, "cursor": next_cursor.encode(), "has_more": has_more}
+    if first:
+        body["reference"] = reference_for(ctx.team_id)
+    if changes:
+        counts: dict[str, int] = {}
+        for change in changes:
+            key = f"{change['entity']}_{change['op']}"
+            counts[key] = counts.get(key, 0) + 1
+        record_events(
+            [
+                {
+                    "actor_id": ctx.user_id,
+                    "device_id": ctx.device_id,
+                    "action": "sync.pull",
+                    "detail": {
+                        "count": len(changes),
+                        "counts": counts,
+                        "cursor": cursor_value,
+                        "next_cursor": body["cursor"],
+                    },
+                }
+            ]
+        )
+    return body

@@ -1,0 +1,83 @@
+"""Request and response shapes of the sync API (DESIGN §4).
+
+Each mutation is checked on its own by the push service, not by this schema, so one
+malformed mutation is rejected alone instead of failing the whole batch.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MUTATION_DOC = {
+    "type": "object",
+    "description": "One change made on the device.",
+    "required": ["mutation_id", "entity", "op", "id"],
+    "properties": {
+        "mutation_id": {"type": "string", "format": "uuid"},
+        "entity": {"type": "string", "enum": ["client", "intervention", "follow_up"]},
+        "op": {"type": "string", "enum": ["upsert", "delete"]},
+        "id": {"type": "string", "format": "uuid"},
+        "base_version": {"type": "integer", "nullable": True, "minimum": 1},
+        "data": {"type": "object", "description": "The whole record (DESIGN §8 names)."},
+    },
+}
+
+
+class PushSchema(Schema):
+    device_id = fields.UUID(
+        metadata={"description": "The device's id; the signed-in device is what counts."}
+    )
+    schema_version = fields.Integer(required=True, strict=True)
+    mutations = fields.List(
+        fields.Raw(allow_none=True, metadata=MUTATION_DOC),
+        required=True,
+        metadata={"maxItems": 500},
+    )
+
+
+class RecordSchema(Schema):
+    entity = fields.String()
+    id = fields.String()
+    version = fields.Integer()
+    server_seq = fields.Integer()
+    deleted = fields.Boolean()
+    data = fields.Dict()
+
+
+class MutationResultSchema(Schema):
+    mutation_id = fields.String(allow_none=True)
+    id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["applied", "duplicate", "conflict", "rejected"]})
+    original_status = fields.String(metadata={"description": "for duplicate: the first outcome"})
+    version = fields.Integer()
+    server_seq = fields.Integer()
+    message = fields.String()
+    errors = fields.Dict(metadata={"description": "field name to messages (rejected)"})
+    record = fields.Nested(RecordSchema, metadata={"description": "merged record (conflict)"})
+
+
+class PushResultSchema(Schema):
+    results = fields.List(fields.Nested(MutationResultSchema))
+
+
+class PullArgsSchema(Schema):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
+
+
+class ChangeSchema(Schema):
+    entity = fields.String()
+    op = fields.String(metadata={"enum": ["upsert", "remove"]})
+    id = fields.String()
+    version = fields.Integer(allow_none=True)
+    server_seq = fields.Integer()
+    data = fields.Dict()
+
+
+class PullResultSchema(Schema):
+    changes = fields.List(fields.Nested(ChangeSchema))
+    cursor = fields.String()
+    has_more = fields.Boolean()
+    reference = fields.Dict(
+        metadata={"description": "first page only: code lists, the team and its workers"}
+    )

@@ -1,0 +1,85 @@
+"""Sync services called by the routes: push and pull for a signed-in actor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from outreach.audit.service import record_event
+from outreach.auth.guard import Actor
+from outreach.auth.models import Device
+from outreach.core.errors import ApiError
+from outreach.core.extensions import db
+from outreach.core.types import utcnow
+from outreach.org.models import Team
+from outreach.sync.pull import PullContext, pull_changes
+from outreach.sync.push import PushContext, push_mutations, summarise
+
+PULL_SYNC_RESOLUTION = timedelta(minutes=1)
+
+
+def _team_area(actor: Actor) -> tuple[int, int]:
+    if actor.team_id is None:
+        raise ApiError(403, "Only members of a team can sync.")
+    area_id = next(iter(actor.area_ids), None)
+    if area_id is None:
+        area_id = db.session.scalar(select(Team.area_id).where(Team.id == actor.team_id))
+    return actor.team_id, area_id
+
+
+def push(
+    actor: Actor,
+    mutations: list,
+    *,
+    skew: timedelta,
+    max_mutation_bytes: int,
+    body_bytes: int = 0,
+) -> list[dict]:
+    """Apply a push for `actor` in one transaction and commit; return the results."""
+    team_id, area_id = _team_area(actor)
+    now = utcnow()
+    ctx = PushContext(
+        user_id=actor.id,
+        team_id=team_id,
+        area_id=area_id,
+        device_id=actor.device_id,
+        now=now,
+        skew=skew,
+        max_mutation_bytes=max_mutation_bytes,
+    )
+    # A body smaller than the per-mutation limit cannot hold an oversized mutation.
+    measure = not body_bytes or body_bytes > max_mutation_bytes
+    results = push_mutations(ctx, mutations, measure=measure)
+    device = db.session.get(Device, actor.device_id)
+    if device is not None:
+        device.last_sync_at = now
+    record_event(
+        "sync.push",
+        actor_id=actor.id,
+        device_id=actor.device_id,
+        detail={"mutations": len(mutations), **summarise(results)},
+    )
+    db.session.commit()
+    return results
+
+
+def pull(actor: Actor, cursor: str | None, limit: int, *, window_days: int) -> dict:
+    """One page of changes for `actor`'s team; records the device's last sync."""
+    team_id, _area_id = _team_area(actor)
+    now = utcnow()
+    ctx = PullContext(
+        user_id=actor.id,
+        team_id=team_id,
+        device_id=actor.device_id,
+        now=now,
+        window_days=window_days,
+    )
+    body = pull_changes(ctx, cursor, limit)
+    device = db.session.get(Device, actor.device_id)
+    if device is not None and (
+        device.last_sync_at is None or now - device.last_sync_at > PULL_SYNC_RESOLUTION
+    ):
+        device.last_sync_at = now
+    db.session.commit()
+    return body

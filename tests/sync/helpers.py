@@ -1,0 +1,130 @@
+"""Builders for the sync tests: mutations as a phone makes them, push/pull helpers,
+a phone-like replay of pulled streams, and moving a client to another team."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from outreach.core.extensions import db
+from outreach.interventions.models import FollowUp
+from outreach.people.models import Client
+from outreach.sync.changes import allocate_seqs, log_changes
+
+
+def now_iso(delta: timedelta = timedelta(0)) -> str:
+    return (datetime.now(UTC) + delta).replace(microsecond=0).isoformat()
+
+
+def client_data(**over) -> dict:
+    data = {
+        "initials": "JD",
+        "date_of_birth": "1984-06-15",
+        "sex": "female",
+        "postcode_district": "DH1",
+        "known_as": "Jo",
+    }
+    data.update(over)
+    return data
+
+
+def intervention_data(client_id=None, **over) -> dict:
+    data = {
+        "type": "harm_reduction_advice",
+        "occurred_at": now_iso(-timedelta(hours=1)),
+        "location": "street",
+        "substances": ["opioids"],
+    }
+    if client_id is not None:
+        data["client_id"] = str(client_id)
+    data.update(over)
+    return data
+
+
+def mutation(entity: str, data: dict | None = None, *, op="upsert", id=None, base=None) -> dict:
+    return {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": entity,
+        "op": op,
+        "id": str(id or uuid.uuid4()),
+        "base_version": base,
+        "data": data if data is not None else {},
+    }
+
+
+def push(api, mutations, *, schema_version=1, status=200):
+    response = api.post(
+        "/api/v1/sync/push",
+        json={
+            "device_id": str(api.device_id),
+            "schema_version": schema_version,
+            "mutations": mutations,
+        },
+    )
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def pull(api, cursor=None, limit=None, status=200):
+    query = {}
+    if cursor is not None:
+        query["cursor"] = cursor
+    if limit is not None:
+        query["limit"] = limit
+    response = api.get("/api/v1/sync/pull", query_string=query)
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def pull_all(api, cursor=None, limit=None) -> tuple[list[dict], str]:
+    """Every page until has_more is false: (changes, final cursor)."""
+    changes = []
+    for _ in range(1000):
+        page = pull(api, cursor, limit)
+        changes.extend(page["changes"])
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return changes, cursor
+    raise AssertionError("pull never ended")
+
+
+def replay(changes: list[dict], store: dict | None = None) -> dict:
+    """Apply a pulled stream the way a phone does: {(entity, id): data}."""
+    store = {} if store is None else store
+    for change in changes:
+        key = (change["entity"], change["id"])
+        if change["op"] == "remove":
+            store.pop(key, None)
+        else:
+            store[key] = change["data"]
+    return store
+
+
+def move_client(client_id, team_id: int, area_id: int) -> None:
+    """Move a client and its follow-ups to another team, logging changes for both
+    teams (as the caseload slice does through outreach.sync.changes)."""
+    client = db.session.get(Client, client_id)
+    old_team = client.team_id
+    follow_ups = db.session.query(FollowUp).filter(FollowUp.client_id == client_id).all()
+    first = allocate_seqs(2 + 2 * len(follow_ups))
+    db.session.execute(
+        update(Client)
+        .where(Client.id == client_id)
+        .values(team_id=team_id, area_id=area_id, version=Client.version + 1, server_seq=first + 1)
+    )
+    rows = [
+        (first, old_team, "client", client_id, "remove"),
+        (first + 1, team_id, "client", client_id, "upsert"),
+    ]
+    for i, f in enumerate(follow_ups):
+        seq = first + 2 + 2 * i
+        f.team_id = team_id
+        f.server_seq = seq + 1
+        rows += [
+            (seq, old_team, "follow_up", f.id, "remove"),
+            (seq + 1, team_id, "follow_up", f.id, "upsert"),
+        ]
+    log_changes(rows)
+    db.session.commit()
