@@ -443,38 +443,83 @@ def test_response_lost_mid_sync_never_duplicates(app, sync_api, context, page, w
         assert db.session.scalar(select(func.count()).select_from(Intervention)) == 1
 
 
-def test_conflict_shows_what_the_server_kept(sync_api, context, page, world, screenshots):
+def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world, screenshots):
+    from tests.conftest import ApiClient
+
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
     add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
     expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
 
-    def merged_on_server(route):
-        # The server answers as it does when another device changed the same field first.
-        body = json.loads(route.request.post_data)
-        mutation = body["mutations"][0]
-        record = {**mutation["data"], "known_as": "Ro"}
-        result = {
-            "mutation_id": mutation["mutation_id"],
-            "id": mutation["id"],
-            "status": "conflict",
-            "version": 3,
-            "server_seq": 10_000,
-            "record": record,
-        }
-        route.fulfill(json={"results": [result]})
-
-    page.route("**/api/v1/sync/push", merged_on_server)
+    # Offline, this phone renames her; meanwhile a colleague's phone renames her too.
+    context.set_offline(True)
     page.get_by_role("link", name="Edit client").click()
     page.get_by_label("Known-as name").fill("Rosa")
     page.get_by_role("button", name="Save").click()
-    expect(status(page)).to_have_text(SYNCED)
+    expect(status(page)).to_have_text("1 waiting to sync")
+    other = ApiClient(app.test_client(), "worker2@example.test")
+    data = {
+        "initials": "RS",
+        "date_of_birth": "1988-08-08",
+        "sex": "female",
+        "postcode_district": "DH1",
+        "known_as": "Ro",
+    }
+    mutation = {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": "client",
+        "op": "upsert",
+        "id": client_id,
+        "base_version": 1,
+        "data": data,
+    }
+    body = {"device_id": str(other.device_id), "schema_version": 1, "mutations": [mutation]}
+    result = other.post("/api/v1/sync/push", json=body).get_json()["results"][0]
+    assert result["status"] == "applied", result
+
+    context.set_offline(False)
+    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
     changed = page.get_by_role("table")
     expect(changed).to_contain_text("Known-as name")
     expect(changed).to_contain_text("Rosa")
-    expect(changed).to_contain_text("Ro")
+    expect(changed.locator("td").last).to_have_text("Ro")
     axe_check(page, "sync conflict")
     shot(page, screenshots, "06-sync-conflict")
     page.get_by_role("button", name="OK, got it").click()
     expect(page.get_by_text("No conflicts.")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    expect(page.locator("#client-list")).to_contain_text("RS (Ro)")
+    with app.app_context():
+        assert db.session.get(Client, uuid.UUID(client_id)).known_as == "Ro"
+
+
+def test_follow_up_seen_and_completed(app, sync_api, page, world, screenshots):
+    from outreach.interventions.models import FollowUp
+
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "TU", "1992-12-01", "male", "DH1")
+    record(page, "brief_intervention", follow_up=date.today().isoformat())
+    expect(status(page)).to_have_text(SYNCED)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Follow-ups").click()
+    expect(page.get_by_role("heading", name="Follow-ups")).to_be_visible()
+    item = page.locator("li").filter(has_text="TU")
+    expect(item).to_contain_text("Due today")
+    no_horizontal_scroll(page, "follow-ups")
+    axe_check(page, "follow-ups")
+    shot(page, screenshots, "07-follow-ups")
+    item.get_by_role("button", name="Mark done").click()
+    expect(page.get_by_text("Follow-up marked done.")).to_be_visible()
+    expect(page.locator("li").filter(has_text="TU")).to_have_count(0)
+    expect(status(page)).to_have_text(SYNCED)
+    page.wait_for_timeout(300)
+    with app.app_context():
+        open_ = db.session.scalars(
+            select(FollowUp).where(FollowUp.done_at.is_(None), FollowUp.deleted_at.is_(None))
+        ).all()
+        done = db.session.scalars(select(FollowUp).where(FollowUp.done_at.is_not(None))).all()
+        assert open_ == [] and len(done) == 1

@@ -45,9 +45,10 @@ export function followUpItem(ctx, f, withClient) {
     await completeFollowUp(ctx, f);
     ctx.flash('Follow-up marked done.');
     ctx.go(location.hash.replace(/^#\//, ''));
+    ctx.runSync('save');
   });
   return h('li', {}, h('div', { class: 'row' },
-    h('span', { class: 'row-title', text: (withClient ? withClient + ' · ' : '') + 'Due ' + fmtDate(f.due_on) }),
+    h('span', { class: 'row-title' }, withClient ? [withClient, ' · '] : null, 'Due ' + fmtDate(f.due_on)),
     st === 'overdue' ? h('span', { class: 'tag tag-overdue', text: 'Overdue' }) : st === 'due' ? h('span', { class: 'tag tag-due', text: 'Due today' }) : null,
     statusTag(f.rec),
     h('span', { class: 'row-meta', text: f.reason }),
