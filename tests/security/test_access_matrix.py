@@ -26,7 +26,7 @@ from outreach.auth.models import Device
 from outreach.auth.service import revoke_device
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
-from outreach.people.models import Client
+from outreach.people.models import Client, ClientDuplicate
 from tests.caseload.matrix_rows import caseload_rows
 from tests.conftest import ApiClient
 from tests.factories import build_world, make_clients, make_follow_up, make_interventions
@@ -101,6 +101,8 @@ class Ctx:
     clients: dict[str, uuid.UUID] = field(default_factory=dict)
     interventions: dict[str, uuid.UUID] = field(default_factory=dict)
     follow_ups: dict[str, uuid.UUID] = field(default_factory=dict)
+    partners: dict[str, uuid.UUID] = field(default_factory=dict)  # a probable duplicate
+    duplicates: dict[str, int] = field(default_factory=dict)  # the link between the two
     devices: dict[str, uuid.UUID] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
 
@@ -125,6 +127,7 @@ class Ctx:
                     self.clients[target],
                     self.interventions[target],
                     self.follow_ups[target],
+                    self.partners[target],
                 )
             ],
             "personal": [f'"{INITIALS[target]}"', BIRTH[target].isoformat(), NOTES[target]],
@@ -139,7 +142,7 @@ def _records(ctx: Ctx) -> None:
     for target in TARGETS:
         team, area = ctx.team(target), ctx.area(target)
         worker = ctx.user(target)
-        client = make_clients(team, area, 1, key_worker_id=worker)[0]
+        client, partner = make_clients(team, area, 2, key_worker_id=worker)
         intervention = make_interventions(team, area, worker, 1, client_ids=[client["id"]])[0]
         follow = make_follow_up(client["id"], team, date.today() + timedelta(days=3))
         db.session.execute(
@@ -156,6 +159,11 @@ def _records(ctx: Ctx) -> None:
         ctx.clients[target] = client["id"]
         ctx.interventions[target] = intervention["id"]
         ctx.follow_ups[target] = follow["id"]
+        ctx.partners[target] = partner["id"]
+        link = ClientDuplicate(team_id=team, client_id=client["id"], other_client_id=partner["id"])
+        db.session.add(link)
+        db.session.commit()
+        ctx.duplicates[target] = link.id
     del w
 
 
@@ -206,6 +214,9 @@ class Call:
     targets: tuple[str, ...] = ("own",)
     token: str = "access"  # which of the caller's tokens to send as the bearer
     spends_session: bool = False  # the call ends the caller's session: fresh tokens each time
+    # Positive control: a 2xx for these callers must show the own team's client's initials
+    # (so the leak search above is looking at real data, not at an empty page).
+    shows_own: tuple[str, ...] = ()
 
 
 def _user_body(ctx: Ctx, target: str) -> dict:
@@ -236,6 +247,34 @@ def _report_path(ext: str) -> Callable[[Ctx, str], str]:
 
 
 COMMISSIONER_AREA = {"commissioner": {"own", "same_area"}}  # Durham's commissioner
+TEAM_ROLES = ("worker", "team_lead")
+
+
+def _edit_push(ctx: Ctx, target: str) -> dict:
+    """A phone edits a client of `target`'s team (other teams' records must be refused
+    without echoing them back)."""
+    return {
+        "json": {
+            "device_id": str(uuid.uuid4()),
+            "schema_version": 1,
+            "mutations": [
+                {
+                    "mutation_id": str(uuid.uuid4()),
+                    "entity": "client",
+                    "op": "upsert",
+                    "id": str(ctx.clients[target]),
+                    "base_version": 1,
+                    "data": {
+                        "initials": "AA",
+                        "date_of_birth": "1990-01-01",
+                        "sex": "male",
+                        "postcode_district": "DH1",
+                    },
+                }
+            ],
+        }
+    }
+
 
 MATRIX: dict[tuple[str, str], Call] = {
     # --- account, health, auth
@@ -313,8 +352,14 @@ MATRIX: dict[tuple[str, str], Call] = {
         targets=TARGETS,
     ),
     ("GET", "/api/v1/admin/audit"): Call(allow(200, "admin")),
+    # --- sync (workers and team leads; the team's records only)
+    ("POST", "/api/v1/sync/push"): Call(allow(200, *TEAM_ROLES), build=_edit_push, targets=TARGETS),
+    ("GET", "/api/v1/sync/pull"): Call(
+        allow(200, *TEAM_ROLES), path="/api/v1/sync/pull?limit=500", shows_own=TEAM_ROLES
+    ),
 }
-MATRIX.update(caseload_rows(Call, allow, TARGETS, TEAM))  # tests/caseload/matrix_rows.py
+# The caseload slice keeps its rows next to its code (tests/caseload/matrix_rows.py).
+MATRIX.update(caseload_rows(Call, allow, TARGETS, TEAM))
 
 # Not part of the API surface: the OpenAPI document and the docs page (public, no data).
 NOT_API = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}
@@ -386,4 +431,6 @@ def test_access(ctx, method, rule):
         ]
         if leaked:
             problems.append(f"{label}: leaked {leaked}")
+        if caller in spec.shows_own and target == "own" and f'"{INITIALS["own"]}"' not in text:
+            problems.append(f"{label}: the team's own client is missing from the answer")
     assert not problems, "\n".join(problems)
