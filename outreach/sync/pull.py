@@ -129,7 +129,13 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[list, 
                 return changes, Cursor(cursor.seq, True, index, after_seq, after_id), True
             return changes, Cursor(cursor.seq, True, index, last.server_seq, last.id), True
         index, after_seq, after_id = index + 1, -1, None
-    return changes, Cursor(cursor.seq), False
+    # Snapshot done: say whether the team changed since it began, so the device goes on.
+    later = db.session.scalar(
+        select(SyncChange.seq)
+        .where(SyncChange.team_id == ctx.team_id, SyncChange.seq > cursor.seq)
+        .limit(1)
+    )
+    return changes, Cursor(cursor.seq), later is not None
 
 
 def _incremental_page(

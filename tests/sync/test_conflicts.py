@@ -1,0 +1,228 @@
+"""Stale edits, deletes and late edits, merged-client redirects, the savepoint
+fallback (DESIGN §4 conflict rule)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from outreach.core.extensions import db
+from outreach.interventions.models import FollowUp, Intervention
+from outreach.people.models import Client
+from outreach.sync.models import RecordVersion
+from tests.sync.helpers import (
+    client_data,
+    intervention_data,
+    mutation,
+    now_iso,
+    pull_all,
+    push,
+)
+
+
+def history(entity: str, record_id) -> list[RecordVersion]:
+    return db.session.scalars(
+        select(RecordVersion)
+        .where(RecordVersion.entity == entity, RecordVersion.record_id == uuid.UUID(str(record_id)))
+        .order_by(RecordVersion.version)
+    ).all()
+
+
+def test_stale_client_edit_server_wins_conflicting_fields(app, worker, worker2):
+    c = mutation("client", client_data(known_as="Jo", postcode_district="DH1"))
+    push(worker, [c])
+    # Phone A edits known_as; phone B (still at version 1) edits known_as and postcode.
+    a = mutation("client", client_data(known_as="Joanne"), id=c["id"], base=1)
+    assert push(worker, [a])["results"][0]["version"] == 2
+    b = mutation(
+        "client", client_data(known_as="Jojo", postcode_district="DH7"), id=c["id"], base=1
+    )
+    result = push(worker2, [b])["results"][0]
+    assert result["status"] == "conflict" and result["version"] == 3
+    merged = result["record"]["data"]
+    assert merged["known_as"] == "Joanne"  # both changed: the server keeps its value
+    assert merged["postcode_district"] == "DH7"  # only B changed it: B's value
+    assert (
+        result["record"]["version"] == 3 and result["record"]["server_seq"] == result["server_seq"]
+    )
+    with app.app_context():
+        rows = history("client", c["id"])
+        assert [r.version for r in rows] == [1, 2, 3]
+        assert [r.reason for r in rows] == ["create", "edit", "conflict"]
+        assert rows[2].losing == {"from": "device", "values": {"known_as": "Jojo"}}
+        assert rows[2].data["known_as"] == "Joanne" and rows[2].data["postcode_district"] == "DH7"
+        client = db.session.get(Client, uuid.UUID(c["id"]))
+        assert (client.known_as, client.postcode_district, client.version) == ("Joanne", "DH7", 3)
+
+
+def test_stale_edit_of_other_fields_merges_cleanly(worker, worker2):
+    c = mutation("client", client_data(known_as="Jo"))
+    push(worker, [c])
+    push(worker, [mutation("client", client_data(known_as="Joanne"), id=c["id"], base=1)])
+    b = mutation("client", client_data(known_as="Jo", postcode_district="DH7"), id=c["id"], base=1)
+    result = push(worker2, [b])["results"][0]
+    # Nothing was lost, but the stored record differs from B's: B must be told.
+    assert result["status"] == "conflict"
+    assert result["record"]["data"]["known_as"] == "Joanne"
+    assert result["record"]["data"]["postcode_district"] == "DH7"
+
+
+def test_current_edit_is_applied(worker):
+    c = mutation("client", client_data())
+    push(worker, [c])
+    r = push(worker, [mutation("client", client_data(known_as="Jay"), id=c["id"], base=1)])
+    assert r["results"][0]["status"] == "applied" and "record" not in r["results"][0]
+
+
+def test_stale_intervention_edit_later_occurred_at_wins(app, worker, worker2):
+    c = mutation("client", client_data())
+    t0 = now_iso(-timedelta(hours=5))
+    i = mutation("intervention", intervention_data(c["id"], occurred_at=t0, notes="first"))
+    push(worker, [c, i])
+    # The server's edit moves the contact earlier; the late phone's edit is later.
+    earlier = now_iso(-timedelta(hours=6))
+    push(
+        worker,
+        [
+            mutation(
+                "intervention",
+                intervention_data(c["id"], occurred_at=earlier, notes="server"),
+                id=i["id"],
+                base=1,
+            )
+        ],
+    )
+    later = now_iso(-timedelta(hours=4))
+    b = mutation(
+        "intervention",
+        intervention_data(c["id"], occurred_at=later, notes="phone"),
+        id=i["id"],
+        base=1,
+    )
+    result = push(worker2, [b])["results"][0]
+    # Same record, the phone's occurred_at is later: the phone's values win.
+    assert result["status"] == "applied", result
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(i["id"]))
+        assert row.notes == "phone"
+        last = history("intervention", i["id"])[-1]
+        assert last.losing["from"] == "server" and last.losing["values"]["notes"] == "server"
+    # And an even staler edit with an earlier time loses.
+    c2 = mutation(
+        "intervention",
+        intervention_data(c["id"], occurred_at=now_iso(-timedelta(hours=7)), notes="old phone"),
+        id=i["id"],
+        base=1,
+    )
+    result = push(worker2, [c2])["results"][0]
+    assert result["status"] == "conflict"
+    assert result["record"]["data"]["notes"] == "phone"
+    with app.app_context():
+        last = history("intervention", i["id"])[-1]
+        assert last.losing == {
+            "from": "device",
+            "values": {"occurred_at": last.losing["values"]["occurred_at"], "notes": "old phone"},
+        }
+
+
+def test_delete_is_soft_and_syncs_as_remove(app, worker, worker2):
+    c = mutation("client", client_data())
+    push(worker, [c])
+    _changes, cursor = pull_all(worker2)
+    result = push(worker, [mutation("client", op="delete", id=c["id"], base=1)])["results"][0]
+    assert result["status"] == "applied" and result["version"] == 2
+    with app.app_context():
+        assert db.session.get(Client, uuid.UUID(c["id"])).deleted_at is not None
+        assert history("client", c["id"])[-1].reason == "delete"
+    changes, _ = pull_all(worker2, cursor)
+    assert [(ch["op"], ch["id"]) for ch in changes] == [("remove", c["id"])]
+    # Deleting again is a no-op.
+    again = push(worker, [mutation("client", op="delete", id=c["id"], base=2)])["results"][0]
+    assert again["status"] == "applied" and again["version"] == 2
+
+
+def test_delete_then_late_edit_keeps_it_deleted(app, worker, worker2):
+    c = mutation("client", client_data())
+    i = mutation("intervention", intervention_data(c["id"], notes="before"))
+    push(worker, [c, i])
+    _, cursor = pull_all(worker2)
+    push(worker, [mutation("intervention", op="delete", id=i["id"], base=1)])
+    late = mutation(
+        "intervention", intervention_data(c["id"], notes="late edit"), id=i["id"], base=1
+    )
+    result = push(worker2, [late])["results"][0]
+    assert result["status"] == "conflict"
+    assert result["record"]["deleted"] is True and result["record"]["data"]["deleted_at"]
+    assert result["version"] == 3
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(i["id"]))
+        assert row.deleted_at is not None and row.notes == "before"
+        last = history("intervention", i["id"])[-1]
+        assert last.reason == "conflict" and last.losing["values"]["notes"] == "late edit"
+    changes, _ = pull_all(worker2, cursor)
+    assert [(ch["op"], ch["id"]) for ch in changes] == [("remove", i["id"])]
+
+
+def test_deleting_client_deletes_open_follow_ups(app, worker):
+    c = mutation("client", client_data())
+    i = mutation("intervention", intervention_data(c["id"], follow_up_on="2030-01-01"))
+    push(worker, [c, i])
+    push(worker, [mutation("client", op="delete", id=c["id"], base=1)])
+    with app.app_context():
+        follow_ups = db.session.scalars(select(FollowUp)).all()
+        assert len(follow_ups) == 1 and follow_ups[0].deleted_at is not None
+    # A new intervention for the deleted client is refused.
+    r = push(worker, [mutation("intervention", intervention_data(c["id"]))])["results"][0]
+    assert r["status"] == "rejected" and "client_id" in r["errors"]
+
+
+def test_reference_to_merged_client_is_redirected(app, worker):
+    keep = mutation("client", client_data())
+    gone = mutation("client", client_data(known_as="Dup"))
+    push(worker, [keep, gone])
+    with app.app_context():
+        row = db.session.get(Client, uuid.UUID(gone["id"]))
+        row.merged_into_id = uuid.UUID(keep["id"])
+        row.deleted_at = row.created_at
+        db.session.commit()
+    i = mutation("intervention", intervention_data(gone["id"]))
+    result = push(worker, [i])["results"][0]
+    assert result["status"] == "conflict"
+    assert result["record"]["data"]["client_id"] == keep["id"]
+    with app.app_context():
+        assert db.session.get(Intervention, uuid.UUID(i["id"])).client_id == uuid.UUID(keep["id"])
+
+
+def test_database_refusal_falls_back_to_one_savepoint_per_mutation(app, worker, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from outreach.sync import push as push_module
+
+    real = push_module.write_plan
+    calls = {"n": 0}
+
+    def flaky(plan, team_id):
+        calls["n"] += 1
+        bad = any(row.get("known_as") == "boom" for row in plan.rows["client"].values()) and any(
+            plan.new.values()
+        )
+        real(plan, team_id)
+        if bad and any(
+            r.get("known_as") == "boom"
+            for i, r in plan.rows["client"].items()
+            if i in plan.new["client"]
+        ):
+            raise IntegrityError("forced", {}, Exception("forced"))
+
+    monkeypatch.setattr(push_module, "write_plan", flaky)
+    good = mutation("client", client_data(known_as="fine"))
+    bad = mutation("client", client_data(known_as="boom"))
+    good2 = mutation("client", client_data(known_as="also fine"))
+    results = push(worker, [good, bad, good2])["results"]
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert calls["n"] == 4
+    with app.app_context():
+        names = set(db.session.scalars(select(Client.known_as)))
+        assert names == {"fine", "also fine"}

