@@ -83,12 +83,12 @@ def _names(user_ids: set) -> dict[int, str]:
 def _client_changes(client: Client) -> list[dict]:
     """Key-worker changes and merges, read from the client's recorded versions; the
     reason code of a lead's reassignment comes from its audit event."""
-    versions = db.session.scalars(
+    rows = db.session.scalars(
         select(RecordVersion)
         .where(RecordVersion.entity == "client", RecordVersion.record_id == client.id)
-        .where(RecordVersion.losing.is_(None))
         .order_by(RecordVersion.version, RecordVersion.id)
     ).all()
+    versions = [row for row in rows if not row.losing]  # losing values: not a state
     audits = {}
     for event in db.session.scalars(
         select(AuditEvent).where(
