@@ -122,3 +122,53 @@ export function statusTag(rec) {
   if (rec.conflict) return h('span', { class: 'tag tag-due', text: 'Changed on server' });
   return null;
 }
+
+/* Keep what the worker is typing in IndexedDB, so closing the tab, a crash or a tap on
+   the menu never loses it. Returns {restored, clear()}. */
+export async function keepDraft(form, key, onRestore) {
+  const db = self.Outreach.db;
+  const name = 'draft:' + key;
+  const read = () => {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === 'submit' || el.type === 'button') continue;
+      if (el.type === 'checkbox') {
+        if (el.name === 'substances') { (out[el.name] = out[el.name] || []); if (el.checked) out[el.name].push(el.value); } else out[el.name] = el.checked;
+      } else out[el.name] = el.value;
+    }
+    return out;
+  };
+  const write = (values) => {
+    for (const el of form.elements) {
+      if (!el.name || !(el.name in values)) continue;
+      if (el.type === 'checkbox') el.checked = Array.isArray(values[el.name]) ? values[el.name].includes(el.value) : !!values[el.name];
+      else el.value = values[el.name];
+    }
+  };
+  const draft = await db.getMeta(name);
+  let restored = false;
+  if (draft && draft.values) {
+    write(draft.values);
+    if (onRestore) onRestore();
+    write(draft.values);
+    restored = true;
+  }
+  let timer = null;
+  const save = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => db.setMeta({ [name]: { values: read(), at: Date.now() } }).catch(() => {}), 300);
+  };
+  form.addEventListener('input', save);
+  form.addEventListener('change', save);
+  return {
+    restored,
+    async clear() { clearTimeout(timer); form.removeEventListener('input', save); form.removeEventListener('change', save); await db.setMeta({ [name]: undefined }); },
+  };
+}
+
+export function draftNotice(onDiscard) {
+  const btn = h('button', { type: 'button', class: 'btn btn-small', text: 'Start again' });
+  const box = h('div', { class: 'info', role: 'status' }, h('p', { text: 'We kept what you were typing last time.' }), btn);
+  btn.addEventListener('click', () => onDiscard(box));
+  return box;
+}

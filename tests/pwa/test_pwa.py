@@ -523,3 +523,27 @@ def test_follow_up_seen_and_completed(app, sync_api, page, world, screenshots):
         ).all()
         done = db.session.scalars(select(FollowUp).where(FollowUp.done_at.is_not(None))).all()
         assert open_ == [] and len(done) == 1
+
+
+def test_unsaved_typing_survives_leaving_the_form(context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Anonymous contact").check()
+    page.get_by_label("Type").select_option("naloxone_supplied")
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_label("Notes").fill("Met at the bus station.")
+    page.wait_for_timeout(500)
+    page.close()  # the tab is closed before Save
+    page = context.new_page()
+    page.goto("/#/record")
+    expect(page.get_by_text("We kept what you were typing")).to_be_visible()
+    expect(page.get_by_label("Notes")).to_have_value("Met at the bus station.")
+    expect(page.get_by_label("Quantity")).to_have_value("3")
+    expect(page.get_by_label("Anonymous contact")).to_be_checked()
+    page.get_by_label("Location").select_option("street")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    expect(page.get_by_label("Notes")).to_have_value("")
+    expect(page.get_by_text("We kept what you were typing")).to_have_count(0)

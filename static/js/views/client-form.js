@@ -1,5 +1,5 @@
 /* Add or edit a client: the server's validation, and a warning for a likely duplicate. */
-import { h, field, select, errorSummary, clientName, fmtDate } from '../ui.js';
+import { h, field, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice } from '../ui.js';
 import { normaliseClient, validateClient } from '../validate.js';
 import { problemBlock } from './problems.js';
 
@@ -25,6 +25,10 @@ export async function render(ctx, [id]) {
     form,
   );
   let confirmedDuplicate = null;
+  const draft = await keepDraft(form, 'client:' + (id || 'new'));
+  if (draft.restored) {
+    form.before(draftNotice(async (box) => { await draft.clear(); box.remove(); ctx.go(location.hash.replace(/^#\//, '')); }));
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -56,6 +60,7 @@ export async function render(ctx, [id]) {
     const data = Object.assign({}, d, values);
     delete data.id;
     await sync.mutate('client', 'upsert', newId, data);
+    await draft.clear();
     ctx.flash(id ? 'Client updated.' : 'Client added.');
     ctx.go('client/' + encodeURIComponent(newId));
     ctx.runSync('save');

@@ -1,6 +1,6 @@
 /* Record (or edit) an intervention. Fast for the common case: the client is preselected
    from their page, type and location default to the worker's last ones, time to now. */
-import { h, field, select, errorSummary, clientName, localDateTime, isoWithOffset } from '../ui.js';
+import { h, field, select, errorSummary, clientName, localDateTime, isoWithOffset, keepDraft, draftNotice } from '../ui.js';
 import { validateIntervention } from '../validate.js';
 import { loadAll, editable } from '../data.js';
 import { problemBlock } from './problems.js';
@@ -86,7 +86,12 @@ export async function render(ctx, [id], query) {
     form.querySelectorAll('input, select, textarea, button').forEach((el) => { el.disabled = true; });
   }
   ctx.append(form);
-  if (existing && canEdit) ctx.append(deleteBlock(ctx, existing));
+  const draftKey = 'intervention:' + (id || 'new:' + (query.get('client') || ''));
+  const draft = canEdit ? await keepDraft(form, draftKey, () => { syncTypeFields(); syncAnon(); }) : null;
+  if (draft && draft.restored) {
+    form.before(draftNotice(async (box) => { await draft.clear(); box.remove(); ctx.go(location.hash.replace(/^#\//, '')); }));
+  }
+  if (existing && canEdit) ctx.append(deleteBlock(ctx, existing, draft));
   if (existing && existing.status === 'rejected') showErrors(existing.errors || {}, false);
 
   function showErrors(errors, focus) {
@@ -128,6 +133,7 @@ export async function render(ctx, [id], query) {
     try {
       await sync.mutate('intervention', 'upsert', recId, data);
       await db.setMeta({ last_used: { type: v.type, location: v.location } });
+      if (draft) await draft.clear();
     } finally {
       save.disabled = false;
     }
@@ -137,7 +143,7 @@ export async function render(ctx, [id], query) {
   });
 }
 
-function deleteBlock(ctx, rec) {
+function deleteBlock(ctx, rec, draft) {
   const { sync } = ctx.O;
   const ask = h('button', { type: 'button', class: 'btn btn-danger btn-block', text: 'Delete this record' });
   const confirmBox = h('div', { class: 'warning', hidden: true, role: 'alert' },
@@ -149,6 +155,7 @@ function deleteBlock(ctx, rec) {
   no.addEventListener('click', () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); });
   yes.addEventListener('click', async () => {
     await sync.mutate('intervention', 'delete', rec.id, rec.data);
+    if (draft) await draft.clear();
     ctx.flash('Intervention deleted.');
     ctx.go(rec.data.client_id ? 'client/' + encodeURIComponent(rec.data.client_id) : 'caseload');
     ctx.runSync('save');
