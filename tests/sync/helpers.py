@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp
@@ -128,3 +128,18 @@ def move_client(client_id, team_id: int, area_id: int) -> None:
         ]
     log_changes(rows)
     db.session.commit()
+
+
+def server_scope(app, team_id: int, days: int = 90) -> dict:
+    """What a device of the team should hold, serialised by the server: {(entity, id): data}."""
+    from outreach.core.types import utcnow
+    from outreach.sync.records import MODELS, in_scope, serialize
+
+    since = utcnow() - timedelta(days=days)
+    out = {}
+    with app.app_context():
+        for entity, model in MODELS.items():
+            for row in db.session.scalars(select(model).where(model.team_id == team_id)):
+                if in_scope(entity, row, team_id, since):
+                    out[(entity, str(row.id))] = serialize(entity, row)
+    return out

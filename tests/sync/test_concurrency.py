@@ -1,0 +1,166 @@
+"""Cursor correctness under concurrency on PostgreSQL (DESIGN §4, issue 3).
+
+Phones push and pull at the same time against a real HTTP server (werkzeug, one
+thread per request). Every device's pulled stream, replayed the way a phone
+replays it, must equal the server's final state for its team: a change committed
+with a lower sequence than one a device already pulled would leave a stale record.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+
+import requests
+from werkzeug.serving import make_server
+
+from outreach.core.extensions import db
+from outreach.org.service import create_user
+from tests.factories import PASSWORD
+from tests.sync.helpers import client_data, intervention_data, mutation, replay, server_scope
+
+PUSHERS = 6
+ROUNDS = 12
+PULLERS = 3
+
+
+class Phone:
+    """A signed-in device talking HTTP; remembers the versions it has seen."""
+
+    def __init__(self, base: str, email: str):
+        self.base = base
+        self.http = requests.Session()
+        self.device_id = uuid.uuid4()
+        r = self.http.post(
+            f"{base}/api/v1/auth/login",
+            json={"email": email, "password": PASSWORD, "device_id": str(self.device_id)},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self.cursor: str | None = None
+        self.stream: list[dict] = []
+        self.versions: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def push(self, mutations: list[dict]) -> list[dict]:
+        r = self.http.post(
+            f"{self.base}/api/v1/sync/push",
+            json={"device_id": str(self.device_id), "schema_version": 1, "mutations": mutations},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        for result in results:
+            if result.get("version"):
+                self.versions[result["id"]] = result["version"]
+        return results
+
+    def pull_until_done(self) -> None:
+        for _ in range(10_000):
+            query = {"limit": 7}
+            if self.cursor is not None:
+                query["cursor"] = self.cursor
+            r = self.http.get(f"{self.base}/api/v1/sync/pull", params=query, timeout=60)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            self.stream.extend(page["changes"])
+            for change in page["changes"]:
+                if change["op"] == "upsert":
+                    self.versions[change["id"]] = change["version"]
+            self.cursor = page["cursor"]
+            if not page["has_more"]:
+                return
+
+
+def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
+    with app.app_context():
+        emails = []
+        for n in range(PUSHERS):
+            email = f"phone{n}@example.test"
+            create_user(
+                email,
+                f"Phone {n}",
+                "worker",
+                PASSWORD,
+                team_id=world.team_ids["street"],
+                actor_id=None,
+                commit=False,
+            )
+            emails.append(email)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        seeder = Phone(base, emails[0])
+        shared = [mutation("client", client_data(known_as=f"c{n}")) for n in range(10)]
+        assert {r["status"] for r in seeder.push(shared)} == {"applied"}
+        shared_ids = [m["id"] for m in shared]
+        pushers = [Phone(base, email) for email in emails]
+        pullers = [Phone(base, world.emails[k]) for k in ("worker", "worker2", "lead")][:PULLERS]
+        for phone in pushers:
+            phone.versions.update(seeder.versions)
+        done = threading.Event()
+        failures: list[BaseException] = []
+
+        def pusher(phone: Phone, seed: int) -> None:
+            rng = random.Random(seed)
+            try:
+                for _ in range(ROUNDS):
+                    batch = []
+                    for _ in range(rng.randint(1, 8)):
+                        cid = rng.choice(shared_ids)
+                        kind = rng.random()
+                        if kind < 0.5:
+                            batch.append(
+                                mutation(
+                                    "client",
+                                    client_data(known_as=f"k{rng.randint(0, 99)}"),
+                                    id=cid,
+                                    base=phone.versions.get(cid, 1),
+                                )
+                            )
+                        elif kind < 0.9:
+                            batch.append(mutation("intervention", intervention_data(cid)))
+                        else:
+                            batch.append(mutation("client", client_data(initials="NW")))
+                    phone.push(batch)
+                    phone.pull_until_done()
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                failures.append(exc)
+
+        def puller(phone: Phone) -> None:
+            try:
+                while not done.is_set():
+                    phone.pull_until_done()
+                    time.sleep(0.005)
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+
+        threads = [threading.Thread(target=pusher, args=(p, n)) for n, p in enumerate(pushers)] + [
+            threading.Thread(target=puller, args=(p,)) for p in pullers
+        ]
+        for t in threads:
+            t.start()
+        for t in threads[: len(pushers)]:
+            t.join(timeout=300)
+        done.set()
+        for t in threads[len(pushers) :]:
+            t.join(timeout=60)
+        assert not failures, failures
+        expected = server_scope(app, world.team_ids["street"])
+        assert len(expected) > 10
+        for phone in pushers + pullers:
+            phone.pull_until_done()
+            assert replay(phone.stream) == expected, phone.device_id
+        # A fresh device's first pull sees the same.
+        fresh = Phone(base, world.emails["worker"])
+        fresh.pull_until_done()
+        assert replay(fresh.stream) == expected
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
