@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, exists, func, select, text
+from sqlalchemy import and_, case, distinct, exists, func, select, text, tuple_
 from sqlalchemy.orm import aliased
 
 from outreach.core.extensions import db
@@ -138,36 +138,21 @@ def load_areas(area_ids: Sequence[int]) -> list[AreaInfo]:
     return infos
 
 
-def _week_index(weeks: list[IsoWeek], tz: str):
-    """SQL CASE: the index in `weeks` of occurred_at (bounds converted to UTC here)."""
-    starts = [w.bounds(tz)[0] for w in weeks]
-    col = Intervention.occurred_at
-    if len(weeks) == 1:
-        return case((col.isnot(None), 0), else_=0)
-    return case(*[(col < starts[i + 1], i) for i in range(len(weeks) - 1)], else_=len(weeks) - 1)
+def _add_row(result: Aggregates, w, area_id, team_id, type_, count, quantity, anonymous):
+    m = result.measures[(w, area_id)]
+    m["interventions"] += count
+    m["anonymous"] += int(anonymous or 0)
+    if type_ == "naloxone_supplied":
+        m["naloxone_kits"] += int(quantity or 0)
+    elif type_ == "needle_syringe_provision":
+        m["nsp_packs"] += int(quantity or 0)
+    result.types[(w, area_id)][type_] += count
+    result.teams[(w, area_id)][team_id] += count
 
 
-def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = None) -> Aggregates:
-    """Count everything a report shows for consecutive `weeks` and `area_ids`.
-
-    A handful of GROUP BY queries over the covering index; no per-row Python.
-    """
-    tz = tz or current_app.config["TIMEZONE"]
-    areas = load_areas(area_ids)
-    result = Aggregates(weeks=weeks, areas=areas)
-    ids = [a.id for a in areas]
-    if not ids:
-        return result
-    lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
+def _counts(result: Aggregates, wk, scope, with_client, *, regional: bool) -> None:
+    """Counts, quantities and unique clients: three GROUP BY queries (any database)."""
     iv = Intervention
-    wk = _week_index(weeks, tz).label("wk")
-    scope = and_(
-        iv.occurred_at >= lo, iv.occurred_at < hi, iv.area_id.in_(ids), iv.deleted_at.is_(None)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # A generic plan for a prepared statement ignores the week bounds (STYLE).
-        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
     rows = db.session.execute(
         select(
             wk,
@@ -181,30 +166,104 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
         .where(scope)
         .group_by(wk, iv.area_id, iv.team_id, iv.type)
     )
-    for w, area_id, team_id, type_, count, quantity, anonymous in rows:
-        m = result.measures[(w, area_id)]
-        m["interventions"] += count
-        m["anonymous"] += int(anonymous or 0)
-        if type_ == "naloxone_supplied":
-            m["naloxone_kits"] += int(quantity)
-        elif type_ == "needle_syringe_provision":
-            m["nsp_packs"] += int(quantity)
-        result.types[(w, area_id)][type_] += count
-        result.teams[(w, area_id)][team_id] += count
-
-    with_client = and_(scope, iv.client_id.isnot(None))
+    for row in rows:
+        _add_row(result, *row)
     for w, area_id, n in db.session.execute(
         select(wk, iv.area_id, func.count(distinct(iv.client_id)))
         .where(with_client)
         .group_by(wk, iv.area_id)
     ):
         result.measures[(w, area_id)]["clients"] = n
-    if len(ids) > 1:
+    if regional:
         for w, n in db.session.execute(
             select(wk, func.count(distinct(iv.client_id))).where(with_client).group_by(wk)
         ):
             result.regional_clients[w] = n
 
+
+def _counts_grouping_sets(result: Aggregates, wk, scope) -> None:
+    """The same figures in one pass over the rows (PostgreSQL GROUPING SETS)."""
+    iv = Intervention
+    sub = (
+        select(
+            wk,
+            iv.area_id.label("area_id"),
+            iv.team_id.label("team_id"),
+            iv.type.label("type"),
+            iv.quantity.label("quantity"),
+            iv.client_id.label("client_id"),
+        )
+        .where(scope)
+        .subquery()
+    )
+    c = sub.c
+    rows = db.session.execute(
+        select(
+            c.wk,
+            c.area_id,
+            c.team_id,
+            c.type,
+            func.count(),
+            func.coalesce(func.sum(c.quantity), 0),
+            func.count().filter(c.client_id.is_(None)),
+            func.count(distinct(c.client_id)),
+        ).group_by(
+            func.grouping_sets(
+                tuple_(c.wk, c.area_id, c.team_id, c.type), tuple_(c.wk, c.area_id), c.wk
+            )
+        )
+    )
+    for w, area_id, team_id, type_, count, quantity, anonymous, clients in rows:
+        if area_id is None:
+            result.regional_clients[w] = clients
+        elif type_ is None:
+            result.measures[(w, area_id)]["clients"] = clients
+        else:
+            _add_row(result, w, area_id, team_id, type_, count, quantity, anonymous)
+
+
+def _week_index(weeks: list[IsoWeek], tz: str):
+    """SQL CASE: the index in `weeks` of occurred_at (bounds converted to UTC here)."""
+    starts = [w.bounds(tz)[0] for w in weeks]
+    col = Intervention.occurred_at
+    if len(weeks) == 1:
+        return case((col.isnot(None), 0), else_=0)
+    return case(*[(col < starts[i + 1], i) for i in range(len(weeks) - 1)], else_=len(weeks) - 1)
+
+
+def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = None) -> Aggregates:
+    """Count everything a report shows for consecutive `weeks` and `area_ids`.
+
+    A handful of GROUP BY queries (on PostgreSQL two: GROUPING SETS for counts and
+    unique clients, and new clients); no per-row Python.
+    """
+    tz = tz or current_app.config["TIMEZONE"]
+    areas = load_areas(area_ids)
+    result = Aggregates(weeks=weeks, areas=areas)
+    ids = [a.id for a in areas]
+    if not ids:
+        return result
+    lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
+    iv = Intervention
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Local Monday of each row (PostgreSQL knows Europe/London's clock changes);
+        # turned into the week's index below. Cheaper than a CASE over the bounds.
+        wk = func.date_trunc("week", func.timezone(tz, iv.occurred_at)).label("wk")
+    else:
+        wk = _week_index(weeks, tz).label("wk")
+    scope = and_(
+        iv.occurred_at >= lo, iv.occurred_at < hi, iv.area_id.in_(ids), iv.deleted_at.is_(None)
+    )
+    if postgres:
+        # A generic plan for a prepared statement ignores the week bounds (STYLE).
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    with_client = and_(scope, iv.client_id.isnot(None))
+    if postgres:
+        _counts_grouping_sets(result, wk, scope)
+    else:
+        _counts(result, wk, scope, with_client, regional=len(ids) > 1)
     earlier = aliased(Intervention)
     first = ~exists().where(
         earlier.client_id == iv.client_id,
@@ -217,7 +276,27 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
         .group_by(wk, iv.area_id)
     ):
         result.measures[(w, area_id)]["new_clients"] = n
+    if postgres:
+        _reindex_weeks(result, weeks)
     return result
+
+
+def _reindex_weeks(result: Aggregates, weeks: list[IsoWeek]) -> None:
+    """Replace the local-Monday keys PostgreSQL returned by indexes into `weeks`."""
+    index = {w.monday: i for i, w in enumerate(weeks)}
+
+    def key(value):
+        return index[value.date() if isinstance(value, datetime) else value]
+
+    for name in ("measures", "types", "teams"):
+        old = getattr(result, name)
+        new = type(old)(old.default_factory)
+        for (w, area_id), counts in old.items():
+            new[(key(w), area_id)] = counts
+        setattr(result, name, new)
+    result.regional_clients = defaultdict(
+        int, {key(w): n for w, n in result.regional_clients.items()}
+    )
 
 
 # --- cells and suppression -------------------------------------------------------

@@ -1,0 +1,261 @@
+"""Report benchmark: 1,000,000 interventions in 13 areas on PostgreSQL.
+
+Times the reports' aggregation (one week, and the 12-week window every report reads)
+through `outreach.reports.service.aggregate` against the bare GROUP BY over the same
+rows in the same run, the whole report build (with suppression), and rendering one
+commissioner's PDF. Data is generated once (COPY) into a bench database and reused.
+
+    python bench/report_bench.py [--database-url URL] [--rows 1000000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_reports_bench"
+AREAS = 13
+TEAMS_PER_AREA = 2
+CLIENTS = 40_000
+WEEKS = 52
+TYPES = {
+    "naloxone_supplied": 14,
+    "needle_syringe_provision": 14,
+    "harm_reduction_advice": 20,
+    "bbv_test": 6,
+    "hbv_vaccination": 3,
+    "wound_care": 5,
+    "overdose_response": 1,
+    "brief_intervention": 12,
+    "referral_structured_treatment": 7,
+    "referral_other": 6,
+    "diversion": 4,
+    "treatment_entry_confirmed": 3,
+}
+
+
+def ensure_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+        )
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+            print(f"created database {target.database}")
+    admin.dispose()
+
+
+def generate(db, rows: int, last_week_end: datetime) -> None:
+    """Areas, teams, workers, one regional commissioner, clients and `rows` interventions."""
+    from outreach.org.models import Area, Team
+    from outreach.org.service import create_user
+
+    rng = random.Random(13)
+    areas, teams = [], []
+    for i in range(AREAS):
+        area = Area(code=f"bench-{i:02d}", name=f"Bench area {i:02d}", region=f"Region {i // 5}")
+        db.session.add(area)
+        db.session.flush()
+        areas.append(area)
+        for j in range(TEAMS_PER_AREA):
+            team = Team(area_id=area.id, name=f"Team {i:02d}-{j}", provider="Bench")
+            db.session.add(team)
+            db.session.flush()
+            worker = create_user(
+                f"worker-{i:02d}-{j}@bench.test",
+                "Bench Worker",
+                "worker",
+                "bench-password-123",
+                team_id=team.id,
+                actor_id=None,
+                commit=False,
+            )
+            teams.append((team.id, area.id, worker.id))
+    create_user(
+        "commissioner@bench.test",
+        "Bench Commissioner",
+        "commissioner",
+        "bench-password-123",
+        area_codes=[a.code for a in areas[:3]],
+        actor_id=None,
+        commit=False,
+    )
+    db.session.commit()
+
+    start = last_week_end - timedelta(weeks=WEEKS)
+    span = int((last_week_end - start).total_seconds())
+    clients = []
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        with cur.copy(
+            "COPY client (id, team_id, area_id, initials, date_of_birth, sex, version, "
+            "server_seq, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for _ in range(CLIENTS):
+                team_id, area_id, _w = rng.choice(teams)
+                cid = uuid.UUID(int=rng.getrandbits(128), version=4)
+                clients.append((cid, team_id, area_id))
+                copy.write_row(
+                    (cid, team_id, area_id, "AB", date(1980, 1, 1), "male", 1, 0, start, start)
+                )
+        by_team: dict[int, list] = {}
+        for cid, team_id, _a in clients:
+            by_team.setdefault(team_id, []).append(cid)
+        codes, weights = zip(*TYPES.items(), strict=True)
+        cum = list(__import__("itertools").accumulate(weights))
+        t0 = time.perf_counter()
+        with cur.copy(
+            "COPY intervention (id, client_id, worker_id, team_id, area_id, type, occurred_at, "
+            "location, substances, quantity, version, server_seq, created_at, updated_at) "
+            "FROM STDIN"
+        ) as copy:
+            for _ in range(rows):
+                team_id, area_id, worker_id = teams[rng.randrange(len(teams))]
+                pool = by_team.get(team_id)
+                client = rng.choice(pool) if pool and rng.random() > 0.15 else None
+                code = rng.choices(codes, cum_weights=cum)[0]
+                when = start + timedelta(seconds=rng.randrange(span))
+                qty = rng.randint(1, 3) if code in ("naloxone_supplied",) else None
+                if code == "needle_syringe_provision":
+                    qty = rng.randint(1, 10)
+                copy.write_row(
+                    (
+                        uuid.UUID(int=rng.getrandbits(128), version=4),
+                        client,
+                        worker_id,
+                        team_id,
+                        area_id,
+                        code,
+                        when,
+                        "street",
+                        '["opioids"]',
+                        qty,
+                        1,
+                        0,
+                        when,
+                        when,
+                    )
+                )
+        raw.commit()
+        print(f"inserted {rows:,} interventions in {time.perf_counter() - t0:.1f} s")
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def timed(fn, repeat: int) -> float:
+    fn()  # warm up (caches, plans)
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("OUTREACH_DATABASE_URL"))
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    url = args.database_url or DEFAULT_URL
+    if not url.startswith("postgresql"):
+        sys.exit("report_bench needs PostgreSQL (--database-url or OUTREACH_DATABASE_URL)")
+    ensure_database(url)
+
+    from outreach import create_app
+    from outreach.core.extensions import db
+    from outreach.core.types import utcnow
+    from outreach.interventions.models import Intervention
+    from outreach.org.models import Area, User
+    from outreach.reports.render import render_pdf
+    from outreach.reports.service import aggregate, build_report
+    from outreach.reports.weeks import last_complete_week, week_range
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_FAST": True, "TESTING": False})
+    with app.app_context():
+        db.create_all()
+        tz = app.config["TIMEZONE"]
+        week = last_complete_week(utcnow(), tz)
+        have = db.session.scalar(select(func.count()).select_from(Intervention))
+        if have < args.rows:
+            if have:
+                sys.exit(f"{have:,} interventions present; drop the database to regenerate")
+            t = time.perf_counter()
+            generate(db, args.rows, week.bounds(tz)[1])
+            print(f"generated in {time.perf_counter() - t:.1f} s")
+        else:
+            print(f"reusing {have:,} interventions")
+        all_areas = list(db.session.scalars(select(Area.id).order_by(Area.code)))
+        commissioner = db.session.scalar(select(User).where(User.email.like("commissioner@%")))
+        region = [a.id for a in commissioner.commissioner_areas]
+
+        bare_sql = text(
+            "SELECT area_id, team_id, type, count(*), sum(quantity) FROM intervention "
+            "WHERE occurred_at >= :lo AND occurred_at < :hi AND area_id = ANY(:areas) "
+            "AND deleted_at IS NULL GROUP BY area_id, team_id, type"
+        )
+
+        def bare(weeks, areas):
+            lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
+            db.session.execute(bare_sql, {"lo": lo, "hi": hi, "areas": areas}).all()
+            db.session.rollback()
+
+        def ours(weeks, areas):
+            aggregate(areas, weeks, tz)
+            db.session.rollback()
+
+        results = {}
+        for label, areas in (("13 areas", all_areas), ("3-area region", region)):
+            for span in (1, 12):
+                weeks = week_range(week, span)
+                b = timed(lambda w=weeks, a=areas: bare(w, a), args.repeat)
+                o = timed(lambda w=weeks, a=areas: ours(w, a), args.repeat)
+                results[f"{label}, {span} week(s)"] = (o, b)
+                print(
+                    f"aggregate {label:>13}, {span:>2} week(s): ours {o * 1000:7.1f} ms, "
+                    f"bare GROUP BY {b * 1000:7.1f} ms, ratio {o / b:4.2f}x"
+                )
+
+        def build():
+            report = build_report(region, week)
+            db.session.rollback()
+            return report
+
+        build_s = timed(build, args.repeat)
+        report = build()
+        pdf_s = timed(lambda: render_pdf(report), 3)
+        size = len(render_pdf(report))
+        print(f"build_report (3-area region, 12 weeks, suppression): {build_s * 1000:.0f} ms")
+        print(f"render one commissioner's PDF (3 areas): {pdf_s:.2f} s ({size // 1024} KiB)")
+        print(
+            json.dumps(
+                {
+                    "aggregate_ratio": {k: round(o / b, 2) for k, (o, b) in results.items()},
+                    "build_report_ms": round(build_s * 1000),
+                    "pdf_s": round(pdf_s, 2),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
