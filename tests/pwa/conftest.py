@@ -73,6 +73,7 @@ def page(context):
     p.on("pageerror", lambda exc: errors.append(str(exc)))
     p.js_errors = errors
     yield p
+    assert not errors, f"uncaught errors in the page: {errors}"
 
 
 @pytest.fixture(scope="session")

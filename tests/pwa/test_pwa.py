@@ -21,6 +21,7 @@ from outreach.interventions.models import Intervention
 from outreach.people.models import Client
 from tests.conftest import need
 from tests.factories import PASSWORD
+from tests.pwa.conftest import PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -547,3 +548,17 @@ def test_unsaved_typing_survives_leaving_the_form(context, page, world):
     page.get_by_role("main").get_by_role("link", name="Record intervention").click()
     expect(page.get_by_label("Notes")).to_have_value("")
     expect(page.get_by_text("We kept what you were typing")).to_have_count(0)
+
+
+def test_iphone_users_are_told_to_install(browser, live_server):
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    )
+    ctx = browser.new_context(base_url=live_server, viewport=PHONE, user_agent=iphone)
+    try:
+        page = ctx.new_page()
+        page.goto("/")
+        expect(page.get_by_text("add Outreach to your Home Screen")).to_be_visible()
+    finally:
+        ctx.close()

@@ -89,7 +89,18 @@
       .catch(() => { /* not supported (iOS) or not allowed: the timer covers it */ });
   }
 
-  function same(a, b) { return JSON.stringify(a ?? null) === JSON.stringify(b ?? null); }
+  const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+  /* Equal in meaning: the server stores times in UTC and lists in code order. */
+  function same(a, b) {
+    a = a === '' ? null : a ?? null;
+    b = b === '' ? null : b ?? null;
+    if (typeof a === 'string' && typeof b === 'string' && ISO_TIME.test(a) && ISO_TIME.test(b)) {
+      return Date.parse(a) === Date.parse(b);
+    }
+    if (Array.isArray(a) && Array.isArray(b)) return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
 
   function diff(mine, merged) {
     const out = [];
