@@ -562,3 +562,21 @@ def test_iphone_users_are_told_to_install(browser, live_server):
         expect(page.get_by_text("add Outreach to your Home Screen")).to_be_visible()
     finally:
         ctx.close()
+
+
+def test_common_case_is_two_taps_from_the_client(page, world):
+    """A naloxone kit for a known client: after the first time, the type, location,
+    quantity 1 and the time default, so it is Record intervention then Save."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "VW", "1981-04-04", "male", "DH1")
+    record(page, "naloxone_supplied", quantity=1)
+    started = page.evaluate("() => performance.now()")
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    expect(page.get_by_label("Type")).to_have_value("naloxone_supplied")
+    expect(page.get_by_label("Client")).to_have_value(re.compile(".+"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    elapsed = page.evaluate("() => performance.now()") - started
+    assert elapsed < 5_000
+    expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(2)
