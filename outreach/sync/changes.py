@@ -48,7 +48,7 @@ def log_changes(rows: list[tuple[int, int, str, uuid.UUID, str]]) -> None:
     if not rows:
         return
     db.session.execute(
-        insert(SyncChange),
+        insert(SyncChange.__table__),
         [
             {"seq": seq, "team_id": team_id, "entity": entity, "record_id": record_id, "op": op}
             for seq, team_id, entity, record_id, op in rows
@@ -63,7 +63,7 @@ def write_history(rows: list[dict]) -> None:
         return
     now = utcnow()
     db.session.execute(
-        insert(RecordVersion),
+        insert(RecordVersion.__table__),
         [
             {
                 "entity": r["entity"],

@@ -130,7 +130,7 @@ def parse_mutation(
         return None, rejected(None, None, {"_schema": ["A mutation must be an object."]}), None
     raw_mid, raw_id = raw.get("mutation_id"), raw.get("id")
     mutation_id = _as_uuid(raw_mid)
-    if measure and len(json.dumps(raw, default=str)) > ctx.max_mutation_bytes:
+    if measure and len(json.dumps(raw)) > ctx.max_mutation_bytes:
         return (
             None,
             rejected(
@@ -225,8 +225,12 @@ class Planner:
         client_refs: set = set()
         intervention_refs: set = set()
         deleted_clients: set = set()
+        # Interventions whose follow-ups matter: deleted, or asking for one.
+        follow_up_sources: set = set()
         for m in mutations:
             ids[m.entity].add(m.id)
+            if m.entity == "intervention" and (m.op == "delete" or m.values.get("follow_up_on")):
+                follow_up_sources.add(m.id)
             for name, bucket in (
                 ("client_id", client_refs),
                 ("intervention_id", intervention_refs),
@@ -248,11 +252,16 @@ class Planner:
                 break
             clients.update(load_rows("client", missing))
         interventions = load_rows("intervention", ids["intervention"] | intervention_refs)
-        auto_ids = {follow_up_id_for(i) for i in ids["intervention"] | intervention_refs}
+        follow_up_sources |= {
+            i
+            for i in ids["intervention"]
+            if i in interventions and interventions[i]["follow_up_on"] is not None
+        }
+        auto_ids = {follow_up_id_for(i) for i in follow_up_sources | intervention_refs}
         follow_ups = load_rows("follow_up", ids["follow_up"] | auto_ids)
         linked = []
-        if ids["intervention"]:
-            linked.append(FollowUpT.c.intervention_id.in_(ids["intervention"]))
+        if follow_up_sources:
+            linked.append(FollowUpT.c.intervention_id.in_(follow_up_sources))
         if deleted_clients:
             linked.append(
                 and_(

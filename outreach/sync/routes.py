@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -70,7 +70,8 @@ class SyncPush(MethodView):
             max_mutation_bytes=cfg.get("SYNC_MAX_MUTATION_BYTES", 32 * 1024),
             body_bytes=request.content_length or 0,
         )
-        return {"results": results}
+        # Already JSON-safe: skip marshmallow's dump of hundreds of nested results.
+        return jsonify({"results": results})
 
 
 @blp.route("/sync/pull")
@@ -82,9 +83,10 @@ class SyncPull(MethodView):
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args):
         """Changes in your team's scope after the cursor, in sequence order."""
-        return service.pull(
+        body = service.pull(
             current_actor(),
             args["cursor"],
             args["limit"],
             window_days=current_app.config["SYNC_INTERVENTION_DAYS"],
         )
+        return jsonify(body)

@@ -226,3 +226,27 @@ def test_database_refusal_falls_back_to_one_savepoint_per_mutation(app, worker, 
     with app.app_context():
         names = set(db.session.scalars(select(Client.known_as)))
         assert names == {"fine", "also fine"}
+
+
+def test_stale_edit_keeps_servers_follow_up_date_without_a_second_follow_up(app, worker, worker2):
+    c = mutation("client", client_data())
+    i = mutation("intervention", intervention_data(c["id"]))
+    push(worker, [c, i])
+    # The server's version gains a follow-up date; a stale phone edits the notes only.
+    push(
+        worker,
+        [
+            mutation(
+                "intervention",
+                intervention_data(c["id"], follow_up_on="2030-01-01"),
+                id=i["id"],
+                base=1,
+            )
+        ],
+    )
+    stale = mutation("intervention", intervention_data(c["id"], notes="n"), id=i["id"], base=1)
+    result = push(worker2, [stale])["results"][0]
+    assert result["status"] == "conflict"
+    assert result["record"]["data"]["follow_up_on"] == "2030-01-01"
+    with app.app_context():
+        assert len(db.session.scalars(select(FollowUp)).all()) == 1
