@@ -316,8 +316,11 @@ def _area_cells(agg: Aggregates, w: int, area: AreaInfo) -> tuple[dict, list]:
         values[(s, f"team:{team_id}")] = int(teams.get(team_id, 0))
     total = (s, "interventions")
     constraints = [(total, [(s, f"type:{c}") for c in TYPE_CODES])]
-    if team_ids:
+    if len(team_ids) > 1:
         constraints.append((total, [(s, f"team:{t}") for t in team_ids]))
+    else:  # a single team's figure is the area's total: published as that, not twice
+        for team_id in team_ids:
+            del values[(s, f"team:{team_id}")]
     return values, constraints
 
 
@@ -360,6 +363,9 @@ def published_week(agg: Aggregates, w: int) -> dict:
         values.update(v)
         constraints += c
     shown = suppress(values, constraints)
+    for area in agg.areas:
+        for team_id, _name in area.teams[:1] if len(area.teams) == 1 else ():
+            shown[(area.code, f"team:{team_id}")] = shown[(area.code, "interventions")]
     if len(agg.areas) == 1:
         area = agg.areas[0].code
         for (scope, name), value in list(shown.items()):

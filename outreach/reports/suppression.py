@@ -15,9 +15,10 @@ Rule
    cell and keeps every hidden cell inside its marker's range. (b) catches what adding
    and subtracting constraints reveals; when no move is found we hide more, so the
    check errs on the side of hiding.
-3. For each revealed cell, the nearest free non-zero published cell (sharing a
-   constraint with it, else sharing one with those, ...; the smallest part first,
-   totals last) is hidden and published as ``*``; then the check runs again.
+3. For each revealed cell, the nearest free non-zero published part (sharing a
+   constraint with it, else sharing one with those, ...; the smallest first) is
+   hidden and published as ``*``; a total only when no part can be reached, so that
+   headline totals stay visible whenever possible. Then the check runs again.
 4. When every cell near a revealed one is hidden already (tiny tables where all
    counts are small, so the ``<5`` markers alone add up to an exact total), the
    nearest ``<5`` is published as ``*`` instead, which says only "not zero".
@@ -176,6 +177,9 @@ def _components(hidden, constraints):
 
 
 def _stuck_in(hidden, constraints, values, display) -> list:
+    stuck = [k for k in hidden if not _path_move(k, hidden, constraints, values, display)]
+    if not stuck:
+        return []
     basis = _null_space(hidden, constraints)
     x = [values[k] for k in hidden]
     ranges = [_range(display[k]) for k in hidden]
@@ -184,11 +188,71 @@ def _stuck_in(hidden, constraints, values, display) -> list:
         for a, b in itertools.combinations(basis, 2):
             moves.append([p + q for p, q in zip(a, b, strict=True)])
             moves.append([p - q for p, q in zip(a, b, strict=True)])
-    stuck = []
-    for i, key in enumerate(hidden):
-        if not any(d[i] and (_fits(x, d, ranges, 1) or _fits(x, d, ranges, -1)) for d in moves):
-            stuck.append(key)
-    return stuck
+    position = {k: i for i, k in enumerate(hidden)}
+    return [
+        key
+        for key in stuck
+        if not any(
+            d[position[key]] and (_fits(x, d, ranges, 1) or _fits(x, d, ranges, -1)) for d in moves
+        )
+    ]
+
+
+def _path_move(key, hidden, constraints, values, display, budget: int = 4000) -> bool:
+    """Search a balanced move that changes `key`: +-1 on it, then repair each constraint
+    it unbalances with another hidden cell of that constraint, depth first (bounded).
+    Found: the published figures fit a second set of values, so `key` is not revealed.
+    """
+    hidden_set = set(hidden)
+    members: dict = {}
+    for n, (total, parts) in enumerate(constraints):
+        coefs: dict = {}
+        for k, c in [(total, 1), *((p, -1) for p in parts)]:
+            if k in hidden_set:
+                coefs[k] = coefs.get(k, 0) + c
+        members[n] = {k: c for k, c in coefs.items() if c}
+    of_cell: dict = {}
+    for n, coefs in members.items():
+        for k in coefs:
+            of_cell.setdefault(k, []).append(n)
+    ranges = {k: _range(display[k]) for k in hidden}
+    nodes = [0]
+
+    def apply(delta, imbalance, cell, step):
+        delta = {**delta, cell: delta.get(cell, 0) + step}
+        imbalance = dict(imbalance)
+        for n in of_cell.get(cell, ()):
+            imbalance[n] = imbalance.get(n, 0) + members[n][cell] * step
+            if not imbalance[n]:
+                del imbalance[n]
+        return delta, imbalance
+
+    def search(delta, imbalance, depth) -> bool:
+        if not imbalance:
+            return True
+        nodes[0] += 1
+        if depth == 0 or nodes[0] > budget:
+            return False
+        n = min(imbalance, key=lambda c: len(members[c]))
+        need = imbalance[n]
+        for cell, coef in sorted(members[n].items(), key=lambda kc: values[kc[0]], reverse=True):
+            if cell == key:
+                continue
+            step = -need * coef
+            lo, hi = ranges[cell]
+            if not lo <= values[cell] + delta.get(cell, 0) + step <= hi:
+                continue
+            if search(*apply(delta, imbalance, cell, step), depth - 1):
+                return True
+        return False
+
+    for step in (1, -1):
+        lo, hi = ranges[key]
+        if lo <= values[key] + step <= hi:
+            nodes[0] = 0
+            if search(*apply({}, {}, key, step), 10):
+                return True
+    return False
 
 
 def _fits(x, d, ranges, sign) -> bool:
@@ -266,9 +330,10 @@ def _next_to_hide(pinned, values, display, fixed, constraints, order, small):
 
     if small and free(pinned):
         return pinned
-    seen, frontier = {pinned}, [pinned]
+    seen, frontier, distance = {pinned}, [pinned], 0
+    best = None
     while frontier:
-        best = None
+        distance += 1
         reached = []
         for total, parts in constraints:
             members = [total, *parts]
@@ -277,17 +342,17 @@ def _next_to_hide(pinned, values, display, fixed, constraints, order, small):
             for key in members:
                 if key in seen:
                     continue
+                seen.add(key)
                 reached.append(key)
                 if not free(key):
                     continue
-                rank = (key in totals, values[key], order[key])
+                rank = (key in totals, distance, values[key], order[key])
                 if best is None or rank < best[0]:
                     best = (rank, key)
-        if best is not None:
-            return best[1]
-        seen.update(reached)
-        frontier = list(dict.fromkeys(reached))
-    return None
+        if best is not None and not best[0][0]:
+            return best[1]  # the nearest part; a total only when no part is reachable
+        frontier = reached
+    return None if best is None else best[1]
 
 
 def change(current: str, previous: str) -> str | None:
