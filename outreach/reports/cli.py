@@ -79,8 +79,8 @@ def scheduler(retry_minutes: int) -> None:
     """Run the weekly report job (REPORT_SCHEDULE, TIMEZONE) until stopped.
 
     On start it catches up weeks missed while it was down; every few minutes it retries
-    failed deliveries. Every send is idempotent in the database, so a second scheduler
-    or a restart never sends twice.
+    failed deliveries; daily at 03:30 it applies data retention. Every send is
+    idempotent in the database, so a second scheduler or a restart never sends twice.
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
@@ -109,6 +109,25 @@ def scheduler(retry_minutes: int) -> None:
     )
     sched.add_job(
         job, "interval", minutes=retry_minutes, id="retry-reports", coalesce=True, max_instances=1
+    )
+
+    def retention() -> None:
+        """Daily data retention (idempotent: anonymised clients are not selected again)."""
+        from outreach.retention.service import apply_retention
+
+        with app.app_context():
+            try:
+                result = apply_retention(years=cfg["RETENTION_YEARS"])
+                log.info("retention: %s clients anonymised", result.clients)
+            finally:
+                db.session.remove()
+
+    sched.add_job(
+        retention,
+        CronTrigger(hour=3, minute=30, timezone=cfg["TIMEZONE"]),
+        id="retention",
+        coalesce=True,
+        max_instances=1,
     )
     click.echo(f"Scheduler running: reports at '{cfg['REPORT_SCHEDULE']}' {cfg['TIMEZONE']}.")
     job()  # catch up on start
