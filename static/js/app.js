@@ -65,7 +65,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
 function makeContext(main, withNotice) {
   return {
     main,
-    append: (...nodes) => main.append(...nodes.filter((n) => n != null && n !== false)),
+    append: (...nodes) => main.append(...nodes.flat().filter((n) => n != null && n !== false)),
     O,
     profile: state.profile,
     codes: (state.profile && state.profile.codes) || {},
@@ -84,7 +84,7 @@ function takeNotice() {
 }
 
 function renderChrome(signedIn, path) {
-  $('syncbar').hidden = !signedIn;
+  $('syncbar').hidden = !signedIn || !syncs(state.profile);
   $('nav').hidden = !signedIn;
   $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
   if (!signedIn) return;
@@ -127,8 +127,15 @@ async function storageWarning(n) {
   $('storage-warning').hidden = !(n > 0 && !persisted);
 }
 
+/* Only workers and team leads keep records on the phone. */
+function syncs(profile) {
+  return !!profile && (profile.role === 'worker' || profile.role === 'team_lead');
+}
+
 export async function runSync(reason) {
   if (state.syncing) return;
+  const profile = state.profile || (await db.getMeta('profile').catch(() => null));
+  if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
   updateStatus();
   let outcome;

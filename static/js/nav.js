@@ -1,6 +1,6 @@
 /* The one table of screens. Each role sees the screens listed for it; a screen is a
-   module exporting `render(ctx, args, query)`. Team-lead review (views/lead.js) and the
-   commissioner's weekly report (views/commissioner.js) slot in here as new rows. */
+   module exporting `render(ctx, args, query)`; a new screen (e.g. a team lead's caseload
+   review in views/lead.js) is one more row here. */
 
 const FIELD = ['worker', 'team_lead'];
 const ALL = ['worker', 'team_lead', 'commissioner', 'admin'];
@@ -12,7 +12,8 @@ export const SCREENS = [
   { path: 'client', roles: FIELD, load: () => import('./views/client.js') },
   { path: 'client-form', roles: FIELD, load: () => import('./views/client-form.js') },
   { path: 'record', roles: FIELD, load: () => import('./views/record.js') },
-  { path: 'home', label: 'Home', nav: true, roles: ['commissioner', 'admin'], load: () => import('./views/desk.js') },
+  { path: 'report', label: 'Weekly report', nav: true, roles: ['commissioner', 'admin'], load: () => import('./views/commissioner.js') },
+  { path: 'home', label: 'Admin', nav: true, roles: ['admin'], load: () => import('./views/desk.js') },
   { path: 'account', label: 'Account', nav: true, roles: ALL, load: () => import('./views/account.js') },
 ];
 
@@ -21,5 +22,5 @@ export function screensFor(role) {
 }
 
 export function homeFor(role) {
-  return FIELD.includes(role) ? 'caseload' : 'home';
+  return FIELD.includes(role) ? 'caseload' : role === 'commissioner' ? 'report' : 'home';
 }

@@ -350,8 +350,8 @@ def test_edit_and_delete_own_record_offline(context, page, world):
 @pytest.mark.parametrize(
     ("who", "heading", "links"),
     [
-        ("commissioner", "Welcome, Commissioner", ["Home", "Account"]),
-        ("admin", "Welcome, Admin", ["Home", "Account"]),
+        ("commissioner", re.compile("^Weekly report 20"), ["Weekly report", "Account"]),
+        ("admin", "Welcome, Admin", ["Weekly report", "Admin", "Account"]),
         ("lead", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
     ],
 )
@@ -580,3 +580,18 @@ def test_common_case_is_two_taps_from_the_client(page, world):
     elapsed = page.evaluate("() => performance.now()") - started
     assert elapsed < 5_000
     expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(2)
+
+
+def test_commissioner_reads_the_weekly_report(page, world, screenshots):
+    sign_in(page, "commissioner")
+    expect(page.get_by_role("heading", name=re.compile("^Weekly report 20"))).to_be_visible()
+    expect(page.get_by_role("table").first).to_contain_text("Interventions")
+    expect(page.get_by_text("any count from 1 to 4 is shown as <5")).to_be_visible()
+    no_horizontal_scroll(page, "weekly report")
+    axe_check(page, "weekly report")
+    shot(page, screenshots, "08-weekly-report")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    page.get_by_role("button", name="Previous week").click()
+    expect(page.get_by_role("heading", name=re.compile("^Weekly report 20"))).to_be_visible()

@@ -133,6 +133,25 @@
     throw new SignedOut('Sign in again.');
   }
 
+  /* A file (PDF, CSV) from the API as a Blob, with the same token handling. */
+  async function download(path) {
+    let token = await accessToken();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let res;
+      try {
+        res = await fetch(path, { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store', credentials: 'omit' });
+      } catch (_) {
+        throw new NetworkError('No connection');
+      }
+      if (res.ok) return res.blob();
+      const body = await res.json().catch(() => null);
+      if (res.status === 401 && attempt === 0 && !(body && body.code === 'device_revoked')) { token = await refresh(token); continue; }
+      if (res.status === 401) return handleAuthFailure(401, body);
+      throw new ApiError(res.status, body);
+    }
+    throw new SignedOut('Sign in again.');
+  }
+
   async function deviceId() {
     let id = await db.getMeta('device_id');
     if (!id) {
@@ -183,5 +202,5 @@
     await endSession();
   }
 
-  O.api = { call, login, logout, refresh, deviceId, uuid, on, emit, withLock, wipeDevice, ApiError, NetworkError, SignedOut };
+  O.api = { call, download, login, logout, refresh, deviceId, uuid, on, emit, withLock, wipeDevice, ApiError, NetworkError, SignedOut };
 })(self);
