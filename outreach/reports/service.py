@@ -258,6 +258,8 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
     if postgres:
         # A generic plan for a prepared statement ignores the week bounds (STYLE).
         db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        # The distinct-client counts sort; keep the sorts in memory.
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
     with_client = and_(scope, iv.client_id.isnot(None))
     if postgres:
