@@ -210,7 +210,9 @@ api.on((type, detail) => {
     go('');
   }
   if (type === 'signed-out') {
-    state.notice = 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
+    state.notice = detail && detail.reason === 'logout'
+      ? 'You have signed out. Records not yet synced stay on this phone until you sign in again.'
+      : 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
     go('');
   }
 });
@@ -226,5 +228,8 @@ setInterval(checkForUpdate, 30 * 60 * 1000);
 setupServiceWorker();
 iosHint();
 route().then(() => runSync('start'));
+if (navigator.storage && navigator.storage.persisted) {
+  navigator.storage.persisted().then((yes) => { if (!yes && state.profile) return navigator.storage.persist(); }).catch(() => {});
+}
 
 export { state, route, updateStatus, SCREENS };

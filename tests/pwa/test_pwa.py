@@ -595,3 +595,31 @@ def test_commissioner_reads_the_weekly_report(page, world, screenshots):
     assert download.value.suggested_filename.endswith(".csv")
     page.get_by_role("button", name="Previous week").click()
     expect(page.get_by_role("heading", name=re.compile("^Weekly report 20"))).to_be_visible()
+
+
+def test_ended_session_keeps_unsynced_records(app, sync_api, context, page, world):
+    from outreach.auth.models import Device
+
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    add_client(page, "XY", "1966-03-03", "not_stated", "DH1")
+    expect(status(page)).to_have_text("1 waiting to sync")
+    device_id = uuid.UUID(page.evaluate("self.Outreach.db.getMeta('device_id')"))
+    with app.app_context():  # e.g. signed out from another tab, or a refresh token reused
+        db.session.get(Device, device_id).token_family = None
+        db.session.commit()
+    context.set_offline(False)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("records not yet synced are kept")).to_be_visible()
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Client).where(Client.initials == "XY")
+            )
+            == 1
+        )

@@ -70,9 +70,9 @@
     emit('wiped');
   }
 
-  async function endSession() {
+  async function endSession(reason) {
     await db.setMeta({ access_token: undefined, refresh_token: undefined });
-    emit('signed-out');
+    emit('signed-out', { reason: reason || 'ended' });
   }
 
   async function handleAuthFailure(status, body) {
@@ -199,7 +199,7 @@
       const token = await db.getMeta('access_token');
       if (token) await rawFetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + token } });
     } catch (_) { /* offline: tokens are dropped locally anyway */ }
-    await endSession();
+    await endSession('logout');
   }
 
   O.api = { call, download, login, logout, refresh, deviceId, uuid, on, emit, withLock, wipeDevice, ApiError, NetworkError, SignedOut };
