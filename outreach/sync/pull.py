@@ -152,12 +152,14 @@ def _incremental_page(
     # One change per record: its last sequence in this page, in sequence order.
     last: dict[tuple, int] = {}
     for seq, entity, record_id in rows:
+        if entity not in MODELS:  # not a record devices hold
+            continue
         last.pop((entity, record_id), None)
         last[(entity, record_id)] = seq
     wanted: dict[str, set] = {}
     for entity, record_id in last:
         wanted.setdefault(entity, set()).add(record_id)
-    current = {entity: load_rows(entity, ids) for entity, ids in wanted.items() if entity in MODELS}
+    current = {entity: load_rows(entity, ids) for entity, ids in wanted.items()}
     since = intervention_window(ctx.now, ctx.window_days)
     changes = []
     for (entity, record_id), seq in last.items():
