@@ -33,6 +33,7 @@ ASSIGN_REASONS = (
     "location",
     "other",
 )
+MAX_ID = 2_147_483_647
 FILLED_FROM_MERGED = ("known_as", "postcode_district", "key_worker_id")
 
 
@@ -321,6 +322,8 @@ def _resolve_duplicates(survivor_id: uuid.UUID, other_id: uuid.UUID, now: dateti
 
 def dismiss_duplicate(actor: Actor, duplicate_id: int) -> ClientDuplicate:
     """Mark a probable-duplicate link as 'not the same person' (repeatable)."""
+    if not 0 < duplicate_id <= MAX_ID:  # the URL's integer may be beyond any column
+        raise ApiError(404, "No such duplicate link in your team.")
     dup = db.session.scalar(
         select(ClientDuplicate)
         .where(ClientDuplicate.id == duplicate_id, ClientDuplicate.team_id == team_of(actor))

@@ -190,3 +190,5 @@ def test_dismiss_duplicate(app, street, lead):
         ).all()
         assert len(events) == 1 and events[0].record_id == str(dup)
     assert lead.post("/api/v1/caseload/duplicates/999999/dismiss").status_code == 404
+    huge = lead.post("/api/v1/caseload/duplicates/29313839598168653824/dismiss")
+    assert huge.status_code == 404
