@@ -150,3 +150,54 @@ def test_catch_up_after_downtime_sends_missed_weeks_once(app, ctx, world, smtp):
 def test_new_commissioner_gets_no_back_issues(app, ctx, world, smtp):
     _only_durham_commissioner(world, since=datetime(2026, 11, 20, tzinfo=UTC))
     assert [o.period for o in deliver_due(MONDAY)] == ["2026-W47"]
+
+
+def test_cli_preview_and_send(app, ctx, world, record, smtp, runner, tmp_path):
+    record(when="2026-11-18T10:00:00Z", n=6)
+    out = tmp_path / "summary.pdf"
+    result = runner.invoke(
+        args=[
+            "outreach",
+            "reports",
+            "preview",
+            "--week",
+            "2026-W47",
+            "--area",
+            "durham",
+            "--out",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert runner.invoke(args=["outreach", "reports", "preview", "--week", "47"]).exit_code == 2
+    bad_area = runner.invoke(args=["outreach", "reports", "preview", "--area", "nowhere"])
+    assert bad_area.exit_code == 1 and "nowhere" in bad_area.output
+    unknown = runner.invoke(args=["outreach", "reports", "send", "--to", "nobody@example.test"])
+    assert unknown.exit_code == 1
+    sent = runner.invoke(
+        args=[
+            "outreach",
+            "reports",
+            "send",
+            "--week",
+            "2026-W47",
+            "--to",
+            "commissioner@example.test",
+        ]
+    )
+    assert sent.exit_code == 0, sent.output
+    assert "2026-W47\tcommissioner@example.test\tsent" in sent.output
+    again = runner.invoke(
+        args=[
+            "outreach",
+            "reports",
+            "send",
+            "--week",
+            "2026-W47",
+            "--to",
+            "commissioner@example.test",
+        ]
+    )
+    assert "skipped" in again.output
+    assert len(smtp.messages) == 1
