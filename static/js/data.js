@@ -52,7 +52,7 @@ export function caseload(all) {
     const ra = rank[a.followUpState] ?? 2;
     const rb = rank[b.followUpState] ?? 2;
     if (ra !== rb) return ra - rb;
-    return (b.lastContact || '').localeCompare(a.lastContact || '') || a.rec.data.initials.localeCompare(b.rec.data.initials);
+    return (b.lastContact || '').localeCompare(a.lastContact || '') || (a.rec.data.initials || '').localeCompare(b.rec.data.initials || '');
   });
 }
 

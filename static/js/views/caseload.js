@@ -15,7 +15,7 @@ export async function render(ctx) {
   function draw() {
     const q = search.input.value.trim().toLowerCase();
     lastQuery = search.input.value;
-    const shown = rows.filter((r) => !q || r.rec.data.initials.toLowerCase().includes(q) || (r.rec.data.known_as || '').toLowerCase().includes(q));
+    const shown = rows.filter((r) => !q || (r.rec.data.initials || '').toLowerCase().includes(q) || (r.rec.data.known_as || '').toLowerCase().includes(q));
     list.replaceChildren(...shown.map(row));
     count.textContent = shown.length === rows.length ? rows.length + (rows.length === 1 ? ' client' : ' clients') : shown.length + ' of ' + rows.length + ' clients';
   }

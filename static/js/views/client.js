@@ -15,7 +15,7 @@ export async function render(ctx, [id]) {
   const d = rec.data;
   const sexes = ctx.codes.sexes || [];
   const follow = openFollowUps(all).filter((f) => f.client_id === id);
-  const contacts = all.interventions.filter((i) => i.data.client_id === id).sort((a, b) => b.data.occurred_at.localeCompare(a.data.occurred_at));
+  const contacts = all.interventions.filter((i) => i.data.client_id === id).sort((a, b) => (b.data.occurred_at || '').localeCompare(a.data.occurred_at || ''));
 
   ctx.append(
     h('h1', { tabindex: '-1' }, 'Client ', clientName(d), statusTag(rec)),

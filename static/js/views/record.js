@@ -28,7 +28,7 @@ export async function render(ctx, [id], query) {
   const lastUsed = (await db.getMeta('last_used')) || {};
   const preClient = existing ? d.client_id || '' : query.get('client') || '';
 
-  const clients = all.clients.slice().sort((a, b) => a.data.initials.localeCompare(b.data.initials));
+  const clients = all.clients.slice().sort((a, b) => (a.data.initials || '').localeCompare(b.data.initials || ''));
   const anon = h('input', { type: 'checkbox', id: 'anonymous', name: 'anonymous', checked: !!existing && !d.client_id });
   const client = field('Client', select([{ value: '', label: 'Choose a client' }, ...clients.map((c) => ({ value: c.id, label: clientName(c.data) + ' · ' + c.data.date_of_birth }))], preClient, { name: 'client_id', id: 'client' }));
   const anonWrap = h('div', { class: 'field' }, h('label', { class: 'check', for: 'anonymous' }, anon, 'Anonymous contact'));
