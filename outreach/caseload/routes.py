@@ -18,6 +18,7 @@ from outreach.caseload.schemas import (
     AttentionArgsSchema,
     ClientFilterArgsSchema,
     ClientPageSchema,
+    DuplicatePageSchema,
     DuplicateSchema,
     FollowUpSchema,
     FollowUpUpdateSchema,
@@ -30,6 +31,7 @@ from outreach.caseload.schemas import (
     OverviewSchema,
 )
 from outreach.core.schemas import PageArgsSchema
+from outreach.people.service import list_probable_duplicates
 
 blp = Blueprint("caseload", __name__, url_prefix="/api/v1", description="Caseload")
 
@@ -214,6 +216,21 @@ class ClientMerge(MethodView):
     def post(self, args, client_id):
         """Merge another client into this one (this one survives; repeat-safe)."""
         return service.merge_clients(current_actor(), client_id, args["other_client_id"])
+
+
+@blp.route("/caseload/duplicates")
+class CaseloadDuplicates(MethodView):
+    decorators = [require(*LEAD)]
+
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, DuplicatePageSchema)
+    @blp.alt_response(403, description="Not a team lead")
+    def get(self, args):
+        """Unresolved probable duplicates (same match key) of the team, oldest first: merge
+        one into the other (POST /clients/{id}/merge) or dismiss the link."""
+        pairs = list_probable_duplicates(service.team_of(current_actor()))
+        start = (args["page"] - 1) * args["per_page"]
+        return _page(pairs[start : start + args["per_page"]], len(pairs), args)
 
 
 @blp.route("/caseload/duplicates/<int:duplicate_id>/dismiss")

@@ -265,5 +265,29 @@ class DuplicateSchema(Schema):
     resolution = fields.String(allow_none=True)
 
 
+class DuplicateClientSchema(Schema):
+    id = fields.UUID()
+    initials = fields.String(allow_none=True)
+    date_of_birth = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
+    sex = fields.String(allow_none=True)
+    postcode_district = fields.String(allow_none=True)
+    known_as = fields.String(allow_none=True)
+    key_worker_id = fields.Integer(allow_none=True)
+    version = fields.Integer()
+    created_at = fields.String(allow_none=True)
+
+
+class DuplicatePairSchema(Schema):
+    id = fields.Integer(metadata={"description": "the duplicate link (merge/dismiss it)"})
+    detected_at = fields.String()
+    client = fields.Nested(DuplicateClientSchema)
+    other_client = fields.Nested(DuplicateClientSchema)
+
+
+class DuplicatePageSchema(Schema):
+    meta = fields.Nested(PageMetaSchema)
+    items = fields.List(fields.Nested(DuplicatePairSchema))
+
+
 class FollowUpUpdateSchema(Schema):
     due_on = fields.Date(required=True)

@@ -43,6 +43,7 @@ def caseload_rows(Call, allow, targets, team) -> dict:
         ("GET", "/api/v1/caseload/clients"): Call(allow(200, "team_lead")),
         ("GET", "/api/v1/caseload/interventions"): Call(allow(200, "team_lead")),
         ("GET", "/api/v1/caseload/mine"): Call(allow(200, "worker", "team_lead")),
+        ("GET", "/api/v1/caseload/duplicates"): Call(allow(200, "team_lead")),
         ("GET", "/api/v1/clients/<uuid:client_id>/history"): Call(
             member, path=lambda ctx, t: f"/api/v1/clients/{ctx.clients[t]}/history", targets=targets
         ),

@@ -18,6 +18,7 @@ LEAD_ONLY_READS = [
     "/api/v1/caseload/attention",
     "/api/v1/caseload/clients",
     "/api/v1/caseload/interventions",
+    "/api/v1/caseload/duplicates",
 ]
 
 

@@ -175,6 +175,21 @@ def test_merge_bad_input(app, street, lead):
         assert max_seq() == before
 
 
+def test_duplicates_list(app, street, lead):
+    a, b, c = street.clients
+    with app.app_context():
+        first = add_duplicate(street.team_id, a, b)
+        second = add_duplicate(street.team_id, c, a)
+    body = lead.get("/api/v1/caseload/duplicates").get_json()
+    assert body["meta"]["total"] == 2
+    assert [p["id"] for p in body["items"]] == [first, second]
+    assert body["items"][0]["client"]["id"] == str(a)
+    assert body["items"][0]["other_client"]["initials"] in ("AB", "CD")
+    lead.post(f"/api/v1/clients/{a}/merge", json={"other_client_id": str(b)})
+    body = lead.get("/api/v1/caseload/duplicates").get_json()
+    assert [p["id"] for p in body["items"]] == [second]
+
+
 def test_dismiss_duplicate(app, street, lead):
     a, b = street.clients[0], street.clients[1]
     with app.app_context():
