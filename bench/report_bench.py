@@ -1,8 +1,10 @@
 """Report benchmark: 1,000,000 interventions in 13 areas on PostgreSQL.
 
 Times the reports' aggregation (one week, and the 12-week window every report reads)
-through `outreach.reports.service.aggregate` against the bare GROUP BY over the same
-rows in the same run, the whole report build (with suppression), and rendering one
+through `outreach.reports.service.aggregate` against (a) the bare GROUP BY (area, team,
+type) over the same rows and (b) the very statements our path sends, run bare through
+the driver (so (b) is the cost of the ORM and Python around the SQL), in the same run;
+the whole report build (with suppression); and rendering one
 commissioner's PDF. Data is generated once (COPY) into a bench database and reused.
 
     python bench/report_bench.py [--database-url URL] [--rows 1000000] [--repeat 5]
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_reports_bench"
@@ -223,16 +225,47 @@ def main() -> None:
             aggregate(areas, weeks, tz)
             db.session.rollback()
 
-        results = {}
+        def same_sql(weeks, areas):
+            """The statements our path sends, captured once, then run bare (no ORM/Python)."""
+            captured = []
+
+            def capture(conn, cursor, statement, parameters, context, executemany):
+                captured.append((statement, parameters))
+
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                aggregate(areas, weeks, tz)
+                db.session.rollback()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+
+            def run():
+                raw = db.engine.raw_connection()
+                try:
+                    cur = raw.cursor()
+                    for statement, parameters in captured:
+                        cur.execute(statement, parameters)
+                        if cur.description:
+                            cur.fetchall()
+                    raw.rollback()
+                finally:
+                    raw.close()
+
+            return run
+
+        results, overhead = {}, {}
         for label, areas in (("13 areas", all_areas), ("3-area region", region)):
             for span in (1, 12):
                 weeks = week_range(week, span)
                 b = timed(lambda w=weeks, a=areas: bare(w, a), args.repeat)
                 o = timed(lambda w=weeks, a=areas: ours(w, a), args.repeat)
+                r = timed(same_sql(weeks, areas), args.repeat)
                 results[f"{label}, {span} week(s)"] = (o, b)
+                overhead[f"{label}, {span} week(s)"] = round(o / r, 2)
                 print(
                     f"aggregate {label:>13}, {span:>2} week(s): ours {o * 1000:7.1f} ms, "
-                    f"bare GROUP BY {b * 1000:7.1f} ms, ratio {o / b:4.2f}x"
+                    f"bare GROUP BY {b * 1000:7.1f} ms (ratio {o / b:4.2f}x); "
+                    f"our SQL run bare {r * 1000:7.1f} ms (ratio {o / r:4.2f}x)"
                 )
 
         def build():
@@ -250,6 +283,7 @@ def main() -> None:
             json.dumps(
                 {
                     "aggregate_ratio": {k: round(o / b, 2) for k, (o, b) in results.items()},
+                    "ratio_to_same_sql_bare": overhead,
                     "build_report_ms": round(build_s * 1000),
                     "pdf_s": round(pdf_s, 2),
                 }
