@@ -245,6 +245,7 @@ def client_data(row) -> dict:
         "created_at": _iso(get("created_at")),
         "updated_at": _iso(get("updated_at")),
         "deleted_at": _iso(get("deleted_at")),
+        "merged_into_id": str(get("merged_into_id")) if get("merged_into_id") else None,
     }
 
 

@@ -425,3 +425,9 @@ def test_revoked_device(app, worker, world):
     assert r.status_code == 401 and r.get_json()["code"] == "device_revoked"
     r = worker.get("/api/v1/sync/pull")
     assert r.status_code == 401 and r.get_json()["code"] == "device_revoked"
+
+
+def test_deeply_nested_body_is_refused_cleanly(worker):
+    body = '{"schema_version": 1, "mutations": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    r = worker.post("/api/v1/sync/push", data=body, content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["code"] == 400
