@@ -623,3 +623,19 @@ def test_ended_session_keeps_unsynced_records(app, sync_api, context, page, worl
             )
             == 1
         )
+
+
+def test_unknown_cursor_starts_a_full_pull(sync_api, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "ZA", "1977-07-07", "male", "DH1")
+    expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    page.evaluate("() => self.Outreach.db.setMeta({cursor: 'not-a-cursor'})")
+    page.get_by_role("button", name="Sync now").click()
+    for _ in range(50):
+        if page.evaluate("() => self.Outreach.db.getMeta('cursor')") != "not-a-cursor":
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("() => self.Outreach.db.getMeta('last_error')") is None
+    assert page.evaluate("() => self.Outreach.db.getMeta('cursor')") != "not-a-cursor"

@@ -236,7 +236,17 @@
       const cursor = await db.getMeta('cursor');
       const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
       if (cursor != null && cursor !== '') q.set('cursor', cursor);
-      const page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
+      let page;
+      try {
+        page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
+      } catch (e) {
+        // A cursor the server no longer knows (e.g. a restored database): start again.
+        if (e.status === 422 && e.body && e.body.errors && e.body.errors.cursor && cursor != null) {
+          await db.setMeta({ cursor: undefined });
+          continue;
+        }
+        throw e;
+      }
       await applyPage(page);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
       if (!page.has_more) return changed;
