@@ -48,12 +48,15 @@ def push(
         skew=skew,
         max_mutation_bytes=max_mutation_bytes,
     )
-    # A body smaller than the per-mutation limit cannot hold an oversized mutation.
-    measure = not body_bytes or body_bytes > max_mutation_bytes
-    results = push_mutations(ctx, mutations, measure=measure)
+    # Lock order device row, then sequence counter, for every push: write the device's
+    # last sync now, before push_mutations takes the counter's lock.
     device = db.session.get(Device, actor.device_id)
     if device is not None:
         device.last_sync_at = now
+        db.session.flush()
+    # A body smaller than the per-mutation limit cannot hold an oversized mutation.
+    measure = not body_bytes or body_bytes > max_mutation_bytes
+    results = push_mutations(ctx, mutations, measure=measure)
     record_event(
         "sync.push",
         actor_id=actor.id,
