@@ -27,8 +27,11 @@ blp = Blueprint(
 ADMIN = ("admin",)
 
 
+MAX_ID = 2**31 - 1  # INTEGER primary keys: a larger id is no row (PostgreSQL would raise)
+
+
 def _get_or_404(model, ident):
-    obj = db.session.get(model, ident)
+    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if obj is None:
         raise ApiError(404, f"No such {model.__name__.lower()}.")
     return obj

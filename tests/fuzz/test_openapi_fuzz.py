@@ -61,6 +61,10 @@ def positive_data_accepted_unless_reference(ctx, response, case) -> bool | None:
     status = response.status_code
     if 200 <= status < 300 or status in ACCEPTED:
         return None
+    # A refusal the operation documents on purpose (e.g. 413 too large, 426 app too old);
+    # 422 is documented for every operation with arguments, so it is not enough.
+    if status != 422 and str(status) in case.operation.definition.raw.get("responses", {}):
+        return None
     body = response.json() if "json" in (response.headers.get("content-type") or [""])[0] else {}
     fields = set((body or {}).get("errors") or {})
     if status == 422 and fields and fields <= REFERENCE_FIELDS:
@@ -123,7 +127,7 @@ class Session:
 def test_operation_as_every_role(app, client, label, request):
     total = request.config.getoption("fuzz_examples", default=DEFAULT_EXAMPLES)
     base_seed = request.config.getoption("fuzz_seed", default=DEFAULT_SEED)
-    per_role = max(3, total // (len(OPERATIONS) * len(ROLES)))
+    per_role = max(2, total // (len(OPERATIONS) * len(ROLES)))
 
     with app.app_context():
         world = build_world()

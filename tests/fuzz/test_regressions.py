@@ -1,0 +1,32 @@
+"""What the fuzzer found, pinned as plain examples (they run on every database)."""
+
+from __future__ import annotations
+
+import pytest
+
+HUGE = 2**31  # one past PostgreSQL's INTEGER: used to raise DataError (500) there
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "who"),
+    [
+        ("PATCH", f"/api/v1/admin/areas/{HUGE}", {"name": "X"}, "admin"),
+        ("PATCH", f"/api/v1/admin/teams/{HUGE}", {"name": "X"}, "admin"),
+        ("GET", f"/api/v1/admin/users/{HUGE}", None, "admin"),
+        ("PATCH", f"/api/v1/admin/users/{HUGE}", {"name": "X"}, "admin"),
+        ("PATCH", f"/api/v1/admin/areas/{HUGE * 1000}", {"name": "X"}, "admin"),
+        ("POST", f"/api/v1/caseload/duplicates/{HUGE}/dismiss", None, "lead"),
+    ],
+)
+def test_out_of_range_ids_are_404_not_500(login, method, path, body, who):
+    caller = login(who)
+    kwargs = {"json": body} if body is not None else {}
+    response = caller.client.open(path, method=method, headers=caller.headers, **kwargs)
+    assert response.status_code == 404, response.get_json()
+    assert response.get_json()["code"] == 404
+
+
+def test_unparseable_body_errors_are_an_object(client, world):
+    response = client.post("/api/v1/auth/login", data=b"\x04\xf0F", content_type="application/json")
+    assert response.status_code == 400
+    assert isinstance(response.get_json()["errors"], dict)
