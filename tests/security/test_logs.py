@@ -9,15 +9,17 @@ is off in every configuration); everything else, werkzeug included, is captured 
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client
@@ -115,6 +117,15 @@ def test_full_sync_logs_no_personal_data(app, world, login, logs):
     assert pulled.status_code == 200
     assert INITIALS in pulled.get_data(as_text=True)  # the data did flow through
     assert_no_personal_data(logs)
+    # The audit log records the push and the pull by ids, never by content.
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent)).all()
+        audit = json.dumps(
+            [[e.action, e.entity, e.record_id, e.detail] for e in events], default=str
+        )
+    assert client_id in audit
+    found = [s for s in SECRETS if s in audit]
+    assert not found, f"personal data in the audit log: {found}"
 
 
 def _free_port() -> int:
