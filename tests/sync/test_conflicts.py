@@ -250,3 +250,29 @@ def test_stale_edit_keeps_servers_follow_up_date_without_a_second_follow_up(app,
     assert result["record"]["data"]["follow_up_on"] == "2030-01-01"
     with app.app_context():
         assert len(db.session.scalars(select(FollowUp)).all()) == 1
+
+
+def test_delete_of_unknown_record_is_not_found(worker):
+    r = push(worker, [mutation("client", op="delete", id=uuid.uuid4(), base=1)])["results"][0]
+    assert r["status"] == "rejected" and r["errors"]["id"]
+
+
+def test_base_version_ahead_of_server_merges_two_way(app, worker):
+    c = mutation("client", client_data(known_as="Jo"))
+    push(worker, [c])
+    r = push(worker, [mutation("client", client_data(known_as="Jay"), id=c["id"], base=7)])
+    result = r["results"][0]
+    # Unknown base: every difference is a conflict, resolved for the server (clients).
+    assert result["status"] == "conflict" and result["record"]["data"]["known_as"] == "Jo"
+    with app.app_context():
+        assert history("client", c["id"])[-1].losing["values"] == {"known_as": "Jay"}
+
+
+def test_edit_without_base_version_is_based_on_version_one(worker, worker2):
+    c = mutation("client", client_data(known_as="Jo"))
+    push(worker, [c])
+    push(worker2, [mutation("client", client_data(postcode_district="DH7"), id=c["id"], base=1)])
+    r = push(worker, [mutation("client", client_data(known_as="Jay"), id=c["id"])])["results"][0]
+    assert r["status"] == "conflict"
+    assert r["record"]["data"]["known_as"] == "Jay"
+    assert r["record"]["data"]["postcode_district"] == "DH7"
