@@ -64,8 +64,12 @@ class CaseloadOverview(MethodView):
     @blp.response(200, OverviewSchema)
     @blp.alt_response(403, description="Not a team lead")
     def get(self):
-        """Per worker of the team: open clients, interventions this week and the 4 weeks
-        before, follow-ups due (next 7 days) and overdue, last sync."""
+        """The team at a glance, one row per worker.
+
+        Open clients (key worker, not deleted), interventions this ISO week and the 4 whole
+        weeks before it (Europe/London), open follow-ups due from today to 7 days ahead and
+        overdue (assignee, else the client's key worker), last sync of any of their devices.
+        """
         actor = current_actor()
         return queries.team_overview(service.team_of(actor), _clock())
 
@@ -78,8 +82,13 @@ class CaseloadAttention(MethodView):
     @blp.response(200, ClientPageSchema)
     @blp.alt_response(403, description="Not a team lead")
     def get(self, args):
-        """Clients needing attention: no contact for N days, follow-ups overdue, referred to
-        structured treatment with no confirmed entry after N days, probable duplicates."""
+        """Clients who need the lead's attention, with the reasons.
+
+        Reasons: `no_contact` (no intervention for `no_contact_days`, counted from creation
+        if never seen), `overdue_follow_up`, `treatment_not_confirmed` (referred to
+        structured treatment `referral_days` ago or more, no treatment entry confirmed
+        since), `duplicate` (an unresolved probable-duplicate link).
+        """
         team_id = service.team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
@@ -131,8 +140,11 @@ class CaseloadMine(MethodView):
     @blp.response(200, MineSchema)
     @blp.alt_response(403, description="Not a worker or team lead")
     def get(self, args):
-        """The caller's own caseload: their figures, their clients (as the team list, for
-        their clients only) and their open follow-ups due in 7 days or overdue."""
+        """The caller's own caseload (workers and leads).
+
+        Their overview row, their clients (filters and sorting as the team list) and their
+        open follow-ups due within 7 days or overdue.
+        """
         actor = current_actor()
         team_id = service.team_of(actor)
         clock = _clock()
@@ -160,8 +172,11 @@ class ClientHistory(MethodView):
     @blp.response(200, HistorySchema)
     @blp.alt_response(404, description="No such client in the caller's team")
     def get(self, args, client_id):
-        """Every intervention, follow-up, key-worker change and merge of a client, newest
-        first, with who recorded it and when recorded versus when it happened."""
+        """A client's history, newest first.
+
+        Every intervention, follow-up, key-worker change and merge, with who recorded it
+        and when it was recorded (`recorded_at`) versus when it happened (`occurred_at`).
+        """
         actor = current_actor()
         client = service.team_client(actor, client_id)
         clock = _clock()
@@ -226,8 +241,10 @@ class CaseloadDuplicates(MethodView):
     @blp.response(200, DuplicatePageSchema)
     @blp.alt_response(403, description="Not a team lead")
     def get(self, args):
-        """Unresolved probable duplicates (same match key) of the team, oldest first: merge
-        one into the other (POST /clients/{id}/merge) or dismiss the link."""
+        """Unresolved probable duplicates of the team, oldest first.
+
+        Merge one into the other (POST /clients/{id}/merge) or dismiss the link.
+        """
         pairs = list_probable_duplicates(service.team_of(current_actor()))
         start = (args["page"] - 1) * args["per_page"]
         return _page(pairs[start : start + args["per_page"]], len(pairs), args)
