@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
@@ -32,7 +33,13 @@ def allocate_seqs(count: int) -> int:
     ).scalar_one_or_none()
     if result is None:
         # First use on a new database: create the row, then retry the locked update.
-        session.execute(insert(SyncCounter).values(id=COUNTER_ID, value=0))
+        # Two first pushes at once: the loser's insert fails (in its savepoint) and it
+        # simply retries the update.
+        try:
+            with session.begin_nested():
+                session.execute(insert(SyncCounter).values(id=COUNTER_ID, value=0))
+        except IntegrityError:
+            pass
         return allocate_seqs(count)
     return int(result) - count + 1
 
