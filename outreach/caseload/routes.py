@@ -180,9 +180,7 @@ class ClientHistory(MethodView):
         actor = current_actor()
         client = service.team_client(actor, client_id)
         clock = _clock()
-        summary = next(
-            r for r in queries.client_summaries(client.team_id, clock) if r["id"] == client.id
-        )
+        summary = queries.client_summaries(client.team_id, clock, only=client.id)[0]
         events = client_history(client)
         start = (args["page"] - 1) * args["per_page"]
         return {

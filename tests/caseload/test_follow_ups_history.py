@@ -154,3 +154,27 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     assert paged["meta"]["total"] == 6 and len(paged["events"]) == 2
     # the tombstone has no history of its own any more
     assert lead.get(f"/api/v1/clients/{c1}/history").status_code == 404
+
+
+def test_history_summary_equals_the_list_row(app, street, lead, follow_up_in):
+    from tests.caseload.conftest import add_duplicate
+
+    c0, c1, c2 = street.clients
+    with app.app_context():
+        add_intervention(
+            street.team_id,
+            street.area_id,
+            street.worker,
+            c0,
+            type_="referral_structured_treatment",
+            occurred_at=now() - timedelta(days=40),
+        )
+        add_duplicate(street.team_id, c0, c1)
+        add_duplicate(street.team_id, c2, c0)
+    follow_up_in(c0, street.team_id, -1)
+    follow_up_in(c0, street.team_id, 3)
+    listed = {i["id"]: i for i in lead.get("/api/v1/caseload/clients").get_json()["items"]}
+    summary = lead.get(f"/api/v1/clients/{c0}/history").get_json()["client"]
+    assert summary == listed[str(c0)]
+    assert len(summary["duplicates"]) == 2 and summary["follow_ups_overdue"] == 1
+    assert summary["referred_at"] is not None
