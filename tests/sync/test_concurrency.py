@@ -164,3 +164,29 @@ def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_first_allocations_on_a_new_database_race_safely(app, pg_only):
+    from outreach.sync.changes import allocate_seqs
+
+    barrier = threading.Barrier(4)
+    got: list[int] = []
+    failures: list[BaseException] = []
+
+    def allocate() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                got.append(allocate_seqs(3))
+                time.sleep(0.05)
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=allocate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    assert sorted(got) == [1, 4, 7, 10]
