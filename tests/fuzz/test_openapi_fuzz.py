@@ -43,12 +43,26 @@ UNDOCUMENTED_FORMATS = {
     # outreach/reports/schemas.py WeeklyReportArgsSchema.week: add
     # validate.Regexp(r"^\d{4}-W\d{2}$") so the OpenAPI shows the ISO-week pattern.
     ("/api/v1/reports/weekly", "week"),
+    # outreach/sync/schemas.py (pull arguments) `cursor`: document its format (pattern or
+    # description of the opaque token) so clients and fuzzers know what a cursor is.
+    ("/api/v1/sync/pull", "cursor"),
 }
 EXAMPLES_RUN: dict[str, int] = {}
 # Unknown query parameters are ignored on purpose (webargs EXCLUDE: cache busters, older
 # or newer clients); unknown JSON body fields are refused. So negative examples do not
 # add undeclared parameters.
-FUZZ_CONFIG = schemathesis.Config.from_dict({"generation": {"allow-extra-parameters": False}})
+# Invalid input may also be refused as too large (413) or from an app too old to sync
+# (426, checked before the mutations: DESIGN §4), besides the usual 4xx.
+FUZZ_CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"allow-extra-parameters": False},
+        "checks": {
+            "negative_data_rejection": {
+                "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 426, 429]
+            }
+        },
+    }
+)
 
 
 @schemathesis.check
@@ -144,6 +158,23 @@ def test_operation_as_every_role(app, client, label, request):
         _fuzz(app, strategy, session, per_role, _derived_seed(base_seed, label, role))
 
 
+PUSH = "POST /api/v1/sync/push"
+
+
+@schemathesis.check
+def push_answers_every_mutation(ctx, response, case) -> bool | None:
+    """A push answers one result per mutation, in order (DESIGN §4), whatever they hold."""
+    if case.operation.label != PUSH or response.status_code != 200:
+        return None
+    sent = case.body.get("mutations") if isinstance(case.body, dict) else None
+    results = response.json()["results"]
+    assert isinstance(sent, list) and len(results) == len(sent), (len(sent or []), len(results))
+    for mutation, result in zip(sent, results, strict=True):
+        if isinstance(mutation, dict) and isinstance(mutation.get("mutation_id"), str):
+            assert result.get("mutation_id") in (mutation["mutation_id"], None), result
+    return None
+
+
 def _fuzz(app, strategy, session: Session, max_examples: int, seed: int) -> None:
     """One hypothesis run of `strategy` as `session`'s caller."""
 
@@ -160,10 +191,18 @@ def _fuzz(app, strategy, session: Session, max_examples: int, seed: int) -> None
         EXAMPLES_RUN[case.operation.label] = EXAMPLES_RUN.get(case.operation.label, 0) + 1
         with app.app_context():
             session.restore()
+        excluded = [schemathesis.checks.positive_data_acceptance]
+        if case.operation.label == PUSH:
+            # A push refuses bad mutations one by one inside a 200 ("rejected"), never the
+            # batch that carries them (DESIGN §4); push_answers_every_mutation checks it.
+            excluded.append(schemathesis.checks.negative_data_rejection)
         case.call_and_validate(
             headers=session.api.headers,
-            excluded_checks=[schemathesis.checks.positive_data_acceptance],
-            additional_checks=[positive_data_accepted_unless_reference],
+            excluded_checks=excluded,
+            additional_checks=[
+                positive_data_accepted_unless_reference,
+                push_answers_every_mutation,
+            ],
         )
 
     fuzz()
