@@ -120,6 +120,13 @@ def test_pushed_duplicates_merged_then_reassigned(app, world, lead, phones):
         follow_ups = [d for (e, _i), d in phone.store.items() if e == "follow_up"]
         assert follow_ups and all(f["client_id"] == x for f in follow_ups)
     assert lead.get("/api/v1/caseload/duplicates").get_json()["items"] == []
+    overview = lead.get("/api/v1/caseload/overview").get_json()
+    rows = {w["worker_id"]: w for w in overview["workers"]}
+    assert rows[worker]["last_sync_at"] and rows[worker2]["last_sync_at"]  # set by their pulls
+    assert rows[world.user_ids["lead"]]["last_sync_at"] is None
+    assert rows[worker]["open_clients"] == 1
+    mine = rows[worker]["interventions_this_week"] + rows[worker]["interventions_last_4_weeks"]
+    assert mine == 1  # ix (2 days ago); iy moved to x but is still worker2's
 
     moved = lead.post(
         "/api/v1/caseload/assign",
