@@ -36,8 +36,8 @@ from outreach.sync.models import SyncChange
 from outreach.sync.records import MODELS, in_scope, intervention_window, load_rows, serialize
 
 SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
-_SNAP = re.compile(r"^snap:(\d{1,18}):(\d):(\d{1,18}):([0-9a-f]{32})$")
-_SEQ = re.compile(r"^\d{1,18}$")
+_SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})$")
+_SEQ = re.compile(r"^[0-9]{1,18}$")
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,19 @@ class PushResultSchema(Schema):
     results = fields.List(fields.Nested(MutationResultSchema))
 
 
+CURSOR_PATTERN = r"^([0-9]{1,18}|snap:[0-9]{1,18}:[0-2]:[0-9]{1,18}:[0-9a-f]{32})?$"
+
+
 class PullArgsSchema(Schema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Regexp(CURSOR_PATTERN),
+        metadata={
+            "description": "Opaque: the `cursor` of the previous page, as given. Absent (or "
+            "empty) for a first pull, which returns the whole current scope. A plain "
+            "number is a sequence position; `snap:...` is part way through a first pull."
+        },
+    )
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
