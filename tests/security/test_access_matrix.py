@@ -434,3 +434,21 @@ def test_access(ctx, method, rule):
         if caller in spec.shows_own and target == "own" and f'"{INITIALS["own"]}"' not in text:
             problems.append(f"{label}: the team's own client is missing from the answer")
     assert not problems, "\n".join(problems)
+
+
+def test_a_revoked_device_cannot_sign_in_again(ctx):
+    """The login row above uses new devices; the revoked phone itself is refused for good."""
+    phone = ctx.login("worker")
+    with ctx.app.app_context():
+        revoke_device(phone.device_id, actor_id=None)
+    for who in ("worker", "admin"):  # its owner, or anyone else on that phone
+        r = ctx.client.post(
+            "/api/v1/auth/login",
+            json={
+                "email": ctx.world.emails[WORLD_KEY[who]],
+                "password": "correct-horse-battery",
+                "device_id": str(phone.device_id),
+            },
+        )
+        assert r.status_code == 401 and r.get_json()["code"] == "device_revoked"
+        assert "access_token" not in r.get_data(as_text=True)
