@@ -68,6 +68,7 @@
       if (!rec) return;
       if (rec.version == null) { s.records.delete(key); return; }
       if (rec.server_data) rec.data = rec.server_data;
+      if (rec.server_version != null) rec.version = rec.server_version;
       Object.assign(rec, { status: 'synced', errors: null, message: null, deleted: false });
       s.records.put(rec);
     });
@@ -214,8 +215,9 @@
         }
         if (stored && !newer(c, stored)) continue;
         if (stored && pending.has(key)) {
-          // The worker's unsent edit stays on screen; the server's copy waits beside it.
-          Object.assign(stored, { version: c.version, server_seq: c.server_seq, server_data: c.data });
+          // The worker's unsent edit stays on screen and keeps the version it was based
+          // on (its base_version), so the server merges it; the server's copy waits beside it.
+          Object.assign(stored, { server_version: c.version, server_data: c.data });
           s.records.put(stored);
           continue;
         }
