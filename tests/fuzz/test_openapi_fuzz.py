@@ -43,8 +43,9 @@ UNDOCUMENTED_FORMATS = {
     # outreach/reports/schemas.py WeeklyReportArgsSchema.week: add
     # validate.Regexp(r"^\d{4}-W\d{2}$") so the OpenAPI shows the ISO-week pattern.
     ("/api/v1/reports/weekly", "week"),
-    # outreach/sync/schemas.py (pull arguments) `cursor`: document its format (pattern or
-    # description of the opaque token) so clients and fuzzers know what a cursor is.
+    # The pull cursor's pattern is documented, but a well-formed cursor is still only valid
+    # if this server issued it (a signed snapshot, or a sequence it has reached): like a
+    # reference to a row, a schema cannot say that.
     ("/api/v1/sync/pull", "cursor"),
 }
 EXAMPLES_RUN: dict[str, int] = {}
