@@ -38,10 +38,13 @@ def free_port() -> int:
 class GunicornServer:
     """`gunicorn -c gunicorn.conf.py wsgi:app` in its own process group, on 127.0.0.1."""
 
-    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1):
+    def __init__(
+        self, database_url: str, log_path: Path, *, workers: int = 1, env: dict | None = None
+    ):
         self.database_url = database_url
         self.log_path = log_path
         self.workers = workers
+        self.extra_env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -56,7 +59,8 @@ class GunicornServer:
             OUTREACH_LOGIN_LIMIT_ACCOUNT="10000/minute",
             OUTREACH_LOGIN_LIMIT_ADDRESS="10000/minute",
         )
-        return env
+        env.update(self.extra_env)
+        return {k: v for k, v in env.items() if v is not None}
 
     def start(self, timeout: float = 60) -> None:
         log = self.log_path.open("ab")
@@ -93,6 +97,16 @@ class GunicornServer:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def raw(self, method: str, path: str, headers: dict | None = None):
+        """(status, headers, body bytes) of one request."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
 
     def request(self, method, path, body=None, token=None, timeout=60) -> tuple[int, dict]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -136,9 +150,9 @@ def gunicorn(database_url, tmp_path, app):
     """A function starting a gunicorn over the test database; every one is stopped after."""
     servers: list[GunicornServer] = []
 
-    def _start(workers: int = 1) -> GunicornServer:
+    def _start(workers: int = 1, env: dict | None = None) -> GunicornServer:
         server = GunicornServer(
-            database_url, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers
+            database_url, tmp_path / f"gunicorn-{len(servers)}.log", workers=workers, env=env
         )
         servers.append(server)
         server.start()
