@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,52 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 640}
 
 
+class InFlight:
+    """WSGI middleware counting requests still being served, so a test's teardown can
+    wait for them before the tables are wiped (on PostgreSQL a TRUNCATE next to a
+    running request deadlocks)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.active = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.active += 1
+        try:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+class LiveServer(str):
+    """The base URL, carrying the request tracker."""
+
+    tracker: InFlight
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app served over HTTP on 127.0.0.1 (a secure context for service workers)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    tracker = InFlight(app)
+    server = make_server("127.0.0.1", 0, tracker, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = LiveServer(f"http://127.0.0.1:{server.server_port}")
+    url.tracker = tracker
+    yield url
     server.shutdown()
     thread.join(timeout=5)
 
@@ -64,6 +104,7 @@ def context(browser, live_server):
     ctx.set_default_timeout(10_000)
     yield ctx
     ctx.close()
+    live_server.tracker.wait_idle()
 
 
 @pytest.fixture

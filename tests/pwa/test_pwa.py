@@ -587,6 +587,7 @@ def test_iphone_users_are_told_to_install(browser, live_server):
         expect(page.get_by_text("add Outreach to your Home Screen")).to_be_visible()
     finally:
         ctx.close()
+        live_server.tracker.wait_idle()
 
 
 def test_common_case_is_two_taps_from_the_client(page, world):
