@@ -7,7 +7,7 @@ import traceback
 from http import HTTPStatus
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
+        if exc.code == 405 and _only_the_pwa_matches(app, exc):
+            # An unknown /api/ path only "matches" the PWA's GET catch-all: it is not there.
+            return error_response(404, NotFound.description)
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages") if isinstance(data, dict) else None
         errors = None
@@ -100,6 +103,18 @@ def register_error_handlers(app: Flask) -> None:
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return error_response(500, "Something went wrong on the server.")
+
+
+def _only_the_pwa_matches(app: Flask, exc: HTTPException) -> bool:
+    """True when a 405 under /api/ comes from the PWA's catch-all static route alone."""
+    allowed = set(getattr(exc, "valid_methods", None) or ())
+    if not request.path.startswith("/api/") or not allowed <= {"GET", "HEAD", "OPTIONS"}:
+        return False
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(request.path, method="GET")
+    except HTTPException:
+        return False
+    return endpoint == "pwa_file"
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -30,3 +30,15 @@ def test_unparseable_body_errors_are_an_object(client, world):
     response = client.post("/api/v1/auth/login", data=b"\x04\xf0F", content_type="application/json")
     assert response.status_code == 400
     assert isinstance(response.get_json()["errors"], dict)
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE", "PUT"])
+def test_unknown_api_paths_are_404_whatever_the_method(client, method):
+    response = client.open("/api/v1/nothing-here", method=method)
+    assert response.status_code == 404 and response.get_json()["code"] == 404
+    assert "Allow" not in response.headers
+
+
+def test_known_api_paths_still_answer_405_with_allow(client):
+    response = client.delete("/api/v1/auth/login")
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
