@@ -170,4 +170,7 @@ def login(client, world):
 
 @pytest.fixture(scope="session")
 def pg_only(database_url):
-    need(database_url.startswith("postgresql"), "needs PostgreSQL: set OUTREACH_TEST_DATABASE_URL")
+    """PostgreSQL-only tests skip on the SQLite pass; CI's second pass (with
+    OUTREACH_TEST_DATABASE_URL) runs them, and there a missing server fails."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: set OUTREACH_TEST_DATABASE_URL (CI's second pass does)")
