@@ -174,3 +174,29 @@ def pg_only(database_url):
     OUTREACH_TEST_DATABASE_URL) runs them, and there a missing server fails."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: set OUTREACH_TEST_DATABASE_URL (CI's second pass does)")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium per session, shared by every browser test (Playwright's
+    sync API allows one running instance per thread)."""
+    need(os.path.exists(CHROMIUM), "needs Debian chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
