@@ -110,14 +110,17 @@ class WeeklyReportPdf(MethodView):
         from outreach.reports.render import render_pdf
 
         report = _report(args)
-        return Response(
-            render_pdf(report),
-            mimetype="application/pdf",
-            headers={
-                **NO_STORE,
-                "Content-Disposition": f'attachment; filename="{_filename(report, "pdf")}"',
-            },
-        )
+        return _download(render_pdf(report), "application/pdf", report, "pdf")
+
+
+def _download(body, mimetype: str, report, extension: str) -> Response:
+    """A report file as an attachment, never cached."""
+    filename = _filename(report, extension)
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @blp.route("/reports/weekly.csv")
@@ -142,14 +145,7 @@ class WeeklyReportCsv(MethodView):
         from outreach.reports.render import render_csv
 
         report = _report(args)
-        return Response(
-            render_csv(report),
-            mimetype="text/csv",
-            headers={
-                **NO_STORE,
-                "Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"',
-            },
-        )
+        return _download(render_csv(report), "text/csv", report, "csv")
 
 
 @blp.route("/admin/deliveries")
