@@ -31,7 +31,9 @@ class Intervention(db.Model):
         # Covering index for report aggregation (STYLE: measured on both databases).
         Index("ix_intervention_report", "occurred_at", "area_id", "type", "team_id"),
         Index("ix_intervention_team_occurred", "team_id", "occurred_at"),
-        Index("ix_intervention_client_occurred", "client_id", "occurred_at"),
+        # Covers the caseload's per-client facts (last contact, referral, confirmed entry)
+        # so they are read from the index alone, without a table lookup per intervention.
+        Index("ix_intervention_client_contact", "client_id", "occurred_at", "type", "deleted_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
