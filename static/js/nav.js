@@ -4,10 +4,13 @@
 
 const FIELD = ['worker', 'team_lead'];
 const ALL = ['worker', 'team_lead', 'commissioner', 'admin'];
+const LEAD = ['team_lead'];
 
 export const SCREENS = [
   { path: 'caseload', label: 'Caseload', nav: true, roles: FIELD, load: () => import('./views/caseload.js') },
   { path: 'follow-ups', label: 'Follow-ups', nav: true, roles: FIELD, load: () => import('./views/followups.js') },
+  // Team lead only: #/team (overview), #/team/attention, /duplicates, /client/<id>, /assign.
+  { path: 'team', label: 'Team', nav: true, roles: LEAD, load: () => import('./views/lead.js') },
   { path: 'sync', label: 'Sync', nav: true, roles: FIELD, load: () => import('./views/problems.js') },
   { path: 'client', roles: FIELD, load: () => import('./views/client.js') },
   { path: 'client-form', roles: FIELD, load: () => import('./views/client-form.js') },
