@@ -35,12 +35,10 @@ def record_event(
     )
 
 
-def record_events(rows: list[dict]) -> None:
-    """Bulk-insert audit events (hot paths: sync push). Each row as for record_event."""
-    if not rows:
-        return
+def event_rows(rows: list[dict]) -> list[dict]:
+    """Column values of audit events, for a bulk insert: each row as for record_event."""
     now = utcnow()
-    payload = [
+    return [
         {
             "at": now,
             "actor_id": r.get("actor_id"),
@@ -52,7 +50,12 @@ def record_events(rows: list[dict]) -> None:
         }
         for r in rows
     ]
-    db.session.execute(insert(AuditEvent), payload)
+
+
+def record_events(rows: list[dict]) -> None:
+    """Bulk-insert audit events. Each row as for record_event."""
+    if rows:
+        db.session.execute(insert(AuditEvent.__table__), event_rows(rows))
 
 
 def list_events(

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer
+from collections.abc import Collection
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from outreach.core.extensions import db
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def among(column, values: Collection) -> ColumnElement[bool]:
+    """`column IN (values)` for a batch of ids. On PostgreSQL it is `column = ANY(:array)`:
+    one parameter instead of hundreds, so the driver does not rewrite a 500-placeholder
+    query on every call (a tenth of a sync push's time before)."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True))
+    return column.in_(values)

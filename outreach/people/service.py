@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import aliased
 
+from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.people.matching import match_key
@@ -42,7 +43,7 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
         select(Client.id, Client.match_key)
         .where(
             Client.team_id == team_id,
-            Client.match_key.in_(keys),
+            among(Client.match_key, keys),
             Client.deleted_at.is_(None),
             Client.merged_into_id.is_(None),
         )

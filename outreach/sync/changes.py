@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
+from outreach.sync.bulk import insert_rows
 from outreach.sync.models import RecordVersion, SyncChange, SyncCounter
 
 COUNTER_ID = 1
@@ -54,8 +55,8 @@ def log_changes(rows: list[tuple[int, int, str, uuid.UUID, str]]) -> None:
     """Insert change-log rows: (seq, team_id, entity, record_id, op)."""
     if not rows:
         return
-    db.session.execute(
-        insert(SyncChange.__table__),
+    insert_rows(
+        SyncChange.__table__,
         [
             {"seq": seq, "team_id": team_id, "entity": entity, "record_id": record_id, "op": op}
             for seq, team_id, entity, record_id, op in rows
@@ -69,8 +70,8 @@ def write_history(rows: list[dict]) -> None:
     if not rows:
         return
     now = utcnow()
-    db.session.execute(
-        insert(RecordVersion.__table__),
+    insert_rows(
+        RecordVersion.__table__,
         [
             {
                 "entity": r["entity"],

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select, tuple_
 
+from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.interventions.rules import follow_up_id_for
 from outreach.org.models import TEAM_ROLES, User
@@ -98,11 +99,11 @@ class PlanLoader:
         follow_ups = load_rows("follow_up", ids["follow_up"] | auto_ids)
         linked = []
         if follow_up_sources:
-            linked.append(FollowUpT.c.intervention_id.in_(follow_up_sources))
+            linked.append(among(FollowUpT.c.intervention_id, follow_up_sources))
         if deleted_clients:
             linked.append(
                 and_(
-                    FollowUpT.c.client_id.in_(deleted_clients),
+                    among(FollowUpT.c.client_id, deleted_clients),
                     FollowUpT.c.deleted_at.is_(None),
                     FollowUpT.c.done_at.is_(None),
                 )
@@ -175,7 +176,7 @@ def load_ledger(mutation_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, dic
     for start in range(0, len(mutation_ids), LEDGER_CHUNK):
         chunk = mutation_ids[start : start + LEDGER_CHUNK]
         stmt = select(SyncMutation.mutation_id, SyncMutation.user_id, SyncMutation.result).where(
-            SyncMutation.mutation_id.in_(chunk)
+            among(SyncMutation.mutation_id, chunk)
         )
         for mid, user_id, result in db.session.execute(stmt):
             out[mid] = (user_id, result)

@@ -40,12 +40,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from outreach.audit.service import record_events
+from outreach.audit.models import AuditEvent
+from outreach.audit.service import event_rows
 from outreach.core.extensions import db
 from outreach.people.service import link_probable_duplicates
+from outreach.sync.bulk import insert_rows
 from outreach.sync.changes import log_changes, write_history
 from outreach.sync.models import SyncMutation
 from outreach.sync.mutations import Mutation, PushContext, parse_mutation, rejected
@@ -61,14 +63,13 @@ DB_ERRORS = (IntegrityError, DataError)
 
 
 def write_plan(plan: Plan, team_id: int) -> None:
-    """Bulk writes of a planned batch (call inside a savepoint): Core executemany,
-    one statement per table and kind."""
+    """Bulk writes of a planned batch (call inside a savepoint): one bulk insert
+    (`insert_rows`) or Core executemany per table and kind."""
     for entity in ("client", "intervention", "follow_up"):
         table = MODELS[entity].__table__
         rows = plan.rows[entity]
         inserts = [rows[i] for i in plan.new[entity]]
-        if inserts:
-            db.session.execute(insert(table), inserts)
+        insert_rows(table, inserts)
         updates = [
             {"b_id": i, **{k: v for k, v in rows[i].items() if k != "id"}}
             for i in plan.dirty[entity] - plan.new[entity]
@@ -79,9 +80,8 @@ def write_plan(plan: Plan, team_id: int) -> None:
         link_probable_duplicates(team_id, plan.matched_clients.items())
     log_changes(plan.changes)
     write_history(plan.history)
-    if plan.ledger:
-        db.session.execute(insert(SyncMutation.__table__), plan.ledger)
-    record_events(plan.audit)
+    insert_rows(SyncMutation.__table__, plan.ledger)
+    insert_rows(AuditEvent.__table__, event_rows(plan.audit))
 
 
 # ---------------------------------------------------------------- the service

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.interventions import rules as irules
 from outreach.interventions.models import FollowUp, Intervention
@@ -94,7 +95,7 @@ def load_rows(entity: str, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict]:
     out: dict[uuid.UUID, dict] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for row in db.session.execute(select(table).where(table.c.id.in_(chunk))):
+        for row in db.session.execute(select(table).where(among(table.c.id, chunk))):
             mapping = dict(row._mapping)
             out[mapping["id"]] = mapping
     return out

@@ -191,7 +191,7 @@ def test_overview_shows_each_workers_figures(page, team, login, screenshots):
 
 def test_attention_list_with_reasons_and_adjustable_days(page, team, screenshots):
     signed_in(page, "lead")
-    open_team(page, "Needs attention")
+    open_team(page, "Attention")
     expect(page.get_by_role("heading", name="Clients needing attention")).to_be_visible()
     expect(page.get_by_label("No contact for at least (days)")).to_have_value("14")
     expect(page.locator("#att-count")).to_have_text("2 clients need attention.")
@@ -236,7 +236,7 @@ def test_reassign_from_the_attention_list(app, context, page, team, login, scree
     while cursor["has_more"]:
         cursor = worker2.get(f"/api/v1/sync/pull?cursor={cursor['cursor']}&limit=200").get_json()
     signed_in(page, "lead")
-    open_team(page, "Needs attention")
+    open_team(page, "Attention")
     expect(page.locator("#att-count")).to_have_text("2 clients need attention.")
     pick(page, "AA (Al)")
     page.get_by_role("button", name="Reassign selected (1)").click()
@@ -381,7 +381,7 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
     wait_for_service_worker(page)
     open_team(page)
     expect(page.locator("#workers > li")).to_have_count(3)
-    sub_nav(page, "Needs attention")
+    sub_nav(page, "Attention")
     expect(page.locator("#att-count")).to_have_text("2 clients need attention.")
     wait_synced(page)
 
@@ -403,7 +403,7 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
     sub_nav(page, "Duplicates")
     expect(page.get_by_text(re.compile("have not been opened on this phone yet"))).to_be_visible()
 
-    sub_nav(page, "Needs attention")
+    sub_nav(page, "Attention")
     expect(page.get_by_text(re.compile("^Offline — showing the list from"))).to_be_visible()
     assert sorted(attention_names(page)) == ["AA (Al)", "BB"]
     pick(page, "AA (Al)")

@@ -377,7 +377,8 @@ def test_edit_and_delete_own_record_offline(context, page, world):
     [
         ("commissioner", re.compile("^Weekly report 20"), ["Weekly report", "Account"]),
         ("admin", "Welcome, Admin", ["Weekly report", "Admin", "Account"]),
-        ("lead", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
+        ("lead", "Caseload", ["Caseload", "Follow-ups", "Team", "Sync", "Account"]),
+        ("worker", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
     ],
 )
 def test_navigation_follows_the_role(page, world, who, heading, links):
@@ -385,7 +386,7 @@ def test_navigation_follows_the_role(page, world, who, heading, links):
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(links)
-    if who != "lead":
+    if who in ("commissioner", "admin"):
         page.goto("/#/caseload")  # not theirs: back to their home
         expect(page.get_by_role("heading", name=heading)).to_be_visible()
     page.get_by_role("link", name="Account").click()

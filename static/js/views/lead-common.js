@@ -22,7 +22,7 @@ export function remember(items) {
   for (const c of items || []) if (c && c.id) known.set(c.id, Object.assign(known.get(c.id) || {}, c));
 }
 
-const SUBNAV = [['', 'Overview'], ['attention', 'Needs attention'], ['duplicates', 'Duplicates']];
+const SUBNAV = [['', 'Overview'], ['attention', 'Attention'], ['duplicates', 'Duplicates']];
 
 export function leadNav(current) {
   return h('nav', { class: 'subnav', 'aria-label': 'Team lead' }, h('ul', {}, SUBNAV.map(([p, label]) =>

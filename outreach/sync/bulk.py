@@ -1,0 +1,87 @@
+"""Bulk inserts for the sync hot path: the rows Core `insert(table)` would write from a
+list of dicts, without SQLAlchemy's per-row parameter handling.
+
+* PostgreSQL (psycopg 3): `COPY ... FROM STDIN`, about twice the rate of executemany
+  (which psycopg runs as one pipelined statement per row) for half the client CPU.
+* SQLite: the driver's executemany of tuples.
+
+Either way each value goes through its column type's bind processor, as Core would
+(JSON `None` still becomes JSON `null`, UTC datetimes are checked and converted), and
+a database error is raised as SQLAlchemy's (`IntegrityError`, `DataError`, ...), so a
+savepoint around the insert behaves the same. Rows missing a column that has a Python
+default, or another driver, take the plain Core executemany.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Table, exc, insert
+
+from outreach.core.extensions import db
+
+
+@functools.cache
+def _plan(table: Table, keys: tuple[str, ...], dialect) -> tuple[str, list] | None:
+    """(statement, bind processor per key), or None when Core must do the insert."""
+    if any(c.default is not None and c.name not in keys for c in table.columns):
+        return None
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(table.c[k].name) for k in keys)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        statement = f"COPY {target} ({names}) FROM STDIN"
+    elif dialect.paramstyle == "qmark":
+        statement = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(keys))})"
+    else:
+        return None
+    processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    return statement, processors
+
+
+def _values(rows: Sequence[dict], keys: tuple[str, ...], processors: list) -> list[list]:
+    """Rows as lists of driver values, column by column (a repeated value, such as the
+    push's timestamp or device id, is converted once)."""
+    out: list[list] = [[] for _ in rows]
+    for key, process in zip(keys, processors, strict=True):
+        last_in: object = object()
+        last_out = None
+        for target, row in zip(out, rows, strict=True):
+            value = row[key]
+            if process is not None:
+                if value is not last_in:
+                    last_in, last_out = value, process(value)
+                value = last_out
+            target.append(value)
+    return out
+
+
+def insert_rows(table: Table, rows: Sequence[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` in the session's
+    transaction: what `session.execute(insert(table), rows)` does, faster."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    keys = tuple(k for k in rows[0] if k in table.c)  # Core ignores other keys too
+    plan = _plan(table, keys, dialect)
+    if plan is None:
+        connection.execute(insert(table), list(rows))
+        return
+    statement, processors = plan
+    values = _values(rows, keys, processors)
+    if statement.startswith("COPY"):
+        _copy(connection, statement, values, dialect.loaded_dbapi.Error)
+    else:
+        connection.exec_driver_sql(statement, [tuple(v) for v in values])
+
+
+def _copy(connection, statement: str, values: list[list], dbapi_error: type) -> None:
+    driver: Callable = connection.connection.cursor
+    try:
+        with driver() as cursor, cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    except dbapi_error as err:
+        raise exc.DBAPIError.instance(statement, None, err, dbapi_error) from err
