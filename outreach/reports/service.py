@@ -23,7 +23,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, case, distinct, exists, func, select, text, tuple_
+from sqlalchemy import (
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import aliased
 
 from outreach.core.extensions import db
@@ -181,45 +196,93 @@ def _counts(result: Aggregates, wk, scope, with_client, *, regional: bool) -> No
             result.regional_clients[w] = n
 
 
-def _counts_grouping_sets(result: Aggregates, wk, scope) -> None:
-    """The same figures in one pass over the rows (PostgreSQL GROUPING SETS)."""
+def _counts_postgres(result: Aggregates, wk, scope) -> None:
+    """Every figure in one statement that reads the rows once (PostgreSQL): counts by
+    week, area, team and type; unique clients by week and area and by week (GROUPING
+    SETS); and new clients from each client's first
+    in-scope row (DISTINCT ON), kept when no earlier live row exists anywhere. Probing
+    once per client rather than once per row is what keeps 12-week windows cheap."""
     iv = Intervention
-    sub = (
+    scoped = (
         select(
             wk,
+            iv.id.label("id"),
             iv.area_id.label("area_id"),
             iv.team_id.label("team_id"),
             iv.type.label("type"),
             iv.quantity.label("quantity"),
             iv.client_id.label("client_id"),
+            iv.occurred_at.label("occurred_at"),
         )
         .where(scope)
-        .subquery()
+        .cte("scoped")  # referenced twice, so PostgreSQL materialises it: one scan
     )
-    c = sub.c
-    rows = db.session.execute(
+    c = scoped.c
+    # Counts: hashed, no sort. Unique clients: sorted by (week, area, client), not by
+    # the text `type` (collated text sorts made one GROUPING SETS statement 2x slower).
+    counts = select(
+        literal("counts").label("kind"),
+        c.wk,
+        c.area_id,
+        c.team_id,
+        c.type,
+        func.count(),
+        func.coalesce(func.sum(c.quantity), 0),
+        func.count().filter(c.client_id.is_(None)),
+        literal(0),
+    ).group_by(c.wk, c.area_id, c.team_id, c.type)
+    clients = select(
+        literal("clients"),
+        c.wk,
+        c.area_id,
+        null(),
+        null(),
+        literal(0),
+        literal(0),
+        literal(0),
+        func.count(distinct(c.client_id)),
+    ).group_by(func.grouping_sets(tuple_(c.wk, c.area_id), c.wk))
+    firsts = (
+        select(c.client_id, c.occurred_at, c.wk, c.area_id)
+        .where(c.client_id.isnot(None))
+        .ext(distinct_on(c.client_id))
+        .order_by(c.client_id, c.occurred_at, c.id)
+        .subquery("firsts")
+    )
+    earlier = aliased(Intervention)
+    new = (
         select(
-            c.wk,
-            c.area_id,
-            c.team_id,
-            c.type,
+            literal("new"),
+            firsts.c.wk,
+            firsts.c.area_id,
+            null(),
+            null(),
             func.count(),
-            func.coalesce(func.sum(c.quantity), 0),
-            func.count().filter(c.client_id.is_(None)),
-            func.count(distinct(c.client_id)),
-        ).group_by(
-            func.grouping_sets(
-                tuple_(c.wk, c.area_id, c.team_id, c.type), tuple_(c.wk, c.area_id), c.wk
+            literal(0),
+            literal(0),
+            literal(0),
+        )
+        .where(
+            ~exists().where(
+                earlier.client_id == firsts.c.client_id,
+                earlier.occurred_at < firsts.c.occurred_at,
+                earlier.deleted_at.is_(None),
             )
         )
+        .group_by(firsts.c.wk, firsts.c.area_id)
     )
-    for w, area_id, team_id, type_, count, quantity, anonymous, clients in rows:
-        if area_id is None:
-            result.regional_clients[w] = clients
-        elif type_ is None:
-            result.measures[(w, area_id)]["clients"] = clients
-        else:
+    statement = union_all(counts, clients, new)
+    for kind, w, area_id, team_id, type_, count, quantity, anonymous, unique in db.session.execute(
+        statement
+    ):
+        if kind == "counts":
             _add_row(result, w, area_id, team_id, type_, count, quantity, anonymous)
+        elif kind == "new":
+            result.measures[(w, area_id)]["new_clients"] = count
+        elif area_id is None:
+            result.regional_clients[w] = unique
+        else:
+            result.measures[(w, area_id)]["clients"] = unique
 
 
 def _week_index(weeks: list[IsoWeek], tz: str):
@@ -234,8 +297,8 @@ def _week_index(weeks: list[IsoWeek], tz: str):
 def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = None) -> Aggregates:
     """Count everything a report shows for consecutive `weeks` and `area_ids`.
 
-    A handful of GROUP BY queries (on PostgreSQL two: GROUPING SETS for counts and
-    unique clients, and new clients); no per-row Python.
+    On PostgreSQL one statement (`_counts_postgres`), elsewhere three GROUP BY queries
+    and one for new clients; no per-row Python.
     """
     tz = tz or current_app.config["TIMEZONE"]
     areas = load_areas(area_ids)
@@ -247,9 +310,16 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
     iv = Intervention
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if postgres:
-        # Local Monday of each row (PostgreSQL knows Europe/London's clock changes);
-        # turned into the week's index below. Cheaper than a CASE over the bounds.
-        wk = func.date_trunc("week", func.timezone(tz, iv.occurred_at)).label("wk")
+        # The week's index by binary search over the weeks' UTC starts: a third of the
+        # cost of date_trunc('week', timezone(tz, ...)) per row on 230,000 rows.
+        starts = [w.bounds(tz)[0] for w in weeks]
+        wk = (
+            func.width_bucket(
+                iv.occurred_at,
+                bindparam("week_starts", starts, type_=ARRAY(DateTime(timezone=True))),
+            )
+            - 1
+        ).label("wk")
     else:
         wk = _week_index(weeks, tz).label("wk")
     scope = and_(
@@ -260,12 +330,10 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
         db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         # The distinct-client counts sort; keep the sorts in memory.
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-
+        _counts_postgres(result, wk, scope)
+        return result
     with_client = and_(scope, iv.client_id.isnot(None))
-    if postgres:
-        _counts_grouping_sets(result, wk, scope)
-    else:
-        _counts(result, wk, scope, with_client, regional=len(ids) > 1)
+    _counts(result, wk, scope, with_client, regional=len(ids) > 1)
     earlier = aliased(Intervention)
     first = ~exists().where(
         earlier.client_id == iv.client_id,
@@ -278,27 +346,7 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
         .group_by(wk, iv.area_id)
     ):
         result.measures[(w, area_id)]["new_clients"] = n
-    if postgres:
-        _reindex_weeks(result, weeks)
     return result
-
-
-def _reindex_weeks(result: Aggregates, weeks: list[IsoWeek]) -> None:
-    """Replace the local-Monday keys PostgreSQL returned by indexes into `weeks`."""
-    index = {w.monday: i for i, w in enumerate(weeks)}
-
-    def key(value):
-        return index[value.date() if isinstance(value, datetime) else value]
-
-    for name in ("measures", "types", "teams"):
-        old = getattr(result, name)
-        new = type(old)(old.default_factory)
-        for (w, area_id), counts in old.items():
-            new[(key(w), area_id)] = counts
-        setattr(result, name, new)
-    result.regional_clients = defaultdict(
-        int, {key(w): n for w, n in result.regional_clients.items()}
-    )
 
 
 # --- cells and suppression -------------------------------------------------------
