@@ -127,12 +127,10 @@ def generate(db, clients: int, interventions: int) -> dict:
             )
     db.session.commit()
 
-    seq = allocate_seqs(clients * 2 + interventions * 2 + FOLLOW_UPS)
+    seqs = iter(allocate_seqs(clients * 2 + interventions * 2 + FOLLOW_UPS))
 
     def next_seq():
-        nonlocal seq
-        seq += 1
-        return seq
+        return next(seqs)
 
     client_rows = []
     for i in range(clients * 2):

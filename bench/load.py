@@ -125,15 +125,15 @@ def create_users(url: str, devices: int, teams: int, fast_passwords: bool) -> li
         if not fast_passwords:
             # Signing in verifies with production argon2 parameters; hashing 200 times
             # at setup would only slow the bench down, so every worker shares one hash.
-            from argon2 import PasswordHasher
             from sqlalchemy import update
 
+            from outreach.auth.passwords import PRODUCTION_HASHER
             from outreach.org.models import User
 
             db.session.execute(
                 update(User)
                 .where(User.email.in_(emails))
-                .values(password_hash=PasswordHasher().hash(PASSWORD))
+                .values(password_hash=PRODUCTION_HASHER.hash(PASSWORD))
             )
         db.session.commit()
         db.session.remove()

@@ -190,9 +190,8 @@ def load_clients(app, org, count: int) -> None:
                     "anonymised_at": None,
                 }
             )
-        first = allocate_seqs(count)
-        for i, row in enumerate(rows):
-            row["server_seq"] = first + i
+        for row, seq in zip(rows, allocate_seqs(count, [org["teams"]["pull"]]), strict=True):
+            row["server_seq"] = seq
         db.session.execute(insert(Client.__table__), rows)
         log_changes([(r["server_seq"], r["team_id"], "client", r["id"], "upsert") for r in rows])
         db.session.commit()

@@ -230,18 +230,16 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
             interventions.append(iv)
     interventions.sort(key=lambda r: r["created_at"])
 
-    first = allocate_seqs(len(clients) + len(interventions) + len(follow_ups))
+    seqs = iter(allocate_seqs(len(clients) + len(interventions) + len(follow_ups)))
     changes = []
-    seq = first
     for entity, rows in (
         ("client", clients),
         ("intervention", interventions),
         ("follow_up", follow_ups),
     ):
         for row in rows:
-            row["server_seq"] = seq
+            row["server_seq"] = seq = next(seqs)
             changes.append((seq, row["team_id"], entity, row["id"], "upsert"))
-            seq += 1
     db.session.execute(insert(Client), clients)
     db.session.execute(insert(Intervention), interventions)
     db.session.execute(insert(FollowUp), follow_ups)

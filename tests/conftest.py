@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from outreach import create_app
 from outreach.core.extensions import db, limiter
+from outreach.sync.models import SYNC_SEQ
 from tests.factories import World, build_world
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")
@@ -84,6 +85,7 @@ def _wipe(application) -> None:
             if conn.dialect.name == "postgresql":
                 quoted = ", ".join(f'"{t}"' for t in tables)
                 conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                conn.execute(text(f"ALTER SEQUENCE {SYNC_SEQ.name} RESTART"))
             else:
                 for table in tables:
                     conn.execute(text(f'DELETE FROM "{table}"'))

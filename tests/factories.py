@@ -172,9 +172,9 @@ def make_follow_up(
 def _insert_synced(model, entity: str, rows: list[dict]) -> None:
     if not rows:
         return
-    first = allocate_seqs(len(rows))
-    for offset, row in enumerate(rows):
-        row["server_seq"] = first + offset
+    seqs = allocate_seqs(len(rows), {r["team_id"] for r in rows})
+    for row, seq in zip(rows, seqs, strict=True):
+        row["server_seq"] = seq
     db.session.execute(insert(model), rows)
     log_changes([(r["server_seq"], r["team_id"], entity, r["id"], "upsert") for r in rows])
     db.session.commit()

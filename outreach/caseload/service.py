@@ -75,10 +75,10 @@ def publish(actor: Actor, items: list[tuple[str, object, str]], reason: str) -> 
     if not items:
         return
     now = utcnow()
-    first = allocate_seqs(len(items))
+    seqs = allocate_seqs(len(items), {row.team_id for _e, row, _op in items})
     changes, history = [], []
-    for offset, (entity, row, op) in enumerate(items):
-        row.server_seq = first + offset
+    for seq, (entity, row, op) in zip(seqs, items, strict=True):
+        row.server_seq = seq
         row.version = row.version + 1
         row.updated_at = now
         changes.append((row.server_seq, row.team_id, entity, row.id, op))

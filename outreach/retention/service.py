@@ -99,9 +99,11 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
     follow_ups = db.session.execute(
         select(FollowUp.id, FollowUp.team_id).where(FollowUp.client_id.in_(ids))
     ).all()
-    first = allocate_seqs(len(rows) + len(follow_ups))
+    seqs = allocate_seqs(
+        len(rows) + len(follow_ups), {t for _c, t in rows} | {t for _f, t in follow_ups}
+    )
     client_params = [
-        {"b_id": client_id, "b_seq": first + i} for i, (client_id, _t) in enumerate(rows)
+        {"b_id": client_id, "b_seq": seqs[i]} for i, (client_id, _t) in enumerate(rows)
     ]
     clients = Client.__table__
     db.session.execute(
@@ -122,9 +124,9 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
         ),
         client_params,
     )
-    seq = first + len(rows)
+    follow_up_seqs = seqs[len(rows) :]
     follow_up_params = [
-        {"b_id": fid, "b_seq": seq + i} for i, (fid, _team) in enumerate(follow_ups)
+        {"b_id": fid, "b_seq": follow_up_seqs[i]} for i, (fid, _team) in enumerate(follow_ups)
     ]
     if follow_up_params:
         table = FollowUp.__table__
@@ -173,8 +175,11 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
         )
     )
     log_changes(
-        [(first + i, team, "client", cid, "remove") for i, (cid, team) in enumerate(rows)]
-        + [(seq + i, team, "follow_up", fid, "remove") for i, (fid, team) in enumerate(follow_ups)]
+        [(seqs[i], team, "client", cid, "remove") for i, (cid, team) in enumerate(rows)]
+        + [
+            (follow_up_seqs[i], team, "follow_up", fid, "remove")
+            for i, (fid, team) in enumerate(follow_ups)
+        ]
     )
     result.follow_ups += len(follow_ups)
     db.session.commit()

@@ -21,6 +21,10 @@ from sqlalchemy import Table, exc, insert
 
 from outreach.core.extensions import db
 
+# Below this, one multi-row INSERT (Core's insertmanyvalues) beats COPY's extra round
+# trips: a phone's usual push is a handful of records.
+COPY_MIN_ROWS = 50
+
 
 @functools.cache
 def _plan(table: Table, keys: tuple[str, ...], dialect) -> tuple[str, list] | None:
@@ -66,7 +70,7 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
     dialect = connection.dialect
     keys = tuple(k for k in rows[0] if k in table.c)  # Core ignores other keys too
     plan = _plan(table, keys, dialect)
-    if plan is None:
+    if plan is None or (len(rows) < COPY_MIN_ROWS and plan[0].startswith("COPY")):
         connection.execute(insert(table), list(rows))
         return
     statement, processors = plan

@@ -8,23 +8,76 @@ one change per affected team, in the same transaction as the write.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.sync.bulk import insert_rows
-from outreach.sync.models import RecordVersion, SyncChange, SyncCounter
+from outreach.sync.models import RecordVersion, SyncChange, SyncCounter, SyncTeamSeq
 
 COUNTER_ID = 1
 
 
-def allocate_seqs(count: int) -> int:
-    """Reserve `count` sequence numbers; returns the first. Holds the counter's row
-    lock until commit, so sequences become visible in allocation order."""
+def allocate_seqs(count: int, team_ids: Iterable[int] | None = None) -> list[int]:
+    """Reserve `count` ascending sequence numbers for changes of `team_ids` (None: any
+    team). Until commit, no pull of those teams passes them (DESIGN §4).
+
+    PostgreSQL: locks the teams' `sync_team_seq` rows (id order: no deadlocks), takes
+    numbers from the `sync_seq` sequence and raises each team's `high`; writers of other
+    teams go on in parallel. SQLite: the single counter row, as SQLite serialises
+    writers anyway."""
     if count <= 0:
         raise ValueError("count must be positive")
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _allocate_postgres(count, team_ids)
+    first = _allocate_counter(count)
+    return list(range(first, first + count))
+
+
+def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
+    session = db.session
+    if team_ids is None:
+        # Every team (demo loader, retention, admin tools): rare and short.
+        session.execute(
+            text(
+                "INSERT INTO sync_team_seq (team_id, high) SELECT id, 0 FROM team "
+                "ORDER BY id ON CONFLICT DO NOTHING"
+            )
+        )
+        teams = list(session.scalars(text("SELECT team_id FROM sync_team_seq ORDER BY team_id")))
+    else:
+        teams = sorted(set(team_ids))
+    if teams:
+        # An upsert that always writes: creates a new team's row or locks the existing
+        # one, in team id order, in one statement.
+        session.execute(
+            text(
+                "INSERT INTO sync_team_seq (team_id, high) "
+                "SELECT t, 0 FROM unnest(CAST(:teams AS integer[])) AS t ORDER BY t "
+                "ON CONFLICT (team_id) DO UPDATE SET high = sync_team_seq.high"
+            ),
+            {"teams": teams},
+        )
+    # Numbers are taken only now, under the locks: a team's numbers rise in commit order.
+    seqs = list(
+        session.scalars(
+            text(
+                "WITH s AS (SELECT nextval('sync_seq') AS v FROM generate_series(1, :n)), "
+                "raised AS (UPDATE sync_team_seq SET high = GREATEST(high, (SELECT max(v) FROM s)) "
+                "WHERE team_id = ANY(CAST(:teams AS integer[]))) "
+                "SELECT v FROM s ORDER BY v"
+            ),
+            {"n": count, "teams": teams},
+        )
+    )
+    return seqs
+
+
+def _allocate_counter(count: int) -> int:
+    """The single counter row (SQLite): returns the first of `count` numbers."""
     session = db.session
     result = session.execute(
         update(SyncCounter)
@@ -41,12 +94,21 @@ def allocate_seqs(count: int) -> int:
                 session.execute(insert(SyncCounter).values(id=COUNTER_ID, value=0))
         except IntegrityError:
             pass
-        return allocate_seqs(count)
+        return _allocate_counter(count)
     return int(result) - count + 1
 
 
-def current_seq() -> int:
-    """The highest sequence number allocated so far (0 on an empty database)."""
+def current_seq(team_id: int | None = None) -> int:
+    """The highest sequence number whose changes for `team_id` are all committed (a
+    pull's high-water mark); 0 when nothing was allocated yet."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        if team_id is None:
+            value = db.session.scalar(text("SELECT max(high) FROM sync_team_seq"))
+        else:
+            value = db.session.scalar(
+                select(SyncTeamSeq.high).where(SyncTeamSeq.team_id == team_id)
+            )
+        return int(value or 0)
     value = db.session.scalar(select(SyncCounter.value).where(SyncCounter.id == COUNTER_ID))
     return int(value or 0)
 

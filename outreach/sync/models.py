@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Sequence, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.core.db import BigIntPK
@@ -14,16 +14,39 @@ from outreach.core.types import UTCDateTime, utcnow
 
 
 class SyncCounter(db.Model):
-    """One row holding the last allocated server_seq.
-
-    Allocating takes this row's lock until commit, so sequence numbers become
-    visible in order (DESIGN §4: a lower seq never appears after a pull passed it).
+    """SQLite (and the counter's history on PostgreSQL): one row holding the last
+    allocated server_seq. Allocating takes this row's lock until commit, so sequence
+    numbers become visible in order (DESIGN §4: a lower seq never appears after a pull
+    passed it). SQLite serialises writers anyway, so one row costs nothing there.
     """
 
     __tablename__ = "sync_counter"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# PostgreSQL: where sequence numbers come from (nextval takes no lock). Ordering is kept
+# per team by SyncTeamSeq's row locks. SQLite has no sequences: it uses SyncCounter.
+SYNC_SEQ = Sequence("sync_seq", metadata=db.metadata)
+
+
+class SyncTeamSeq(db.Model):
+    """PostgreSQL: per team, the highest sequence number whose changes are committed.
+
+    A writer locks its teams' rows (in team id order) before taking numbers from
+    `sync_seq` and raises `high` to the last one; the lock lasts until commit. A team's
+    pulls read the committed `high` and never pass it, so a change never becomes
+    visible below a cursor a device already holds, while pushes of different teams
+    no longer wait for each other (one global counter row serialised them all).
+    """
+
+    __tablename__ = "sync_team_seq"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id"), primary_key=True, autoincrement=False
+    )
+    high: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SyncChange(db.Model):

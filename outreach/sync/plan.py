@@ -22,22 +22,21 @@ FollowUpT = MODELS["follow_up"].__table__
 
 
 class SeqPool:
-    """Sequence numbers for this push. The first call takes the counter's lock."""
+    """Sequence numbers for this push, for one team. The first call takes the team's
+    sequence lock (`allocate_seqs`) until commit."""
 
-    def __init__(self) -> None:
-        self.next_seq = 0
-        self.end = 0
+    def __init__(self, team_id: int) -> None:
+        self.team_id = team_id
+        self.free: list[int] = []
 
     def reserve(self, count: int) -> None:
-        first = allocate_seqs(max(count, 1))
-        self.next_seq, self.end = first, first + max(count, 1)
+        new = allocate_seqs(max(count, 1), [self.team_id])
+        self.free = sorted(self.free + new, reverse=True)  # pop() gives the lowest
 
     def take(self) -> int:
-        if self.next_seq >= self.end:
+        if not self.free:
             self.reserve(64)
-        seq = self.next_seq
-        self.next_seq += 1
-        return seq
+        return self.free.pop()
 
 
 @dataclass

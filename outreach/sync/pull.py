@@ -3,9 +3,10 @@
 Cursors are opaque strings of two kinds:
 
 * ``"<seq>"``: incremental. Changes of the team with `seq` greater than this, in
-  sequence order. Sequence numbers are allocated under the counter's lock, so a
-  committed change never has a lower sequence than one already visible: a device
-  that pulled past a number never misses a change below it.
+  sequence order. A team's numbers are allocated under its sequence lock
+  (`allocate_seqs`), so a committed change of the team never has a lower sequence
+  than one already visible, and pulls stop at the team's committed high-water mark:
+  a device that pulled past a number never misses a change below it.
 * ``"snap:<high>:<entity>:<seq>:<id>"``: part way through a first pull. A first
   pull (no cursor) reads the high-water mark `high` first, then pages through the
   current scope (records with `server_seq <= high`, ordered by entity then
@@ -201,7 +202,7 @@ def reference_for(team_id: int) -> dict:
 def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict:
     """One page of changes after the cursor; writes one audit event if it holds any."""
     cursor = parse_cursor(cursor_value)
-    high = current_seq()
+    high = current_seq(ctx.team_id)
     first = cursor is None
     if cursor is not None and cursor.seq > high:
         cursor = None  # a cursor from the future (restored database): start again

@@ -4,7 +4,7 @@ Order of work, so one bad record never poisons the batch and sequences become
 visible in commit order:
 
 1. every mutation is checked in Python on its own (shape, size, field rules);
-2. the sequence counter's lock is taken (`allocate_seqs`), serialising pushes;
+2. the team's sequence lock is taken (`allocate_seqs`), serialising the team's pushes;
 3. the ledger and every record the batch touches are read: one query per table;
 4. the mutations are applied in order to an in-memory copy of those rows (stale
    edits merged against their base version, references checked, follow-ups made);
@@ -121,9 +121,9 @@ def push_mutations(ctx: PushContext, raw_mutations: list, *, measure: bool = Tru
             results[index] = rejection
         else:
             parsed.append(mutation)
-    pool = SeqPool()
+    pool = SeqPool(ctx.team_id)
     if parsed:
-        pool.reserve(sum(_seqs_needed(m) for m in parsed))  # takes the lock until commit
+        pool.reserve(sum(_seqs_needed(m) for m in parsed))  # takes the team's lock until commit
     ledger = load_ledger(all_ids) if all_ids else {}
     to_apply: list[Mutation] = []
     for index, mutation_id in ((i, m) for m, i in ids_seen.items()):

@@ -61,6 +61,16 @@ def max_seq() -> int:
     return max(db.session.scalars(select(SyncChange.seq)).all() or [0])
 
 
+def team_position(email_prefix: str) -> int:
+    """The pull position of a user's team now: a device's cursor is its own team's
+    (each team has its own high-water mark on PostgreSQL)."""
+    from outreach.org.models import User
+    from outreach.sync.changes import current_seq
+
+    team_id = db.session.scalar(select(User.team_id).where(User.email.like(f"{email_prefix}@%")))
+    return current_seq(team_id)
+
+
 def set_created(client_id: uuid.UUID, when: datetime) -> None:
     db.session.execute(update(Client).where(Client.id == client_id).values(created_at=when))
     db.session.commit()

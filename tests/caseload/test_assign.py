@@ -12,9 +12,10 @@ from sqlalchemy import select
 from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp
+from outreach.org.models import User
 from outreach.people.models import Client
 from outreach.sync.models import RecordVersion
-from tests.caseload.conftest import changes_after, max_seq
+from tests.caseload.conftest import changes_after, max_seq, team_position
 
 
 def pull(app, api, cursor: int) -> dict[tuple[str, str], str]:
@@ -84,6 +85,7 @@ def test_both_workers_pull_the_change(app, street, lead, login, follow_up_in):
     old, new, custody = login("worker"), login("worker2"), login("custody")
     with app.app_context():
         before = max_seq()
+        custody_before = team_position("custody")
     lead.post(
         f"/api/v1/clients/{c0}/assign",
         json={"worker_id": street.worker2, "reason": "worker_leaving"},
@@ -94,7 +96,7 @@ def test_both_workers_pull_the_change(app, street, lead, login, follow_up_in):
         assert client["op"] == "upsert" and client["version"] == 2
         assert client["data"]["key_worker_id"] == street.worker2
         assert got[("follow_up", str(fu))]["data"]["assigned_to"] == street.worker2
-    assert pull(app, custody, before) == {}
+    assert pull(app, custody, custody_before) == {}
 
 
 def test_bulk_assign_is_all_or_nothing(app, street, lead):
@@ -153,7 +155,6 @@ def test_lead_may_take_a_client_themselves(street, lead):
 
 
 def test_inactive_worker_is_refused(app, street, lead):
-    from outreach.org.models import User
 
     with app.app_context():
         db.session.get(User, street.worker2).active = False

@@ -108,23 +108,23 @@ def move_client(client_id, team_id: int, area_id: int) -> None:
     client = db.session.get(Client, client_id)
     old_team = client.team_id
     follow_ups = db.session.query(FollowUp).filter(FollowUp.client_id == client_id).all()
-    first = allocate_seqs(2 + 2 * len(follow_ups))
+    seqs = allocate_seqs(2 + 2 * len(follow_ups), {old_team, team_id})
     db.session.execute(
         update(Client)
         .where(Client.id == client_id)
-        .values(team_id=team_id, area_id=area_id, version=Client.version + 1, server_seq=first + 1)
+        .values(team_id=team_id, area_id=area_id, version=Client.version + 1, server_seq=seqs[1])
     )
     rows = [
-        (first, old_team, "client", client_id, "remove"),
-        (first + 1, team_id, "client", client_id, "upsert"),
+        (seqs[0], old_team, "client", client_id, "remove"),
+        (seqs[1], team_id, "client", client_id, "upsert"),
     ]
     for i, f in enumerate(follow_ups):
-        seq = first + 2 + 2 * i
+        removed, added = seqs[2 + 2 * i], seqs[3 + 2 * i]
         f.team_id = team_id
-        f.server_seq = seq + 1
+        f.server_seq = added
         rows += [
-            (seq, old_team, "follow_up", f.id, "remove"),
-            (seq + 1, team_id, "follow_up", f.id, "upsert"),
+            (removed, old_team, "follow_up", f.id, "remove"),
+            (added, team_id, "follow_up", f.id, "upsert"),
         ]
     log_changes(rows)
     db.session.commit()

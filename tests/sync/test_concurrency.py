@@ -76,6 +76,9 @@ class Phone:
 
 
 def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
+    """Two teams push at once (their writers do not wait for each other); every
+    device's stream, replayed, equals its team's final state."""
+    teams = ("street", "custody")
     with app.app_context():
         emails = []
         for n in range(PUSHERS):
@@ -85,7 +88,7 @@ def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
                 f"Phone {n}",
                 "worker",
                 PASSWORD,
-                team_id=world.team_ids["street"],
+                team_id=world.team_ids[teams[n % 2]],
                 actor_id=None,
                 commit=False,
             )
@@ -96,24 +99,33 @@ def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     try:
-        seeder = Phone(base, emails[0])
-        shared = [mutation("client", client_data(known_as=f"c{n}")) for n in range(10)]
-        assert {r["status"] for r in seeder.push(shared)} == {"applied"}
-        shared_ids = [m["id"] for m in shared]
+        shared_ids: dict[str, list[str]] = {}
+        seeded: dict[str, dict] = {}
+        for n, team in enumerate(teams):
+            seeder = Phone(base, emails[n])
+            shared = [mutation("client", client_data(known_as=f"c{k}")) for k in range(10)]
+            assert {r["status"] for r in seeder.push(shared)} == {"applied"}
+            shared_ids[team] = [m["id"] for m in shared]
+            seeded[team] = seeder.versions
         pushers = [Phone(base, email) for email in emails]
-        pullers = [Phone(base, world.emails[k]) for k in ("worker", "worker2", "lead")][:PULLERS]
+        team_of = {id(p): teams[n % 2] for n, p in enumerate(pushers)}
+        pullers = [Phone(base, world.emails[k]) for k in ("worker", "lead", "custody")][:PULLERS]
+        team_of.update(
+            {id(p): t for p, t in zip(pullers, ("street", "street", "custody"), strict=False)}
+        )
         for phone in pushers:
-            phone.versions.update(seeder.versions)
+            phone.versions.update(seeded[team_of[id(phone)]])
         done = threading.Event()
         failures: list[BaseException] = []
 
         def pusher(phone: Phone, seed: int) -> None:
             rng = random.Random(seed)
+            ids = shared_ids[team_of[id(phone)]]
             try:
                 for _ in range(ROUNDS):
                     batch = []
                     for _ in range(rng.randint(1, 8)):
-                        cid = rng.choice(shared_ids)
+                        cid = rng.choice(ids)
                         kind = rng.random()
                         if kind < 0.5:
                             batch.append(
@@ -152,32 +164,36 @@ def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
         for t in threads[len(pushers) :]:
             t.join(timeout=60)
         assert not failures, failures
-        expected = server_scope(app, world.team_ids["street"])
-        assert len(expected) > 10
+        expected = {team: server_scope(app, world.team_ids[team]) for team in teams}
+        assert all(len(scope) > 10 for scope in expected.values())
         for phone in pushers + pullers:
             phone.pull_until_done()
-            assert replay(phone.stream) == expected, phone.device_id
+            assert replay(phone.stream) == expected[team_of[id(phone)]], phone.device_id
         # A fresh device's first pull sees the same.
-        fresh = Phone(base, world.emails["worker"])
-        fresh.pull_until_done()
-        assert replay(fresh.stream) == expected
+        for key, team in (("worker", "street"), ("custody", "custody")):
+            fresh = Phone(base, world.emails[key])
+            fresh.pull_until_done()
+            assert replay(fresh.stream) == expected[team]
     finally:
         server.shutdown()
         thread.join(timeout=10)
 
 
-def test_first_allocations_on_a_new_database_race_safely(app, pg_only):
+def test_first_allocations_on_a_new_database_race_safely(app, world, pg_only):
+    """Four writers of one team at once on a new database: the team's lock row is
+    created once, and each writer's numbers are a block no other writer interleaves."""
     from outreach.sync.changes import allocate_seqs
 
+    team = world.team_ids["street"]
     barrier = threading.Barrier(4)
-    got: list[int] = []
+    got: list[list[int]] = []
     failures: list[BaseException] = []
 
     def allocate() -> None:
         try:
             with app.app_context():
                 barrier.wait(timeout=30)
-                got.append(allocate_seqs(3))
+                got.append(allocate_seqs(3, [team]))
                 time.sleep(0.05)
                 db.session.commit()
         except BaseException as exc:  # noqa: BLE001
@@ -189,4 +205,53 @@ def test_first_allocations_on_a_new_database_race_safely(app, pg_only):
     for t in threads:
         t.join(timeout=60)
     assert not failures, failures
-    assert sorted(got) == [1, 4, 7, 10]
+    assert sorted(got) == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]
+
+
+def test_a_teams_open_write_holds_back_only_that_team(app, world, pg_only):
+    """A push of one team does not wait for another team's open transaction, and a
+    pull never passes a number still being written for its own team."""
+    from outreach.sync.changes import allocate_seqs, current_seq
+
+    street, custody = world.team_ids["street"], world.team_ids["custody"]
+    opened, release = threading.Event(), threading.Event()
+    held: list[list[int]] = []
+
+    def slow_street_writer() -> None:
+        with app.app_context():
+            held.append(allocate_seqs(2, [street]))
+            opened.set()
+            release.wait(timeout=30)
+            db.session.commit()
+
+    writer = threading.Thread(target=slow_street_writer)
+    writer.start()
+    try:
+        assert opened.wait(timeout=30)
+        with app.app_context():
+            started = time.monotonic()
+            other = allocate_seqs(1, [custody])  # does not wait for the street writer
+            db.session.commit()
+            assert time.monotonic() - started < 5
+            assert other[0] > held[0][-1]
+            assert current_seq(custody) == other[0]
+            assert current_seq(street) < held[0][0]  # not yet committed: not passed
+        blocked = threading.Event()
+
+        def second_street_writer() -> None:
+            with app.app_context():
+                allocate_seqs(1, [street])
+                blocked.set()
+                db.session.commit()
+
+        second = threading.Thread(target=second_street_writer)
+        second.start()
+        assert not blocked.wait(timeout=0.5)  # same team: waits for the first
+        release.set()
+        assert blocked.wait(timeout=30)
+        second.join(timeout=30)
+        with app.app_context():
+            assert current_seq(street) > held[0][-1]
+    finally:
+        release.set()
+        writer.join(timeout=30)
