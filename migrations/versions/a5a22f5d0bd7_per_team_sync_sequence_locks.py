@@ -35,8 +35,16 @@ def upgrade():
         op.execute(
             "LOCK TABLE sync_counter IN EXCLUSIVE MODE"
         )
+        # The highest number ever handed out: the counter, or anything stamped with one.
         counter = op.get_bind().scalar(
-            sa.text("SELECT coalesce(max(value), 0) FROM sync_counter")
+            sa.text(
+                "SELECT greatest("
+                "(SELECT coalesce(max(value), 0) FROM sync_counter), "
+                "(SELECT coalesce(max(seq), 0) FROM sync_change), "
+                "(SELECT coalesce(max(server_seq), 0) FROM client), "
+                "(SELECT coalesce(max(server_seq), 0) FROM intervention), "
+                "(SELECT coalesce(max(server_seq), 0) FROM follow_up))"
+            )
         )
         op.execute(f"CREATE SEQUENCE sync_seq START WITH {int(counter) + 1}")
         op.execute(
@@ -48,8 +56,10 @@ def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         # Back to the single counter: it must be at least every number handed out.
         op.execute(
-            "UPDATE sync_counter SET value = greatest(value, "
-            "(SELECT coalesce(max(high), 0) FROM sync_team_seq))"
+            "INSERT INTO sync_counter (id, value) "
+            "SELECT 1, greatest((SELECT coalesce(max(high), 0) FROM sync_team_seq), "
+            "(SELECT coalesce(max(seq), 0) FROM sync_change)) "
+            "ON CONFLICT (id) DO UPDATE SET value = greatest(sync_counter.value, excluded.value)"
         )
         op.execute("DROP SEQUENCE IF EXISTS sync_seq")
     op.drop_table('sync_team_seq')

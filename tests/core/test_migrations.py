@@ -76,3 +76,36 @@ def test_single_migration_head():
     config.set_main_option("script_location", str(ROOT / "migrations"))
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"several Alembic heads: {heads}; merge them"
+
+
+def test_sequence_migration_continues_from_numbers_already_handed_out(database_url, tmp_path):
+    """PostgreSQL: upgrading a database with synced data makes the new sequence start
+    above every number in use and puts every team at that mark, so devices' cursors
+    stay valid and no new change reuses a number."""
+    if not database_url.startswith("postgresql"):
+        return  # the sequence exists on PostgreSQL only; SQLite keeps the counter row
+    url, drop = _empty_database(database_url, tmp_path)
+    try:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="b16138f79a25")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO area (id, code, name, region, active) "
+                        "VALUES (1, 'a', 'A', 'R', true);"
+                        "INSERT INTO team (id, area_id, name, provider, active) VALUES "
+                        "(1, 1, 'T1', 'P', true), (2, 1, 'T2', 'P', true);"
+                        "INSERT INTO sync_counter (id, value) VALUES (1, 40);"
+                        "INSERT INTO sync_change (seq, team_id, entity, record_id, op) VALUES "
+                        f"(57, 1, 'client', '{uuid.uuid4()}', 'upsert')"
+                    )
+                )
+            upgrade(directory=str(ROOT / "migrations"))
+            with db.engine.connect() as conn:
+                assert conn.scalar(text("SELECT nextval('sync_seq')")) == 58
+                highs = conn.execute(text("SELECT team_id, high FROM sync_team_seq")).all()
+                assert sorted(highs) == [(1, 57), (2, 57)]
+            db.engine.dispose()
+    finally:
+        drop()
