@@ -15,10 +15,12 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp
 from outreach.people.models import Client
+from outreach.sync.changes import lock_teams
 
 
 def team_follow_up(actor: Actor, follow_up_id: uuid.UUID) -> FollowUp:
     """A live follow-up of a live client of the caller's team, locked, else 404."""
+    lock_teams([team_of(actor)])  # before the follow-up row, as a push does
     fu = db.session.scalar(
         select(FollowUp)
         .join(Client, Client.id == FollowUp.client_id)

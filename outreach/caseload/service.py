@@ -23,7 +23,7 @@ from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.org.models import TEAM_ROLES, User
 from outreach.people.models import Client, ClientDuplicate
-from outreach.sync.changes import allocate_seqs, log_changes, write_history
+from outreach.sync.changes import allocate_seqs, lock_teams, log_changes, write_history
 
 ASSIGN_REASONS = (
     "rebalance",
@@ -105,6 +105,7 @@ def assign_clients(actor: Actor, client_ids: list[uuid.UUID], worker_id: int, re
     team_id = team_of(actor)
     ids = list(dict.fromkeys(client_ids))
     worker = team_worker(actor, worker_id)
+    lock_teams([team_id])  # before the client rows, as a push does
     clients = db.session.scalars(
         select(Client)
         .where(Client.id.in_(ids), Client.team_id == team_id, Client.deleted_at.is_(None))
@@ -193,6 +194,7 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
             "The request has invalid fields.",
             errors={"other_client_id": ["A client cannot be merged into itself."]},
         )
+    lock_teams([team_id])  # before the client rows, as a push does
     rows = {
         c.id: c
         for c in db.session.scalars(

@@ -50,17 +50,7 @@ def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
         teams = list(session.scalars(text("SELECT team_id FROM sync_team_seq ORDER BY team_id")))
     else:
         teams = sorted(set(team_ids))
-    if teams:
-        # An upsert that always writes: creates a new team's row or locks the existing
-        # one, in team id order, in one statement.
-        session.execute(
-            text(
-                "INSERT INTO sync_team_seq (team_id, high) "
-                "SELECT t, 0 FROM unnest(CAST(:teams AS integer[])) AS t ORDER BY t "
-                "ON CONFLICT (team_id) DO UPDATE SET high = sync_team_seq.high"
-            ),
-            {"teams": teams},
-        )
+    _lock_postgres(teams)
     # Numbers are taken only now, under the locks: a team's numbers rise in commit order.
     seqs = list(
         session.scalars(
@@ -74,6 +64,28 @@ def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
         )
     )
     return seqs
+
+
+def lock_teams(team_ids: Iterable[int]) -> None:
+    """Take the teams' sequence locks now (until commit). Writers that lock records
+    first (a team lead's reassign or merge) call this before, so every writer takes
+    the team lock before any record lock, as a push does: no lock-order deadlock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        _lock_postgres(sorted(set(team_ids)))
+
+
+def _lock_postgres(teams: list[int]) -> None:
+    if teams:
+        # An upsert that always writes: creates a new team's row or locks the existing
+        # one, in team id order, in one statement.
+        db.session.execute(
+            text(
+                "INSERT INTO sync_team_seq (team_id, high) "
+                "SELECT t, 0 FROM unnest(CAST(:teams AS integer[])) AS t ORDER BY t "
+                "ON CONFLICT (team_id) DO UPDATE SET high = sync_team_seq.high"
+            ),
+            {"teams": teams},
+        )
 
 
 def _allocate_counter(count: int) -> int:

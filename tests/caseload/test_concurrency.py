@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -83,3 +84,54 @@ def test_concurrent_reassignments_leave_one_winner_in_order(pg_only, app, world,
             .limit(1)
         )
         assert last.seq == client.server_seq
+
+
+def test_reassign_takes_the_team_lock_before_client_rows(pg_only, app, world, street):
+    """A push holds its team's sequence lock and then locks the clients it edits. A
+    reassign must queue on the team lock before it locks any client row, or the two
+    deadlock (PostgreSQL would abort one of them)."""
+    from sqlalchemy import text
+
+    from outreach.people.models import Client
+    from outreach.sync.changes import allocate_seqs
+
+    client_id = street.clients[0]
+    holding, release = threading.Event(), threading.Event()
+
+    def push_like_writer():
+        with app.app_context():
+            allocate_seqs(1, [street.team_id])
+            holding.set()
+            release.wait(30)
+            db.session.rollback()
+
+    writer = threading.Thread(target=push_like_writer)
+    writer.start()
+    lead = ApiClient(app.test_client(), world.emails["lead"])
+    outcome = {}
+    try:
+        assert holding.wait(30)
+        reassign = threading.Thread(
+            target=lambda: outcome.update(
+                response=lead.post(
+                    f"/api/v1/clients/{client_id}/assign",
+                    json={"worker_id": street.worker2, "reason": "rebalance"},
+                )
+            )
+        )
+        reassign.start()
+        time.sleep(0.5)  # the reassign is now waiting for the team lock
+        assert reassign.is_alive()
+        with app.app_context():
+            # The push can still lock the client it edits: the reassign holds no row.
+            db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            locked = db.session.scalar(
+                select(Client.id).where(Client.id == client_id).with_for_update(nowait=True)
+            )
+            assert locked == client_id
+            db.session.rollback()
+    finally:
+        release.set()
+        writer.join(30)
+    reassign.join(30)
+    assert outcome["response"].status_code == 200, outcome["response"].get_json()
