@@ -1,6 +1,8 @@
 """Pull: what changed in the caller's scope after a cursor (DESIGN §4).
 
-Cursors are opaque strings of two kinds:
+Cursors are opaque strings of two kinds, each ending with the team whose sequence
+order they follow (``.t<team>`` / ``:t<team>``; a cursor of another team, or one ahead
+of the team's committed mark, answers 422 and the phone starts again):
 
 * ``"<seq>"``: incremental. Changes of the team with `seq` greater than this, in
   sequence order. A team's numbers are allocated under its sequence lock
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -37,8 +39,8 @@ from outreach.sync.models import SyncChange
 from outreach.sync.records import MODELS, in_scope, intervention_window, load_rows, serialize
 
 SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
-_SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})$")
-_SEQ = re.compile(r"^[0-9]{1,18}$")
+_SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})(?::t([0-9]{1,9}))?$")
+_SEQ = re.compile(r"^([0-9]{1,18})(?:\.t([0-9]{1,9}))?$")
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,27 @@ class Cursor:
     entity_index: int = 0
     after_seq: int = -1
     after_id: uuid.UUID | None = None
+    # The team whose positions these are (sequence order is per team). Cursors made
+    # before teams were written into them carry none and are taken as the caller's.
+    team_id: int | None = None
 
     def encode(self) -> str:
+        team = f"t{self.team_id}" if self.team_id is not None else ""
         if not self.snapshot:
-            return str(self.seq)
+            return f"{self.seq}.{team}" if team else str(self.seq)
         after_id = self.after_id or uuid.UUID(int=0)
         after_seq = max(self.after_seq, 0)
-        return f"snap:{self.seq}:{self.entity_index}:{after_seq}:{after_id.hex}"
+        tail = f":{team}" if team else ""
+        return f"snap:{self.seq}:{self.entity_index}:{after_seq}:{after_id.hex}{tail}"
 
 
 def parse_cursor(value: str | None) -> Cursor | None:
     """None for a first pull; 422 for anything that is not a cursor we made."""
     if value is None or value == "":
         return None
-    if _SEQ.match(value):
-        return Cursor(int(value))
+    match = _SEQ.match(value)
+    if match:
+        return Cursor(int(match.group(1)), team_id=_team(match.group(2)))
     match = _SNAP.match(value)
     if match and int(match.group(2)) < len(SNAPSHOT_ORDER):
         return Cursor(
@@ -80,8 +88,19 @@ def parse_cursor(value: str | None) -> Cursor | None:
             entity_index=int(match.group(2)),
             after_seq=int(match.group(3)),
             after_id=uuid.UUID(match.group(4)),
+            team_id=_team(match.group(5)),
         )
-    raise ApiError(422, "The cursor is not valid.", errors={"cursor": ["Not a valid cursor."]})
+    raise _cursor_error("Not a valid cursor.")
+
+
+def _team(group: str | None) -> int | None:
+    return int(group) if group is not None else None
+
+
+def _cursor_error(reason: str) -> ApiError:
+    """422 on `cursor`: the phone drops its cursor and pulls its scope afresh (the PWA
+    then forgets records the fresh pull does not bring)."""
+    return ApiError(422, "The cursor is not valid.", errors={"cursor": [reason]})
 
 
 def _change(entity: str, op: str, record_id, version, server_seq, data=None) -> dict:
@@ -204,14 +223,20 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
     cursor = parse_cursor(cursor_value)
     high = current_seq(ctx.team_id)
     first = cursor is None
+    if cursor is not None and cursor.team_id not in (None, ctx.team_id):
+        # The user moved team: positions in another team's order mean nothing here.
+        raise _cursor_error("This cursor is from another team: pull again without one.")
     if cursor is not None and cursor.seq > high:
-        cursor = None  # a cursor from the future (restored database): start again
+        # Ahead of anything committed for the team (a restored database, or an old
+        # cursor of a user who moved team): the phone must start again.
+        raise _cursor_error("This cursor is ahead of the server: pull again without one.")
     if cursor is None:
         cursor = Cursor(high, snapshot=True)
     if cursor.snapshot:
         changes, next_cursor, has_more = _snapshot_page(ctx, cursor, limit)
     else:
         changes, next_cursor, has_more = _incremental_page(ctx, cursor, limit, high)
+    next_cursor = replace(next_cursor, team_id=ctx.team_id)
     body: dict = {"changes": changes, "cursor": next_cursor.encode(), "has_more": has_more}
     if first:
         body["reference"] = reference_for(ctx.team_id)

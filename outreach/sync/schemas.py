@@ -60,7 +60,10 @@ class PushResultSchema(Schema):
     results = fields.List(fields.Nested(MutationResultSchema))
 
 
-CURSOR_PATTERN = r"^([0-9]{1,18}|snap:[0-9]{1,18}:[0-2]:[0-9]{1,18}:[0-9a-f]{32})?$"
+CURSOR_PATTERN = (
+    r"^([0-9]{1,18}(\.t[0-9]{1,9})?"
+    r"|snap:[0-9]{1,18}:[0-2]:[0-9]{1,18}:[0-9a-f]{32}(:t[0-9]{1,9})?)?$"
+)
 
 
 class PullArgsSchema(Schema):
@@ -69,8 +72,10 @@ class PullArgsSchema(Schema):
         validate=validate.Regexp(CURSOR_PATTERN),
         metadata={
             "description": "Opaque: the `cursor` of the previous page, as given. Absent (or "
-            "empty) for a first pull, which returns the whole current scope. A plain "
-            "number is a sequence position; `snap:...` is part way through a first pull."
+            "empty) for a first pull, which returns the whole current scope. `<n>.t<team>` "
+            "is a position in the team's sequence; `snap:...` is part way through a first "
+            "pull. A cursor of another team (the user moved) or ahead of the server (a "
+            "restored database) answers 422 on `cursor`: pull again without one."
         },
     )
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))

@@ -666,3 +666,37 @@ def test_unknown_cursor_starts_a_full_pull(sync_api, page, world):
         page.wait_for_timeout(100)
     assert page.evaluate("() => self.Outreach.db.getMeta('last_error')") is None
     assert page.evaluate("() => self.Outreach.db.getMeta('cursor')") != "not-a-cursor"
+
+
+def test_worker_moved_to_another_team_gets_the_new_caseload(app, sync_api, context, page, world):
+    """The server refuses the old team's cursor; the phone pulls its new scope afresh,
+    forgets the old team's clients and keeps (then sends) what it had not synced."""
+    from outreach.org.models import User
+    from tests.factories import make_clients
+
+    with app.app_context():
+        old = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)[0]
+        new = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)[0]
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    held = lambda: {r["id"] for r in page.evaluate(IDB_RECORDS)}  # noqa: E731
+    assert str(old["id"]) in held() and str(new["id"]) not in held()
+    cut_network(context)
+    add_client(page, "MV", "1985-05-05", "female", "DH1")
+    expect(page.get_by_role("heading", name="Client MV")).to_be_visible()
+    with app.app_context():
+        db.session.get(User, world.user_ids["worker"]).team_id = world.team_ids["custody"]
+        db.session.commit()
+    restore_network(context)
+    page.evaluate("() => document.getElementById('sync-now').click()")
+    wait_synced(page)
+    for _ in range(50):
+        if str(new["id"]) in held():
+            break
+        page.wait_for_timeout(100)
+    assert str(new["id"]) in held() and str(old["id"]) not in held()
+    assert page.evaluate("() => self.Outreach.db.getMeta('last_error')") is None
+    with app.app_context():
+        moved = db.session.scalar(select(Client).where(Client.initials == "MV"))
+        assert moved is not None and moved.team_id == world.team_ids["custody"]

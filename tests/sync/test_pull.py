@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from outreach.audit.models import AuditEvent
 from outreach.auth.models import Device
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
+from outreach.org.models import User
 from tests.factories import make_clients, make_interventions
 from tests.sync.helpers import (
     client_data,
@@ -46,7 +48,7 @@ def test_first_pull_returns_scope_reference_and_cursor(app, worker, login, world
         world.user_ids[k] for k in ("lead", "worker", "worker2")
     }
     assert ref["team"]["id"] == world.team_ids["street"]
-    assert page["cursor"].isdigit()
+    assert re.fullmatch(r"[0-9]+\.t[0-9]+", page["cursor"])
     # Nothing new: an empty page, same or later cursor, no reference data.
     again = pull(worker, page["cursor"])
     assert again["changes"] == [] and "reference" not in again and not again["has_more"]
@@ -78,7 +80,7 @@ def test_incremental_paging_collapses_and_matches_server(app, worker, worker2, w
     store = replay(changes)
     assert store[("client", c["id"])]["known_as"] == "v5"
     assert store == server_scope(app, world.team_ids["street"])
-    assert int(cursor2) >= int(cursor)
+    assert int(cursor2.split(".")[0]) >= int(cursor.split(".")[0])
 
 
 def test_first_pull_paged_is_stable_and_complete(app, worker, world):
@@ -145,9 +147,28 @@ def test_pull_args_validation(worker):
         r = worker.get("/api/v1/sync/pull", query_string=bad)
         assert r.status_code == 422, bad
         assert r.get_json()["errors"]
-    # A cursor from the future (a restored database) starts again from scratch.
-    page = pull(worker, "999999")
-    assert "reference" not in page and page["has_more"] is False
+    # A cursor from the future (a restored database): the phone is told to start again.
+    r = worker.get("/api/v1/sync/pull", query_string={"cursor": "999999"})
+    assert r.status_code == 422 and "ahead of the server" in r.get_json()["errors"]["cursor"][0]
+
+
+def test_a_worker_moved_to_another_team_must_pull_afresh(app, world, login):
+    with app.app_context():
+        custody_client = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)[0]
+    worker = login("worker")
+    _, cursor = pull_all(worker)
+    assert cursor.endswith(f".t{world.team_ids['street']}")
+    with app.app_context():
+        user = db.session.get(User, world.user_ids["worker"])
+        user.team_id = world.team_ids["custody"]
+        db.session.commit()
+    r = worker.get("/api/v1/sync/pull", query_string={"cursor": cursor})
+    assert r.status_code == 422 and "another team" in r.get_json()["errors"]["cursor"][0]
+    # Without a cursor: the new team's whole scope, then incremental in its order.
+    changes, fresh = pull_all(worker)
+    assert str(custody_client["id"]) in {c["id"] for c in changes}
+    assert fresh.endswith(f".t{world.team_ids['custody']}")
+    assert pull(worker, fresh)["changes"] == []
 
 
 def test_pull_is_audited_per_batch_without_personal_data(app, worker):

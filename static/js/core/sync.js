@@ -208,6 +208,7 @@
         }
         const key = db.key(c.entity, c.id);
         const stored = await db.req(s.records.get(key));
+        if (stored && stored.sweep) { delete stored.sweep; s.records.put(stored); }
         if (c.op === 'remove') {
           if (!stored) continue;
           if (pending.has(key)) { stored.removed = true; s.records.put(stored); } else s.records.delete(key);
@@ -229,6 +230,29 @@
       }
       if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
+      if (!page.has_more && await db.req(s.meta.get('sweeping'))) {
+        // The fresh pull is complete: what it did not bring is no longer ours to hold.
+        for (const rec of await db.req(s.records.getAll())) {
+          if (rec.sweep && !pending.has(rec.key)) s.records.delete(rec.key);
+        }
+        s.meta.delete('sweeping');
+      }
+    });
+  }
+
+  /* Before a pull without a cursor (the server told us to start again: the worker moved
+     team, or the database was restored) mark every record with nothing waiting to be
+     sent; the pages clear the marks of what is still in scope, and the last page drops
+     the rest. Unsent work is never touched. */
+  async function markForSweep() {
+    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
+      const all = await db.req(s.records.getAll());
+      if (!all.length) return;
+      const pending = new Set((await db.req(s.outbox.getAll())).map((e) => e.key));
+      for (const rec of all) {
+        if (!pending.has(rec.key) && !rec.sweep) { rec.sweep = true; s.records.put(rec); }
+      }
+      s.meta.put(true, 'sweeping');
     });
   }
 
@@ -236,6 +260,7 @@
     let changed = false;
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
+      if (cursor == null || cursor === '') await markForSweep();
       const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
       if (cursor != null && cursor !== '') q.set('cursor', cursor);
       let page;
