@@ -196,7 +196,13 @@ function iosHint() {
   const ua = navigator.userAgent;
   const ios = /iPhone|iPad|iPod/.test(ua) || (ua.includes('Macintosh') && navigator.maxTouchPoints > 1);
   const standalone = navigator.standalone === true || matchMedia('(display-mode: standalone)').matches;
-  $('ios-hint').hidden = !(ios && !standalone);
+  let dismissed = false;
+  try { dismissed = localStorage.getItem('ios-hint-dismissed') === '1'; } catch (e) { /* private mode */ }
+  $('ios-hint').hidden = !(ios && !standalone) || dismissed;
+  $('ios-hint-close').addEventListener('click', () => {
+    $('ios-hint').hidden = true;
+    try { localStorage.setItem('ios-hint-dismissed', '1'); } catch (e) { /* private mode */ }
+  });
 }
 
 /* ---------- boot ---------- */
