@@ -23,7 +23,7 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.sync.changes import allocate_seqs, lock_teams, log_changes
 from outreach.sync.models import RecordVersion, SyncMutation
 
 CHUNK = 500
@@ -96,6 +96,9 @@ def apply_retention(
 
 def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) -> None:
     ids = [client_id for client_id, _team in rows]
+    # The teams' sequence locks first (as a push takes them): a push holding one cannot
+    # add a follow-up to these clients between the read below and the anonymising.
+    lock_teams({team for _c, team in rows})
     follow_ups = db.session.execute(
         select(FollowUp.id, FollowUp.team_id).where(FollowUp.client_id.in_(ids))
     ).all()

@@ -1,8 +1,11 @@
 """Pull: what changed in the caller's scope after a cursor (DESIGN §4).
 
 Cursors are opaque strings of two kinds, each ending with the team whose sequence
-order they follow (``.t<team>`` / ``:t<team>``; a cursor of another team, or one ahead
-of the team's committed mark, answers 422 and the phone starts again):
+order they follow (``.t<team>`` / ``:t<team>``). A cursor of another team (the user
+moved) answers 422 and the phone starts again, dropping what the fresh pull does not
+bring; one ahead of the team's committed mark (a restored database) silently restarts
+the scope. Bare cursors from before teams were written into them are taken as the
+caller's team.
 
 * ``"<seq>"``: incremental. Changes of the team with `seq` greater than this, in
   sequence order. A team's numbers are allocated under its sequence lock
@@ -227,9 +230,10 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
         # The user moved team: positions in another team's order mean nothing here.
         raise _cursor_error("This cursor is from another team: pull again without one.")
     if cursor is not None and cursor.seq > high:
-        # Ahead of anything committed for the team (a restored database, or an old
-        # cursor of a user who moved team): the phone must start again.
-        raise _cursor_error("This cursor is ahead of the server: pull again without one.")
+        # Ahead of anything committed for the team (a restored database): start the
+        # scope again. Not a 422: the phone must keep records the restored server lacks
+        # (its own pushes after the backup) rather than drop what the pull omits.
+        cursor = None
     if cursor is None:
         cursor = Cursor(high, snapshot=True)
     if cursor.snapshot:

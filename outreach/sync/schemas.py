@@ -74,8 +74,9 @@ class PullArgsSchema(Schema):
             "description": "Opaque: the `cursor` of the previous page, as given. Absent (or "
             "empty) for a first pull, which returns the whole current scope. `<n>.t<team>` "
             "is a position in the team's sequence; `snap:...` is part way through a first "
-            "pull. A cursor of another team (the user moved) or ahead of the server (a "
-            "restored database) answers 422 on `cursor`: pull again without one."
+            "pull. A cursor of another team (the user moved) answers 422 on `cursor`: pull "
+            "again without one. A cursor ahead of the server (a restored database) starts "
+            "the scope again."
         },
     )
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))

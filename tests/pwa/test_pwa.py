@@ -682,28 +682,40 @@ def test_worker_moved_to_another_team_gets_the_new_caseload(app, sync_api, conte
     from tests.factories import make_clients
 
     with app.app_context():
-        old = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)[0]
+        old, gone = make_clients(world.team_ids["street"], world.area_ids["durham"], 2)
         new = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)[0]
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     wait_synced(page)
     held = lambda: {r["id"] for r in page.evaluate(IDB_RECORDS)}  # noqa: E731
-    assert str(old["id"]) in held() and str(new["id"]) not in held()
+    assert {str(old["id"]), str(gone["id"])} <= held() and str(new["id"]) not in held()
     cut_network(context)
     add_client(page, "MV", "1985-05-05", "female", "DH1")
     expect(page.get_by_role("heading", name="Client MV")).to_be_visible()
+    # An unsent edit of an old-team client: the new team's server refuses it.
     with app.app_context():
         db.session.get(User, world.user_ids["worker"]).team_id = world.team_ids["custody"]
         db.session.commit()
+    page.evaluate(
+        """async (id) => {
+             const rec = await self.Outreach.db.record('client', id);
+             await self.Outreach.sync.mutate('client', 'upsert', id,
+               Object.assign({}, rec.data, {known_as: 'Edited'}));
+           }""",
+        str(old["id"]),
+    )
     restore_network(context)
     page.evaluate("() => document.getElementById('sync-now').click()")
-    wait_synced(page)
-    for _ in range(50):
+    for _ in range(100):
         if str(new["id"]) in held():
             break
         page.wait_for_timeout(100)
-    assert str(new["id"]) in held() and str(old["id"]) not in held()
-    assert page.evaluate("() => self.Outreach.db.getMeta('last_error')") is None
+    assert str(new["id"]) in held() and str(gone["id"]) not in held()
+    # The refused edit waits for the worker; discarding it drops the old-team client too.
+    assert str(old["id"]) in held()
+    page.evaluate("(id) => self.Outreach.sync.discard('client', id)", str(old["id"]))
+    assert str(old["id"]) not in held()
+    wait_synced(page)
     with app.app_context():
         moved = db.session.scalar(select(Client).where(Client.initials == "MV"))
         assert moved is not None and moved.team_id == world.team_ids["custody"]

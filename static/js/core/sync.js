@@ -66,7 +66,8 @@
       const entries = await byKey(s.outbox, key);
       for (const e of entries) s.outbox.delete(e.seq);
       if (!rec) return;
-      if (rec.version == null) { s.records.delete(key); return; }
+      // Never stored on the server, or left out of this phone's scope by a fresh pull.
+      if (rec.version == null || rec.sweep) { s.records.delete(key); return; }
       if (rec.server_data) rec.data = rec.server_data;
       if (rec.server_version != null) rec.version = rec.server_version;
       Object.assign(rec, { status: 'synced', errors: null, message: null, deleted: false });
@@ -163,6 +164,7 @@
         byMutation.delete(r.mutation_id);
         const stillPending = [...byMutation.values()].some((x) => x.key === e.key);
         if (!rec) continue;
+        delete rec.sweep; // the server took it: it is in this phone's scope
         if (r.version != null) rec.version = r.version;
         if (r.server_seq != null) rec.server_seq = r.server_seq;
         if (r.status === 'conflict' && r.record) {
@@ -232,6 +234,8 @@
       s.meta.put(page.cursor, 'cursor');
       if (!page.has_more && await db.req(s.meta.get('sweeping'))) {
         // The fresh pull is complete: what it did not bring is no longer ours to hold.
+        // Records with work waiting keep their mark: sent and accepted, the mark goes;
+        // discarded, the record goes (see discard).
         for (const rec of await db.req(s.records.getAll())) {
           if (rec.sweep && !pending.has(rec.key)) s.records.delete(rec.key);
         }
@@ -240,17 +244,17 @@
     });
   }
 
-  /* Before a pull without a cursor (the server told us to start again: the worker moved
-     team, or the database was restored) mark every record with nothing waiting to be
-     sent; the pages clear the marks of what is still in scope, and the last page drops
-     the rest. Unsent work is never touched. */
+  /* Before a pull without a cursor (the server refused ours: the worker moved team)
+     mark every record; the pages clear the marks of what is still in scope, and the last
+     page drops the marked records with nothing waiting to be sent. Unsent work is never
+     dropped here. (A database restored from backup does not come this way: the server
+     restarts the pull itself and the phone keeps what it has.) */
   async function markForSweep() {
-    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
+    await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.records.getAll());
       if (!all.length) return;
-      const pending = new Set((await db.req(s.outbox.getAll())).map((e) => e.key));
       for (const rec of all) {
-        if (!pending.has(rec.key) && !rec.sweep) { rec.sweep = true; s.records.put(rec); }
+        if (!rec.sweep) { rec.sweep = true; s.records.put(rec); }
       }
       s.meta.put(true, 'sweeping');
     });
