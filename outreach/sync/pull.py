@@ -4,8 +4,8 @@ Cursors are opaque strings of two kinds, each ending with the team whose sequenc
 order they follow (``.t<team>`` / ``:t<team>``). A cursor of another team (the user
 moved) answers 422 and the phone starts again, dropping what the fresh pull does not
 bring; one ahead of the team's committed mark (a restored database) silently restarts
-the scope. Bare cursors from before teams were written into them are taken as the
-caller's team.
+the scope. Bare cursors, from before cursors named their team, answer 422 too (one
+fresh pull per phone after that upgrade).
 
 * ``"<seq>"``: incremental. Changes of the team with `seq` greater than this, in
   sequence order. A team's numbers are allocated under its sequence lock
@@ -62,8 +62,8 @@ class Cursor:
     entity_index: int = 0
     after_seq: int = -1
     after_id: uuid.UUID | None = None
-    # The team whose positions these are (sequence order is per team). Cursors made
-    # before teams were written into them carry none and are taken as the caller's.
+    # The team whose positions these are (sequence order is per team); None only for a
+    # cursor made before cursors named their team, which pull_changes refuses.
     team_id: int | None = None
 
     def encode(self) -> str:
@@ -226,7 +226,11 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
     cursor = parse_cursor(cursor_value)
     high = current_seq(ctx.team_id)
     first = cursor is None
-    if cursor is not None and cursor.team_id not in (None, ctx.team_id):
+    if cursor is not None and cursor.team_id is None:
+        # Made before cursors named their team: it cannot show that the user is still in
+        # the team it was made for, so the phone pulls its scope once more.
+        raise _cursor_error("This cursor is from an older version: pull again without one.")
+    if cursor is not None and cursor.team_id != ctx.team_id:
         # The user moved team: positions in another team's order mean nothing here.
         raise _cursor_error("This cursor is from another team: pull again without one.")
     if cursor is not None and cursor.seq > high:

@@ -23,7 +23,9 @@ def pull(app, api, cursor: int) -> dict[tuple[str, str], str]:
     if not any(r.rule == "/api/v1/sync/pull" for r in app.url_map.iter_rules()):
         pytest.skip("the sync API (GET /api/v1/sync/pull) is not in this tree yet")
     seen: dict[tuple[str, str], str] = {}
-    position = str(cursor)
+    with app.app_context():  # a cursor is a position in the device's team's order
+        team_id = db.session.scalar(select(User.team_id).where(User.email == api.email))
+    position = f"{cursor}.t{team_id}"
     for _ in range(50):
         response = api.get(f"/api/v1/sync/pull?cursor={position}&limit=100")
         assert response.status_code == 200, response.get_json()

@@ -149,8 +149,13 @@ def test_pull_args_validation(worker):
         assert r.get_json()["errors"]
     # A cursor from the future (a restored database) starts again from scratch, without
     # a 422: the phone keeps what the restored server lacks.
-    page = pull(worker, "999999")
+    _, cursor = pull_all(worker)
+    team = cursor.split(".t")[1]
+    page = pull(worker, f"999999.t{team}")
     assert "reference" not in page and page["has_more"] is False
+    # A cursor from before cursors named their team: pull again without one.
+    r = worker.get("/api/v1/sync/pull", query_string={"cursor": "5"})
+    assert r.status_code == 422 and "older version" in r.get_json()["errors"]["cursor"][0]
 
 
 def test_a_worker_moved_to_another_team_must_pull_afresh(app, world, login):
