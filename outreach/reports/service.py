@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import aliased
 
+from outreach.core.db import on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import INTERVENTION_TYPES, TYPE_CODES, TYPES_BY_CODE
@@ -308,7 +309,7 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
         return result
     lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
     iv = Intervention
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgres()
     if postgres:
         # The week's index by binary search over the weeks' UTC starts: a third of the
         # cost of date_trunc('week', timezone(tz, ...)) per row on 230,000 rows.

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from outreach.core.db import on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.sync.bulk import insert_rows
@@ -31,7 +32,7 @@ def allocate_seqs(count: int, team_ids: Iterable[int] | None = None) -> list[int
     writers anyway."""
     if count <= 0:
         raise ValueError("count must be positive")
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         return _allocate_postgres(count, team_ids)
     first = _allocate_counter(count)
     return list(range(first, first + count))
@@ -52,7 +53,7 @@ def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
         teams = sorted(set(team_ids))
     _lock_postgres(teams)
     # Numbers are taken only now, under the locks: a team's numbers rise in commit order.
-    seqs = list(
+    return list(
         session.scalars(
             text(
                 "WITH s AS (SELECT nextval('sync_seq') AS v FROM generate_series(1, :n)), "
@@ -63,14 +64,13 @@ def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
             {"n": count, "teams": teams},
         )
     )
-    return seqs
 
 
 def lock_teams(team_ids: Iterable[int]) -> None:
     """Take the teams' sequence locks now (until commit). Writers that lock records
     first (a team lead's reassign or merge) call this before, so every writer takes
     the team lock before any record lock, as a push does: no lock-order deadlock."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgres():
         _lock_postgres(sorted(set(team_ids)))
 
 
@@ -110,16 +110,11 @@ def _allocate_counter(count: int) -> int:
     return int(result) - count + 1
 
 
-def current_seq(team_id: int | None = None) -> int:
+def current_seq(team_id: int) -> int:
     """The highest sequence number whose changes for `team_id` are all committed (a
     pull's high-water mark); 0 when nothing was allocated yet."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        if team_id is None:
-            value = db.session.scalar(text("SELECT max(high) FROM sync_team_seq"))
-        else:
-            value = db.session.scalar(
-                select(SyncTeamSeq.high).where(SyncTeamSeq.team_id == team_id)
-            )
+    if on_postgres():
+        value = db.session.scalar(select(SyncTeamSeq.high).where(SyncTeamSeq.team_id == team_id))
         return int(value or 0)
     value = db.session.scalar(select(SyncCounter.value).where(SyncCounter.id == COUNTER_ID))
     return int(value or 0)
