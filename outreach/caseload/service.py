@@ -23,7 +23,13 @@ from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.org.models import TEAM_ROLES, User
 from outreach.people.models import Client, ClientDuplicate
-from outreach.sync.changes import allocate_seqs, lock_teams, log_changes, write_history
+from outreach.sync.changes import (
+    allocate_seqs,
+    first_version_history,
+    lock_teams,
+    log_changes,
+    write_history,
+)
 
 ASSIGN_REASONS = (
     "rebalance",
@@ -229,6 +235,10 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
         .order_by(FollowUp.due_on, FollowUp.id)
         .with_for_update()
     ).all()
+    # Version 1 of a moved intervention is only in its row (creation writes no history).
+    write_history(
+        [first_version_history("intervention", iv) for iv in interventions if iv.version == 1]
+    )
     for iv in interventions:
         iv.client_id = survivor.id
     for fu in follow_ups:

@@ -18,6 +18,7 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.sync.bulk import insert_rows
 from outreach.sync.models import RecordVersion, SyncChange, SyncCounter, SyncTeamSeq
+from outreach.sync.records import serialize
 
 COUNTER_ID = 1
 
@@ -131,6 +132,37 @@ def log_changes(rows: list[tuple[int, int, str, uuid.UUID, str]]) -> None:
             for seq, team_id, entity, record_id, op in rows
         ],
     )
+
+
+# Interventions are most of what phones push and are rarely edited: creating one writes
+# no history row (its version 1 is the record itself). The first change to it writes
+# version 1's data first (`first_version_history`), so every superseded version stays
+# in history for stale-edit merges. Clients and follow-ups keep a row per version from
+# creation: caseload history reads their versions.
+HISTORY_FROM_FIRST_CHANGE = frozenset({"intervention"})
+
+
+def records_creation(entity: str) -> bool:
+    """Whether creating a record of `entity` writes its version 1 to history."""
+    return entity not in HISTORY_FROM_FIRST_CHANGE
+
+
+def first_version_history(entity: str, row) -> dict | None:
+    """The history row of version 1 of `row` (a dict of columns or a model instance)
+    about to be superseded, for entities whose creation wrote none; else None."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    if records_creation(entity) or get("version") != 1:
+        return None
+    return {
+        "entity": entity,
+        "record_id": get("id"),
+        "version": 1,
+        "reason": "create",
+        "data": serialize(entity, row),
+        "actor_id": get("worker_id"),
+        "device_id": get("device_id"),
+        "recorded_at": get("created_at"),
+    }
 
 
 def write_history(rows: list[dict]) -> None:

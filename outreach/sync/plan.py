@@ -123,6 +123,7 @@ class PlanLoader:
             )
         )
         self.versions = self._load_bases(mutations, plan)
+        self.batch_versions: dict[tuple, dict] = {}  # versions made by this batch: rows
         self.by_intervention: dict[uuid.UUID, set] = {}
         self.by_client: dict[uuid.UUID, set] = {}
         for fid, row in follow_ups.items():
@@ -132,8 +133,8 @@ class PlanLoader:
         return plan
 
     def _load_bases(self, mutations: list[Mutation], plan: Plan) -> dict[tuple, dict]:
-        """Data of every version a stale edit is based on: the current rows, plus one
-        query on record history for older ones."""
+        """Data of every version a stale edit is based on: one query on record history
+        (versions made by this batch are in `batch_versions`)."""
         versions: dict[tuple, dict] = {}
         wanted = set()
         for m in mutations:

@@ -179,7 +179,10 @@ class Planner(PlanLoader, Stamper):
         stale = base_version != row["version"]
         base = theirs
         if stale:
-            base_data = self.versions.get((m.entity, m.id, base_version))
+            key = (m.entity, m.id, base_version)
+            base_data = self.versions.get(key)
+            if key in self.batch_versions:
+                base_data = serialize(m.entity, self.batch_versions[key])
             base = {n: base_data.get(n) for n in spec.fields} if base_data else None
         mine = self._full_values(m, base if base is not None else theirs)
         losing_values: dict = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from outreach.interventions.rules import DEFAULT_FOLLOW_UP_REASON, follow_up_id_for
 from outreach.people.service import compute_match_key
+from outreach.sync.changes import first_version_history, records_creation
 from outreach.sync.mutations import Mutation
 from outreach.sync.records import ENTITIES, column_names, serialize
 
@@ -53,6 +54,11 @@ class Stamper:
         new["server_seq"] = seq
         new["updated_at"] = ctx.now
         record_id = new["id"]
+        previous = self.p.rows[entity].get(record_id)
+        if previous is not None:
+            first = first_version_history(entity, previous)
+            if first is not None:
+                self.p.history.append(first)
         self.p.rows[entity][record_id] = new
         if record_id not in self.p.new[entity]:
             self.p.dirty[entity].add(record_id)
@@ -60,21 +66,24 @@ class Stamper:
             if new["intervention_id"] is not None:
                 self.by_intervention.setdefault(new["intervention_id"], set()).add(record_id)
             self.by_client.setdefault(new["client_id"], set()).add(record_id)
-        data = serialize(entity, new)
-        self.versions[(entity, record_id, new["version"])] = data
-        self.p.history.append(
-            {
-                "entity": entity,
-                "record_id": record_id,
-                "version": new["version"],
-                "reason": reason,
-                "data": data,
-                "losing": losing,
-                "actor_id": ctx.user_id,
-                "device_id": ctx.device_id,
-                "recorded_at": ctx.now,
-            }
-        )
+        # Serialised only when history needs it: a new intervention's data is not
+        # (a stale edit later in the batch serialises the row it is based on).
+        self.batch_versions[(entity, record_id, new["version"])] = new
+        if new["version"] > 1 or losing is not None or records_creation(entity):
+            data = serialize(entity, new)
+            self.p.history.append(
+                {
+                    "entity": entity,
+                    "record_id": record_id,
+                    "version": new["version"],
+                    "reason": reason,
+                    "data": data,
+                    "losing": losing,
+                    "actor_id": ctx.user_id,
+                    "device_id": ctx.device_id,
+                    "recorded_at": ctx.now,
+                }
+            )
         if op is None:
             op = "remove" if new["deleted_at"] is not None else "upsert"
         self.p.changes.append((seq, new["team_id"], entity, record_id, op))

@@ -87,6 +87,15 @@ def test_merge_moves_records_and_tombstones_the_other(app, street, lead, follow_
             select(RecordVersion).where(RecordVersion.reason == "merge")
         ).all()
         assert len(history) == 5
+        for iv_id in moved:  # version 1 (only in the row until now) kept before version 2
+            first, second = db.session.scalars(
+                select(RecordVersion)
+                .where(RecordVersion.entity == "intervention", RecordVersion.record_id == iv_id)
+                .order_by(RecordVersion.version)
+            ).all()
+            assert (first.version, first.reason, second.version) == (1, "create", 2)
+            assert first.data["client_id"] == str(other)
+            assert second.data["client_id"] == str(survivor)
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "caseload.merge"))
         assert event.record_id == str(survivor)
         assert event.detail["merged_client_id"] == str(other)

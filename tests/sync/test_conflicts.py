@@ -127,6 +127,39 @@ def test_stale_intervention_edit_later_occurred_at_wins(app, worker, worker2):
         }
 
 
+def test_stale_intervention_edit_merges_against_version_one(app, worker, worker2):
+    """Creating an intervention writes no history row; its first change must keep
+    version 1's data, or a phone's edit based on version 1 could not be merged."""
+    t0 = now_iso(-timedelta(hours=2))
+    i = mutation("intervention", intervention_data(occurred_at=t0, notes="first"))
+    push(worker, [i])
+    with app.app_context():
+        assert history("intervention", i["id"]) == []
+    second = intervention_data(occurred_at=t0, notes="first", location="hostel")
+    push(worker, [mutation("intervention", second, id=i["id"], base=1)])
+    third = dict(second, substances=["crack"])
+    push(worker, [mutation("intervention", third, id=i["id"], base=2)])
+    mine = intervention_data(occurred_at=t0, notes="phone")  # edited version 1's notes only
+    result = push(worker2, [mutation("intervention", mine, id=i["id"], base=1)])["results"][0]
+    assert result["status"] == "conflict", result
+    merged = result["record"]["data"]
+    assert (merged["notes"], merged["location"], merged["substances"]) == (
+        "phone",
+        "hostel",
+        ["crack"],
+    )
+    with app.app_context():
+        rows = history("intervention", i["id"])
+        assert [(r.version, r.reason) for r in rows] == [
+            (1, "create"),
+            (2, "edit"),
+            (3, "edit"),
+            (4, "edit"),
+        ]
+        assert rows[0].data["notes"] == "first" and rows[0].data["location"] == "street"
+        assert rows[0].actor_id == rows[1].actor_id
+
+
 def test_delete_is_soft_and_syncs_as_remove(app, worker, worker2):
     c = mutation("client", client_data())
     push(worker, [c])
@@ -276,3 +309,24 @@ def test_edit_without_base_version_is_based_on_version_one(worker, worker2):
     assert r["status"] == "conflict"
     assert r["record"]["data"]["known_as"] == "Jay"
     assert r["record"]["data"]["postcode_district"] == "DH7"
+
+
+def test_stale_edit_based_on_a_version_made_in_the_same_batch(app, worker):
+    t0 = now_iso(-timedelta(hours=2))
+    i = mutation("intervention", intervention_data(occurred_at=t0, notes="first"))
+    edit_notes = intervention_data(occurred_at=t0, notes="second")
+    edit_place = intervention_data(occurred_at=t0, notes="first", location="hostel")
+    results = push(
+        worker,
+        [
+            i,
+            mutation("intervention", edit_notes, id=i["id"], base=1),
+            mutation("intervention", edit_place, id=i["id"], base=1),  # stale: v2 exists
+        ],
+    )["results"]
+    assert [r["status"] for r in results] == ["applied", "applied", "conflict"]
+    merged = results[2]["record"]["data"]
+    assert (merged["notes"], merged["location"]) == ("second", "hostel")
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(i["id"]))
+        assert (row.notes, row.location, row.version) == ("second", "hostel", 3)
