@@ -1,10 +1,23 @@
-"""Report deliveries: one row per recipient and ISO week, never sent twice."""
+"""Report deliveries (one row per recipient and ISO week, never sent twice) and, on
+PostgreSQL, the weekly roll-ups a trigger keeps from interventions (`rollups`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.core.extensions import db
@@ -32,3 +45,49 @@ class ReportDelivery(db.Model):
     figures: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Roll-ups (PostgreSQL only; see outreach.reports.rollups). Derived data: a trigger on
+# intervention keeps them in step in the writer's transaction; `flask outreach reports
+# rebuild-rollups` recomputes them. No foreign keys: they only ever hold counts.
+
+
+class ReportWeekCount(db.Model):
+    """Live interventions per week (Monday, Europe/London), area, team and type."""
+
+    __tablename__ = "report_week_count"
+
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    interventions: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    anonymous: Mapped[int] = mapped_column(Integer)
+
+
+class ReportClientWeek(db.Model):
+    """Live interventions per week, client and area: a row means the client was engaged
+    that week in that area (rows falling to zero are removed). Keyed week then client,
+    so distinct clients of a week come off the index in order."""
+
+    __tablename__ = "report_client_week"
+
+    week_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    area_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    interventions: Mapped[int] = mapped_column(Integer)
+
+
+class ReportClientFirst(db.Model):
+    """Each client's first live intervention ever (time and area): new clients."""
+
+    __tablename__ = "report_client_first"
+    __table_args__ = (Index("ix_report_client_first_at", "first_at"),)
+
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    area_id: Mapped[int | None] = mapped_column(Integer)
+
+
+from outreach.reports import rollups as _rollups  # noqa: E402,F401  (installs with create_all)

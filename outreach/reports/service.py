@@ -31,22 +31,20 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
-    literal,
-    null,
     select,
     text,
-    tuple_,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
-from outreach.core.db import on_postgres
+from outreach.core.db import among, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import INTERVENTION_TYPES, TYPE_CODES, TYPES_BY_CODE
 from outreach.interventions.models import Intervention
 from outreach.org.models import Area, Team
+from outreach.reports import rollups
+from outreach.reports.models import ReportClientFirst, ReportClientWeek, ReportWeekCount
 from outreach.reports.suppression import SMALL, change, suppress
 from outreach.reports.weeks import IsoWeek, current_week, week_range
 
@@ -197,93 +195,57 @@ def _counts(result: Aggregates, wk, scope, with_client, *, regional: bool) -> No
             result.regional_clients[w] = n
 
 
-def _counts_postgres(result: Aggregates, wk, scope) -> None:
-    """Every figure in one statement that reads the rows once (PostgreSQL): counts by
-    week, area, team and type; unique clients by week and area and by week (GROUPING
-    SETS); and new clients from each client's first
-    in-scope row (DISTINCT ON), kept when no earlier live row exists anywhere. Probing
-    once per client rather than once per row is what keeps 12-week windows cheap."""
-    iv = Intervention
-    scoped = (
+def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids: list) -> None:
+    """Every figure from the weekly roll-ups (PostgreSQL, see `rollups`): four small
+    queries instead of reading each intervention of the window."""
+    index = {w.monday: i for i, w in enumerate(weeks)}
+    first, last = weeks[0].monday, weeks[-1].monday
+    wc, cw, cf = ReportWeekCount, ReportClientWeek, ReportClientFirst
+    for week_start, area_id, team_id, type_, count, quantity, anonymous in db.session.execute(
         select(
-            wk,
-            iv.id.label("id"),
-            iv.area_id.label("area_id"),
-            iv.team_id.label("team_id"),
-            iv.type.label("type"),
-            iv.quantity.label("quantity"),
-            iv.client_id.label("client_id"),
-            iv.occurred_at.label("occurred_at"),
-        )
-        .where(scope)
-        .cte("scoped")  # referenced twice, so PostgreSQL materialises it: one scan
-    )
-    c = scoped.c
-    # Counts: hashed, no sort. Unique clients: sorted by (week, area, client), not by
-    # the text `type` (collated text sorts made one GROUPING SETS statement 2x slower).
-    counts = select(
-        literal("counts").label("kind"),
-        c.wk,
-        c.area_id,
-        c.team_id,
-        c.type,
-        func.count(),
-        func.coalesce(func.sum(c.quantity), 0),
-        func.count().filter(c.client_id.is_(None)),
-        literal(0),
-    ).group_by(c.wk, c.area_id, c.team_id, c.type)
-    clients = select(
-        literal("clients"),
-        c.wk,
-        c.area_id,
-        null(),
-        null(),
-        literal(0),
-        literal(0),
-        literal(0),
-        func.count(distinct(c.client_id)),
-    ).group_by(func.grouping_sets(tuple_(c.wk, c.area_id), c.wk))
-    firsts = (
-        select(c.client_id, c.occurred_at, c.wk, c.area_id)
-        .where(c.client_id.isnot(None))
-        .ext(distinct_on(c.client_id))
-        .order_by(c.client_id, c.occurred_at, c.id)
-        .subquery("firsts")
-    )
-    earlier = aliased(Intervention)
-    new = (
-        select(
-            literal("new"),
-            firsts.c.wk,
-            firsts.c.area_id,
-            null(),
-            null(),
-            func.count(),
-            literal(0),
-            literal(0),
-            literal(0),
-        )
-        .where(
-            ~exists().where(
-                earlier.client_id == firsts.c.client_id,
-                earlier.occurred_at < firsts.c.occurred_at,
-                earlier.deleted_at.is_(None),
-            )
-        )
-        .group_by(firsts.c.wk, firsts.c.area_id)
-    )
-    statement = union_all(counts, clients, new)
-    for kind, w, area_id, team_id, type_, count, quantity, anonymous, unique in db.session.execute(
-        statement
+            wc.week_start,
+            wc.area_id,
+            wc.team_id,
+            wc.type,
+            wc.interventions,
+            wc.quantity,
+            wc.anonymous,
+        ).where(wc.week_start.between(first, last), among(wc.area_id, ids), wc.interventions > 0)
     ):
-        if kind == "counts":
-            _add_row(result, w, area_id, team_id, type_, count, quantity, anonymous)
-        elif kind == "new":
-            result.measures[(w, area_id)]["new_clients"] = count
-        elif area_id is None:
-            result.regional_clients[w] = unique
-        else:
-            result.measures[(w, area_id)]["clients"] = unique
+        _add_row(result, index[week_start], area_id, team_id, type_, count, quantity, anonymous)
+    engaged = and_(cw.week_start.between(first, last), among(cw.area_id, ids))
+    for week_start, area_id, n in db.session.execute(
+        select(cw.week_start, cw.area_id, func.count())
+        .where(engaged)
+        .group_by(cw.week_start, cw.area_id)
+    ):
+        result.measures[(index[week_start], area_id)]["clients"] = n
+    if len(ids) > 1:  # a client seen in two areas counts once in the region
+        pairs = select(cw.week_start, cw.client_id).where(engaged).distinct().subquery()
+        for week_start, n in db.session.execute(
+            select(pairs.c.week_start, func.count()).group_by(pairs.c.week_start)
+        ):
+            result.regional_clients[index[week_start]] = n
+    lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
+    wk = _width_bucket(cf.first_at, weeks, tz)
+    for w, area_id, n in db.session.execute(
+        select(wk, cf.area_id, func.count())
+        .where(cf.first_at >= lo, cf.first_at < hi, among(cf.area_id, ids))
+        .group_by(wk, cf.area_id)
+    ):
+        result.measures[(w, area_id)]["new_clients"] = n
+
+
+def _width_bucket(column, weeks: list[IsoWeek], tz: str):
+    """PostgreSQL: the index in `weeks` of `column`, by binary search over the weeks'
+    UTC starts (a third of the cost of date_trunc(timezone(...)) per row)."""
+    starts = [w.bounds(tz)[0] for w in weeks]
+    return (
+        func.width_bucket(
+            column, bindparam("week_starts", starts, type_=ARRAY(DateTime(timezone=True)))
+        )
+        - 1
+    ).label("wk")
 
 
 def _week_index(weeks: list[IsoWeek], tz: str):
@@ -295,11 +257,18 @@ def _week_index(weeks: list[IsoWeek], tz: str):
     return case(*[(col < starts[i + 1], i) for i in range(len(weeks) - 1)], else_=len(weeks) - 1)
 
 
-def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = None) -> Aggregates:
+def aggregate(
+    area_ids: Sequence[int],
+    weeks: list[IsoWeek],
+    tz: str | None = None,
+    *,
+    from_rollups: bool = True,
+) -> Aggregates:
     """Count everything a report shows for consecutive `weeks` and `area_ids`.
 
-    On PostgreSQL one statement (`_counts_postgres`), elsewhere three GROUP BY queries
-    and one for new clients; no per-row Python.
+    On PostgreSQL from the weekly roll-ups (`rollups`); elsewhere (or with
+    `from_rollups=False`, which tests use to check the roll-ups) from the
+    interventions: three GROUP BY queries and one for new clients. No per-row Python.
     """
     tz = tz or current_app.config["TIMEZONE"]
     areas = load_areas(area_ids)
@@ -307,32 +276,22 @@ def aggregate(area_ids: Sequence[int], weeks: list[IsoWeek], tz: str | None = No
     ids = [a.id for a in areas]
     if not ids:
         return result
+    if from_rollups and rollups.usable(tz):
+        _counts_from_rollups(result, weeks, tz, ids)
+        return result
     lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
     iv = Intervention
-    postgres = on_postgres()
-    if postgres:
-        # The week's index by binary search over the weeks' UTC starts: a third of the
-        # cost of date_trunc('week', timezone(tz, ...)) per row on 230,000 rows.
-        starts = [w.bounds(tz)[0] for w in weeks]
-        wk = (
-            func.width_bucket(
-                iv.occurred_at,
-                bindparam("week_starts", starts, type_=ARRAY(DateTime(timezone=True))),
-            )
-            - 1
-        ).label("wk")
+    if on_postgres():
+        wk = _width_bucket(iv.occurred_at, weeks, tz)
+        # A generic plan for a prepared statement ignores the week bounds (STYLE); the
+        # distinct-client counts sort: keep the sorts in memory.
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     else:
         wk = _week_index(weeks, tz).label("wk")
     scope = and_(
         iv.occurred_at >= lo, iv.occurred_at < hi, iv.area_id.in_(ids), iv.deleted_at.is_(None)
     )
-    if postgres:
-        # A generic plan for a prepared statement ignores the week bounds (STYLE).
-        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        # The distinct-client counts sort; keep the sorts in memory.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-        _counts_postgres(result, wk, scope)
-        return result
     with_client = and_(scope, iv.client_id.isnot(None))
     _counts(result, wk, scope, with_client, regional=len(ids) > 1)
     earlier = aliased(Intervention)

@@ -54,13 +54,15 @@ def _allocate_postgres(count: int, team_ids: Iterable[int] | None) -> list[int]:
         teams = sorted(set(team_ids))
     _lock_postgres(teams)
     # Numbers are taken only now, under the locks: a team's numbers rise in commit order.
-    return list(
-        session.scalars(
+    # One array, not a row per number: fetching 500 rows one by one cost more than the
+    # statement.
+    return sorted(
+        session.scalar(
             text(
                 "WITH s AS (SELECT nextval('sync_seq') AS v FROM generate_series(1, :n)), "
                 "raised AS (UPDATE sync_team_seq SET high = GREATEST(high, (SELECT max(v) FROM s)) "
                 "WHERE team_id = ANY(CAST(:teams AS integer[]))) "
-                "SELECT v FROM s ORDER BY v"
+                "SELECT array_agg(v) FROM s"
             ),
             {"n": count, "teams": teams},
         )

@@ -55,21 +55,33 @@ def rejected(raw_mutation_id, raw_id, errors: dict, message: str | None = None) 
 
 def _size(value, limit: int) -> int:
     """About the JSON size of a mutation (strings counted by length, other values 8),
-    stopping early once over `limit`. Cheaper than encoding it."""
+    stopping early once over `limit`. Cheaper than encoding it: scalars are counted
+    where they are met, only containers go on the stack (no recursion)."""
     total = 0
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            total += len(item) + 4
-        elif isinstance(item, dict):
+        if isinstance(item, dict):
             total += 2
             for key, val in item.items():
                 total += len(key) + 4 if isinstance(key, str) else 8
-                stack.append(val)
+                if isinstance(val, str):
+                    total += len(val) + 4
+                elif isinstance(val, dict | list):
+                    stack.append(val)
+                else:
+                    total += 8
         elif isinstance(item, list):
             total += 2
-            stack.extend(item)
+            for val in item:
+                if isinstance(val, str):
+                    total += len(val) + 4
+                elif isinstance(val, dict | list):
+                    stack.append(val)
+                else:
+                    total += 8
+        elif isinstance(item, str):
+            total += len(item) + 4
         else:
             total += 8
         if total > limit:
