@@ -72,6 +72,21 @@ def send(week: str | None, email: str | None, force: bool) -> None:
         raise click.ClickException("Some deliveries failed; they will be retried by the scheduler.")
 
 
+@reports_cli.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recompute the weekly roll-ups from the interventions (PostgreSQL). Needed only
+    if they were bypassed, e.g. a data-only restore with triggers disabled."""
+    from outreach.core.db import on_postgres
+    from outreach.reports.rollups import rebuild
+
+    if not on_postgres():
+        click.echo("SQLite: reports count the interventions directly; nothing to rebuild.")
+        return
+    rebuild()
+    db.session.commit()
+    click.echo("Roll-ups rebuilt from the interventions.")
+
+
 @click.command("scheduler")
 @click.option("--retry-minutes", default=5, show_default=True, help="Retry/catch-up interval")
 @with_appcontext

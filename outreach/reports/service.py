@@ -1,5 +1,8 @@
 """Weekly reports: one aggregation path for the JSON, the CSV, the PDF and the email.
 
+`aggregate` reads the weekly roll-ups on PostgreSQL (`outreach.reports.rollups`) and
+counts the interventions directly elsewhere; both give the same figures (tested).
+
 Definitions (also printed on the PDF's definitions page):
 - A week is an ISO week, Monday 00:00 to Sunday 24:00 Europe/London (the configured
   TIMEZONE); its bounds are converted to UTC once, so clocks-change weeks are 167 or 169

@@ -180,7 +180,9 @@ def test_push_edit_delete_and_merge_reach_the_rollups(app, world, login):
         assert engaged == 1
 
 
-def test_rebuild_restores_rollups_changed_behind_the_triggers_back(ctx, world):
+def test_rebuild_command_restores_rollups_changed_behind_the_triggers_back(ctx, world, runner):
+    """An operator's `flask outreach reports rebuild-rollups` (e.g. after a data-only
+    restore that skipped triggers) puts the figures right."""
     make_interventions(
         world.team_ids["street"],
         world.area_ids["durham"],
@@ -191,6 +193,9 @@ def test_rebuild_restores_rollups_changed_behind_the_triggers_back(ctx, world):
     db.session.execute(text("DELETE FROM report_week_count"))
     db.session.commit()
     assert figures([world.area_ids["durham"]], from_rollups=True)[0] == {}
-    rollups.rebuild()
-    db.session.commit()
+    result = runner.invoke(args=["outreach", "reports", "rebuild-rollups"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt" in result.output
+    db.session.remove()
     assert_rollups_match([world.area_ids["durham"]])
+    assert figures([world.area_ids["durham"]], from_rollups=True)[0] != {}
