@@ -24,8 +24,8 @@ from sqlalchemy import Table, exc, insert
 
 from outreach.core.extensions import db
 
-# Below this, one multi-row INSERT (Core's insertmanyvalues) beats COPY's extra round
-# trips: a phone's usual push is a handful of records.
+# Below this, one multi-row INSERT beats COPY's extra round trips: a phone's usual push
+# is a handful of records.
 COPY_MIN_ROWS = 50
 
 
@@ -92,15 +92,31 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
     dialect = connection.dialect
     keys = tuple(k for k in rows[0] if k in table.c)  # Core ignores other keys too
     plan = _plan(table, keys, dialect)
-    if plan is None or (len(rows) < COPY_MIN_ROWS and plan[0].startswith("COPY")):
+    if plan is None:
         connection.execute(insert(table), list(rows))
         return
     statement, processors, types = plan
     values = _values(rows, keys, processors)
-    if statement.startswith("COPY"):
+    if not statement.startswith("COPY"):
+        connection.exec_driver_sql(statement, [tuple(v) for v in values])
+    elif len(rows) >= COPY_MIN_ROWS:
         _copy(connection, statement, values, types, dialect.loaded_dbapi.Error)
     else:
-        connection.exec_driver_sql(statement, [tuple(v) for v in values])
+        # One multi-row INSERT: psycopg's executemany would send a statement per row.
+        connection.exec_driver_sql(
+            _multi_row_insert(table, keys, dialect, len(rows)),
+            tuple(value for row in values for value in row),
+        )
+
+
+@functools.lru_cache(maxsize=512)
+def _multi_row_insert(table: Table, keys: tuple[str, ...], dialect, count: int) -> str:
+    """`INSERT INTO t (a, b) VALUES (%s, %s), ...` for `count` rows (pyformat drivers)."""
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(table.c[k].name) for k in keys)
+    row = "(" + ", ".join(["%s"] * len(keys)) + ")"
+    target = dialect.identifier_preparer.format_table(table)
+    return f"INSERT INTO {target} ({names}) VALUES {', '.join([row] * count)}"
 
 
 def _copy(
