@@ -68,10 +68,12 @@ class SyncMutation(db.Model):
     __tablename__ = "sync_mutation"
 
     mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    device_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     entity: Mapped[str] = mapped_column(String(20))
-    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Retention erases a client's ledger rows (a conflict's stored result holds the
+    # merged record) by record id: without this, a scan of the whole ledger per chunk.
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
