@@ -62,7 +62,7 @@ def recreate_database(url: str) -> None:
     admin.dispose()
 
 
-def server_env(url: str, port: int, workers: int | None) -> dict:
+def server_env(url: str, port: int, workers: int | None, threads: int | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
     env.update(
         OUTREACH_DATABASE_URL=url,
@@ -76,6 +76,8 @@ def server_env(url: str, port: int, workers: int | None) -> dict:
     )
     if workers:
         env["OUTREACH_WEB_WORKERS"] = str(workers)
+    if threads:
+        env["OUTREACH_WEB_THREADS"] = str(threads)
     return env
 
 
@@ -147,12 +149,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int | None, log_path: Path) -> subprocess.Popen:
+def start_gunicorn(
+    url: str, port: int, workers: int | None, log_path: Path, threads: int | None = None
+) -> subprocess.Popen:
     log = log_path.open("wb")
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
-        env=server_env(url, port, workers),
+        env=server_env(url, port, workers, threads),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -370,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="devices active at once")
     parser.add_argument("--pull-limit", type=int, default=500)
     parser.add_argument("--web-workers", type=int, default=None, help="default: gunicorn.conf.py")
+    parser.add_argument("--web-threads", type=int, default=None, help="default: gunicorn.conf.py")
     parser.add_argument("--max-seconds", type=float, default=600, help="hard time limit")
     parser.add_argument(
         "--fast-passwords",
@@ -388,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"outreach-load-gunicorn-{port}.log"
-    server = start_gunicorn(args.database_url, port, args.web_workers, log_path)
+    server = start_gunicorn(args.database_url, port, args.web_workers, log_path, args.web_threads)
     stats = Stats()
     started = time.perf_counter()
     deadline = time.monotonic() + args.max_seconds
