@@ -30,8 +30,7 @@ CREATE OR REPLACE FUNCTION report_rollup_intervention() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        
-    WITH d AS (SELECT (date_trunc('week', new_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, new_rows.area_id, new_rows.team_id, new_rows.type, new_rows.quantity, new_rows.client_id, 1 AS sign FROM new_rows WHERE new_rows.deleted_at IS NULL),
+        WITH d AS (SELECT (date_trunc('week', new_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, new_rows.area_id, new_rows.team_id, new_rows.type, new_rows.quantity, new_rows.client_id, 1 AS sign FROM new_rows WHERE new_rows.deleted_at IS NULL),
     counts AS (
         INSERT INTO report_week_count AS r
             (week_start, area_id, team_id, type, interventions, quantity, anonymous)
@@ -46,31 +45,31 @@ BEGIN
             interventions = r.interventions + excluded.interventions,
             quantity = r.quantity + excluded.quantity,
             anonymous = r.anonymous + excluded.anonymous
-    ),
-    engaged AS (
-        INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
-        SELECT week_start, client_id, area_id, sum(sign)
-        FROM d WHERE client_id IS NOT NULL
-        GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
-        ORDER BY week_start, client_id, area_id
-        ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
-            interventions = r.interventions + excluded.interventions
     )
-    INSERT INTO report_client_first AS r (client_id, first_at, area_id)
-    SELECT c.client_id, f.occurred_at, f.area_id
-    FROM (SELECT DISTINCT client_id FROM d WHERE client_id IS NOT NULL) c
-    LEFT JOIN LATERAL (
-        SELECT i.occurred_at, i.area_id FROM intervention i
-        WHERE i.client_id = c.client_id AND i.deleted_at IS NULL
-        ORDER BY i.occurred_at, i.id LIMIT 1
-    ) f ON true
-    ORDER BY c.client_id
-    ON CONFLICT (client_id) DO UPDATE SET first_at = excluded.first_at, area_id = excluded.area_id
-    WHERE (r.first_at, r.area_id) IS DISTINCT FROM (excluded.first_at, excluded.area_id)
-    ;
+    INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
+    SELECT week_start, client_id, area_id, sum(sign)
+    FROM d WHERE client_id IS NOT NULL
+    GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
+    ORDER BY week_start, client_id, area_id
+    ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
+        interventions = r.interventions + excluded.interventions;
+INSERT INTO report_client_first AS r (client_id)
+    SELECT DISTINCT client_id FROM (SELECT client_id FROM (SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) n) t ORDER BY client_id
+    ON CONFLICT (client_id) DO UPDATE SET area_id = r.area_id;
+UPDATE report_client_first r SET first_at = f.occurred_at, area_id = f.area_id
+    FROM (
+        SELECT c.client_id, i.occurred_at, i.area_id
+        FROM (SELECT DISTINCT client_id FROM (SELECT client_id FROM (SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) n) t) c
+        LEFT JOIN LATERAL (
+            SELECT occurred_at, area_id FROM intervention
+            WHERE intervention.client_id = c.client_id AND intervention.deleted_at IS NULL
+            ORDER BY occurred_at, id LIMIT 1
+        ) i ON true
+    ) f
+    WHERE r.client_id = f.client_id
+      AND (r.first_at, r.area_id) IS DISTINCT FROM (f.occurred_at, f.area_id);
     ELSIF TG_OP = 'DELETE' THEN
-        
-    WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
+        WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
     counts AS (
         INSERT INTO report_week_count AS r
             (week_start, area_id, team_id, type, interventions, quantity, anonymous)
@@ -85,30 +84,15 @@ BEGIN
             interventions = r.interventions + excluded.interventions,
             quantity = r.quantity + excluded.quantity,
             anonymous = r.anonymous + excluded.anonymous
-    ),
-    engaged AS (
-        INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
-        SELECT week_start, client_id, area_id, sum(sign)
-        FROM d WHERE client_id IS NOT NULL
-        GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
-        ORDER BY week_start, client_id, area_id
-        ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
-            interventions = r.interventions + excluded.interventions
     )
-    INSERT INTO report_client_first AS r (client_id, first_at, area_id)
-    SELECT c.client_id, f.occurred_at, f.area_id
-    FROM (SELECT DISTINCT client_id FROM d WHERE client_id IS NOT NULL) c
-    LEFT JOIN LATERAL (
-        SELECT i.occurred_at, i.area_id FROM intervention i
-        WHERE i.client_id = c.client_id AND i.deleted_at IS NULL
-        ORDER BY i.occurred_at, i.id LIMIT 1
-    ) f ON true
-    ORDER BY c.client_id
-    ON CONFLICT (client_id) DO UPDATE SET first_at = excluded.first_at, area_id = excluded.area_id
-    WHERE (r.first_at, r.area_id) IS DISTINCT FROM (excluded.first_at, excluded.area_id)
-    ;
-        
-    WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
+    INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
+    SELECT week_start, client_id, area_id, sum(sign)
+    FROM d WHERE client_id IS NOT NULL
+    GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
+    ORDER BY week_start, client_id, area_id
+    ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
+        interventions = r.interventions + excluded.interventions;
+WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
     gone AS (
         DELETE FROM report_week_count r USING (
             SELECT DISTINCT week_start, area_id, team_id, type FROM d
@@ -120,11 +104,24 @@ BEGIN
         SELECT DISTINCT week_start, client_id, area_id FROM d WHERE client_id IS NOT NULL
     ) k
     WHERE r.week_start = k.week_start AND r.client_id = k.client_id
-      AND r.area_id = k.area_id AND r.interventions = 0
-    ;
+      AND r.area_id = k.area_id AND r.interventions = 0;
+INSERT INTO report_client_first AS r (client_id)
+    SELECT DISTINCT client_id FROM (SELECT client_id FROM (SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) o) t ORDER BY client_id
+    ON CONFLICT (client_id) DO UPDATE SET area_id = r.area_id;
+UPDATE report_client_first r SET first_at = f.occurred_at, area_id = f.area_id
+    FROM (
+        SELECT c.client_id, i.occurred_at, i.area_id
+        FROM (SELECT DISTINCT client_id FROM (SELECT client_id FROM (SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) o) t) c
+        LEFT JOIN LATERAL (
+            SELECT occurred_at, area_id FROM intervention
+            WHERE intervention.client_id = c.client_id AND intervention.deleted_at IS NULL
+            ORDER BY occurred_at, id LIMIT 1
+        ) i ON true
+    ) f
+    WHERE r.client_id = f.client_id
+      AND (r.first_at, r.area_id) IS DISTINCT FROM (f.occurred_at, f.area_id);
     ELSE
-        
-    WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL UNION ALL SELECT (date_trunc('week', new_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, new_rows.area_id, new_rows.team_id, new_rows.type, new_rows.quantity, new_rows.client_id, 1 AS sign FROM new_rows WHERE new_rows.deleted_at IS NULL),
+        WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL UNION ALL SELECT (date_trunc('week', new_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, new_rows.area_id, new_rows.team_id, new_rows.type, new_rows.quantity, new_rows.client_id, 1 AS sign FROM new_rows WHERE new_rows.deleted_at IS NULL),
     counts AS (
         INSERT INTO report_week_count AS r
             (week_start, area_id, team_id, type, interventions, quantity, anonymous)
@@ -139,30 +136,15 @@ BEGIN
             interventions = r.interventions + excluded.interventions,
             quantity = r.quantity + excluded.quantity,
             anonymous = r.anonymous + excluded.anonymous
-    ),
-    engaged AS (
-        INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
-        SELECT week_start, client_id, area_id, sum(sign)
-        FROM d WHERE client_id IS NOT NULL
-        GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
-        ORDER BY week_start, client_id, area_id
-        ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
-            interventions = r.interventions + excluded.interventions
     )
-    INSERT INTO report_client_first AS r (client_id, first_at, area_id)
-    SELECT c.client_id, f.occurred_at, f.area_id
-    FROM (SELECT DISTINCT client_id FROM d WHERE client_id IS NOT NULL) c
-    LEFT JOIN LATERAL (
-        SELECT i.occurred_at, i.area_id FROM intervention i
-        WHERE i.client_id = c.client_id AND i.deleted_at IS NULL
-        ORDER BY i.occurred_at, i.id LIMIT 1
-    ) f ON true
-    ORDER BY c.client_id
-    ON CONFLICT (client_id) DO UPDATE SET first_at = excluded.first_at, area_id = excluded.area_id
-    WHERE (r.first_at, r.area_id) IS DISTINCT FROM (excluded.first_at, excluded.area_id)
-    ;
-        
-    WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
+    INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
+    SELECT week_start, client_id, area_id, sum(sign)
+    FROM d WHERE client_id IS NOT NULL
+    GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
+    ORDER BY week_start, client_id, area_id
+    ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
+        interventions = r.interventions + excluded.interventions;
+WITH d AS (SELECT (date_trunc('week', old_rows.occurred_at AT TIME ZONE 'Europe/London'))::date AS week_start, old_rows.area_id, old_rows.team_id, old_rows.type, old_rows.quantity, old_rows.client_id, -1 AS sign FROM old_rows WHERE old_rows.deleted_at IS NULL),
     gone AS (
         DELETE FROM report_week_count r USING (
             SELECT DISTINCT week_start, area_id, team_id, type FROM d
@@ -174,9 +156,35 @@ BEGIN
         SELECT DISTINCT week_start, client_id, area_id FROM d WHERE client_id IS NOT NULL
     ) k
     WHERE r.week_start = k.week_start AND r.client_id = k.client_id
-      AND r.area_id = k.area_id AND r.interventions = 0
-    ;
+      AND r.area_id = k.area_id AND r.interventions = 0;
+INSERT INTO report_client_first AS r (client_id)
+    SELECT DISTINCT client_id FROM (SELECT client_id FROM ((SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) EXCEPT (SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL)) o UNION SELECT client_id FROM ((SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) EXCEPT (SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL)) n) t ORDER BY client_id
+    ON CONFLICT (client_id) DO UPDATE SET area_id = r.area_id;
+UPDATE report_client_first r SET first_at = f.occurred_at, area_id = f.area_id
+    FROM (
+        SELECT c.client_id, i.occurred_at, i.area_id
+        FROM (SELECT DISTINCT client_id FROM (SELECT client_id FROM ((SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) EXCEPT (SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL)) o UNION SELECT client_id FROM ((SELECT id, client_id, occurred_at, area_id FROM new_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL) EXCEPT (SELECT id, client_id, occurred_at, area_id FROM old_rows WHERE deleted_at IS NULL AND client_id IS NOT NULL)) n) t) c
+        LEFT JOIN LATERAL (
+            SELECT occurred_at, area_id FROM intervention
+            WHERE intervention.client_id = c.client_id AND intervention.deleted_at IS NULL
+            ORDER BY occurred_at, id LIMIT 1
+        ) i ON true
+    ) f
+    WHERE r.client_id = f.client_id
+      AND (r.first_at, r.area_id) IS DISTINCT FROM (f.occurred_at, f.area_id);
     END IF;
+    RETURN NULL;
+END
+$fn$
+"""
+
+TRUNCATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION report_rollup_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM report_week_count;
+    DELETE FROM report_client_week;
+    DELETE FROM report_client_first;
     RETURN NULL;
 END
 $fn$
@@ -186,13 +194,16 @@ TRIGGERS = [
     'CREATE TRIGGER report_rollup_insert AFTER INSERT ON intervention REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_intervention()',
     'CREATE TRIGGER report_rollup_update AFTER UPDATE ON intervention REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_intervention()',
     'CREATE TRIGGER report_rollup_delete AFTER DELETE ON intervention REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_intervention()',
+    'CREATE TRIGGER report_rollup_truncate AFTER TRUNCATE ON intervention FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_truncate()',
 ]
 
 DROP = [
     'DROP TRIGGER IF EXISTS report_rollup_insert ON intervention',
     'DROP TRIGGER IF EXISTS report_rollup_update ON intervention',
     'DROP TRIGGER IF EXISTS report_rollup_delete ON intervention',
+    'DROP TRIGGER IF EXISTS report_rollup_truncate ON intervention',
     'DROP FUNCTION IF EXISTS report_rollup_intervention()',
+    'DROP FUNCTION IF EXISTS report_rollup_truncate()',
 ]
 
 REBUILD = [
@@ -244,7 +255,7 @@ def upgrade():
     )
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
-        for statement in [FUNCTION, *TRIGGERS, *REBUILD]:
+        for statement in [FUNCTION, TRUNCATE_FUNCTION, *TRIGGERS, *REBUILD]:
             op.execute(statement)
 
 

@@ -26,6 +26,7 @@ from outreach.people.models import Client, ClientDuplicate
 from outreach.sync.changes import (
     allocate_seqs,
     first_version_history,
+    first_versions_recorded,
     lock_teams,
     log_changes,
     write_history,
@@ -235,9 +236,11 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
         .order_by(FollowUp.due_on, FollowUp.id)
         .with_for_update()
     ).all()
-    # Version 1 of a moved intervention is only in its row (creation writes no history).
+    # Version 1 of a moved intervention may be only in its row (creation writes none).
+    first = [iv for iv in interventions if iv.version == 1]
+    recorded = first_versions_recorded("intervention", [iv.id for iv in first])
     write_history(
-        [first_version_history("intervention", iv) for iv in interventions if iv.version == 1]
+        [first_version_history("intervention", iv) for iv in first if iv.id not in recorded]
     )
     for iv in interventions:
         iv.client_id = survivor.id

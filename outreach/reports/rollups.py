@@ -12,16 +12,20 @@ GROUP BY over 1,000,000 interventions. Instead a statement-level trigger on
 * `report_client_first`: each client's first live intervention ever (time, area).
 
 Every write path (sync push, caseload merge, retention, the demo loader, COPY, a
-hand-written UPDATE) goes through the trigger, so nothing in Python has to remember
-them. Weeks are ISO weeks in Europe/London, computed in SQL; a deployment configured
+hand-written UPDATE, TRUNCATE) goes through the triggers, so nothing in Python has to
+remember them. Weeks are ISO weeks in Europe/London, computed in SQL; a deployment configured
 with another TIMEZONE reads interventions directly instead (`usable`). `rebuild()`
 recomputes everything (after a restore from a logical dump that skipped triggers,
 say); `flask outreach reports rebuild-rollups` runs it. SQLite has no roll-ups.
 
-Concurrency: the trigger's upserts take row locks in key order, so two writers never
-wait on each other in a cycle; the first-contact probe reads committed rows and the
-writer's own, which is exact because a client's interventions are written by its
-team, whose writers are serialised by the team's sequence lock.
+Concurrency: counts change by atomic increments (INSERT ... ON CONFLICT DO UPDATE),
+each statement locking rows in key order. A client's first contact is recomputed only
+when a live intervention of theirs gained, lost or changed its time or area, after
+locking the client's row, so the recomputation sees every committed intervention.
+A client's interventions are written by their team (serialised by its sequence lock);
+writers of different teams sharing a client (a client moved team, then both teams
+edit its old interventions at once) could in the worst case deadlock: PostgreSQL
+aborts one, whose push fails whole and is retried by the phone.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ def _delta(source: str, sign: int) -> str:
 
 
 def _apply(delta: str) -> str:
-    """One statement applying the signed rows of `delta` to the three roll-ups."""
+    """Add the signed rows of `delta` to the week counts and the client weeks. Row
+    locks are taken in key order; increments are atomic, so concurrent writers of the
+    same keys (a client's old and new team, say) add up."""
     return f"""
     WITH d AS ({delta}),
     counts AS (
@@ -61,27 +67,14 @@ def _apply(delta: str) -> str:
             interventions = r.interventions + excluded.interventions,
             quantity = r.quantity + excluded.quantity,
             anonymous = r.anonymous + excluded.anonymous
-    ),
-    engaged AS (
-        INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
-        SELECT week_start, client_id, area_id, sum(sign)
-        FROM d WHERE client_id IS NOT NULL
-        GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
-        ORDER BY week_start, client_id, area_id
-        ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
-            interventions = r.interventions + excluded.interventions
     )
-    INSERT INTO report_client_first AS r (client_id, first_at, area_id)
-    SELECT c.client_id, f.occurred_at, f.area_id
-    FROM (SELECT DISTINCT client_id FROM d WHERE client_id IS NOT NULL) c
-    LEFT JOIN LATERAL (
-        SELECT i.occurred_at, i.area_id FROM intervention i
-        WHERE i.client_id = c.client_id AND i.deleted_at IS NULL
-        ORDER BY i.occurred_at, i.id LIMIT 1
-    ) f ON true
-    ORDER BY c.client_id
-    ON CONFLICT (client_id) DO UPDATE SET first_at = excluded.first_at, area_id = excluded.area_id
-    WHERE (r.first_at, r.area_id) IS DISTINCT FROM (excluded.first_at, excluded.area_id)
+    INSERT INTO report_client_week AS r (week_start, client_id, area_id, interventions)
+    SELECT week_start, client_id, area_id, sum(sign)
+    FROM d WHERE client_id IS NOT NULL
+    GROUP BY week_start, client_id, area_id HAVING sum(sign) <> 0
+    ORDER BY week_start, client_id, area_id
+    ON CONFLICT (week_start, client_id, area_id) DO UPDATE SET
+        interventions = r.interventions + excluded.interventions
     """
 
 
@@ -105,20 +98,87 @@ def _prune(delta: str) -> str:
     """
 
 
+def _live(source: str) -> str:
+    return (
+        f"SELECT id, client_id, occurred_at, area_id FROM {source} "
+        "WHERE deleted_at IS NULL AND client_id IS NOT NULL"
+    )
+
+
+def _first_contacts(touched: str) -> list[str]:
+    """Recompute the first contact of the clients in `touched` (a query of client_id),
+    in two statements: the first locks their rows (creating missing ones), so the
+    second, taking a fresh snapshot once any other writer of those clients committed,
+    reads every committed intervention. One statement would read a snapshot from
+    before its lock wait and could write back a stale first contact."""
+    return [
+        f"""
+    INSERT INTO report_client_first AS r (client_id)
+    SELECT DISTINCT client_id FROM ({touched}) t ORDER BY client_id
+    ON CONFLICT (client_id) DO UPDATE SET area_id = r.area_id
+    """,
+        f"""
+    UPDATE report_client_first r SET first_at = f.occurred_at, area_id = f.area_id
+    FROM (
+        SELECT c.client_id, i.occurred_at, i.area_id
+        FROM (SELECT DISTINCT client_id FROM ({touched}) t) c
+        LEFT JOIN LATERAL (
+            SELECT occurred_at, area_id FROM intervention
+            WHERE intervention.client_id = c.client_id AND intervention.deleted_at IS NULL
+            ORDER BY occurred_at, id LIMIT 1
+        ) i ON true
+    ) f
+    WHERE r.client_id = f.client_id
+      AND (r.first_at, r.area_id) IS DISTINCT FROM (f.occurred_at, f.area_id)
+    """,
+    ]
+
+
 _OLD, _NEW = _delta("old_rows", -1), _delta("new_rows", 1)
+# Clients whose first contact may have moved: an update that leaves a live row's
+# client, time and area alone (a notes scrub, a version bump) touches none.
+_MOVED = (
+    f"SELECT client_id FROM (({_live('old_rows')}) EXCEPT ({_live('new_rows')})) o "
+    f"UNION SELECT client_id FROM (({_live('new_rows')}) EXCEPT ({_live('old_rows')})) n"
+)
+
+
+def _statements(*parts) -> str:
+    return ";\n".join(part.strip() for part in parts)
+
+
+_ON_INSERT = _statements(
+    _apply(_NEW), *_first_contacts(f"SELECT client_id FROM ({_live('new_rows')}) n")
+)
+_ON_DELETE = _statements(
+    _apply(_OLD), _prune(_OLD), *_first_contacts(f"SELECT client_id FROM ({_live('old_rows')}) o")
+)
+_ON_UPDATE = _statements(_apply(f"{_OLD} UNION ALL {_NEW}"), _prune(_OLD), *_first_contacts(_MOVED))
+
 FUNCTION = f"""
 CREATE OR REPLACE FUNCTION report_rollup_intervention() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {_apply(_NEW)};
+        {_ON_INSERT};
     ELSIF TG_OP = 'DELETE' THEN
-        {_apply(_OLD)};
-        {_prune(_OLD)};
+        {_ON_DELETE};
     ELSE
-        {_apply(_OLD + " UNION ALL " + _NEW)};
-        {_prune(_OLD)};
+        {_ON_UPDATE};
     END IF;
+    RETURN NULL;
+END
+$fn$
+"""
+
+# TRUNCATE fires no row or statement trigger of the kinds above: empty the roll-ups too.
+TRUNCATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION report_rollup_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    DELETE FROM report_week_count;
+    DELETE FROM report_client_week;
+    DELETE FROM report_client_first;
     RETURN NULL;
 END
 $fn$
@@ -134,16 +194,22 @@ TRIGGERS = [
     "CREATE TRIGGER report_rollup_delete AFTER DELETE ON intervention "
     "REFERENCING OLD TABLE AS old_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_intervention()",
+    "CREATE TRIGGER report_rollup_truncate AFTER TRUNCATE ON intervention "
+    "FOR EACH STATEMENT EXECUTE FUNCTION report_rollup_truncate()",
 ]
+DROP_TRIGGERS = [
+    f"DROP TRIGGER IF EXISTS {name} ON intervention"
+    for name in ("report_rollup_insert", "report_rollup_update", "report_rollup_delete")
+] + ["DROP TRIGGER IF EXISTS report_rollup_truncate ON intervention"]
 DROP = [
-    "DROP TRIGGER IF EXISTS report_rollup_insert ON intervention",
-    "DROP TRIGGER IF EXISTS report_rollup_update ON intervention",
-    "DROP TRIGGER IF EXISTS report_rollup_delete ON intervention",
+    *DROP_TRIGGERS,
     "DROP FUNCTION IF EXISTS report_rollup_intervention()",
+    "DROP FUNCTION IF EXISTS report_rollup_truncate()",
 ]
 
 REBUILD = [
-    # Writers wait until the roll-ups are whole again (readers do not).
+    # Writers of interventions wait until the roll-ups are whole again; report reads
+    # wait for the TRUNCATE below until commit (seconds on a million interventions).
     "LOCK TABLE intervention IN SHARE MODE",
     "TRUNCATE report_week_count, report_client_week, report_client_first",
     # In key order, as weeks arrive in practice: a week's rows sit together on disk.
@@ -165,8 +231,8 @@ REBUILD = [
 
 
 def install(connection) -> None:
-    """Create the trigger function and triggers (replacing any)."""
-    for statement in [*DROP[:3], FUNCTION, *TRIGGERS]:
+    """Create the trigger functions and triggers (replacing any)."""
+    for statement in [*DROP_TRIGGERS, FUNCTION, TRUNCATE_FUNCTION, *TRIGGERS]:
         connection.exec_driver_sql(statement)
 
 

@@ -27,15 +27,20 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import (
+    Date,
     DateTime,
     and_,
     bindparam,
     case,
+    cast,
     distinct,
     exists,
     func,
+    literal,
+    null,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
@@ -199,44 +204,58 @@ def _counts(result: Aggregates, wk, scope, with_client, *, regional: bool) -> No
 
 
 def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids: list) -> None:
-    """Every figure from the weekly roll-ups (PostgreSQL, see `rollups`): four small
-    queries instead of reading each intervention of the window."""
+    """Every figure from the weekly roll-ups (PostgreSQL, see `rollups`) in one
+    statement, so all of them are read at one moment: week counts by area, team and
+    type; engaged clients by week and area, and by week across the areas; new clients
+    by week and area of their first contact."""
     index = {w.monday: i for i, w in enumerate(weeks)}
     first, last = weeks[0].monday, weeks[-1].monday
+    lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
     wc, cw, cf = ReportWeekCount, ReportClientWeek, ReportClientFirst
-    for week_start, area_id, team_id, type_, count, quantity, anonymous in db.session.execute(
-        select(
-            wc.week_start,
-            wc.area_id,
-            wc.team_id,
-            wc.type,
-            wc.interventions,
-            wc.quantity,
-            wc.anonymous,
-        ).where(wc.week_start.between(first, last), among(wc.area_id, ids), wc.interventions > 0)
-    ):
-        _add_row(result, index[week_start], area_id, team_id, type_, count, quantity, anonymous)
+    counts = select(
+        literal("counts").label("kind"),
+        wc.week_start,
+        wc.area_id,
+        wc.team_id,
+        wc.type,
+        wc.interventions,
+        wc.quantity,
+        wc.anonymous,
+    ).where(wc.week_start.between(first, last), among(wc.area_id, ids), wc.interventions > 0)
     engaged = and_(cw.week_start.between(first, last), among(cw.area_id, ids))
-    for week_start, area_id, n in db.session.execute(
-        select(cw.week_start, cw.area_id, func.count())
+    parts = [
+        counts,
+        select(literal("clients"), cw.week_start, cw.area_id, null(), null(), func.count(), 0, 0)
         .where(engaged)
-        .group_by(cw.week_start, cw.area_id)
-    ):
-        result.measures[(index[week_start], area_id)]["clients"] = n
+        .group_by(cw.week_start, cw.area_id),
+    ]
     if len(ids) > 1:  # a client seen in two areas counts once in the region
         pairs = select(cw.week_start, cw.client_id).where(engaged).distinct().subquery()
-        for week_start, n in db.session.execute(
-            select(pairs.c.week_start, func.count()).group_by(pairs.c.week_start)
-        ):
-            result.regional_clients[index[week_start]] = n
-    lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
-    wk = _width_bucket(cf.first_at, weeks, tz)
-    for w, area_id, n in db.session.execute(
-        select(wk, cf.area_id, func.count())
+        parts.append(
+            select(
+                literal("region"), pairs.c.week_start, null(), null(), null(), func.count(), 0, 0
+            ).group_by(pairs.c.week_start)
+        )
+    first_week = cast(
+        func.date_trunc("week", func.timezone(rollups.ROLLUP_TIMEZONE, cf.first_at)), Date
+    )
+    parts.append(
+        select(literal("new"), first_week, cf.area_id, null(), null(), func.count(), 0, 0)
         .where(cf.first_at >= lo, cf.first_at < hi, among(cf.area_id, ids))
-        .group_by(wk, cf.area_id)
+        .group_by(first_week, cf.area_id)
+    )
+    for kind, week_start, area_id, team_id, type_, count, quantity, anonymous in db.session.execute(
+        union_all(*parts)
     ):
-        result.measures[(w, area_id)]["new_clients"] = n
+        w = index[week_start]
+        if kind == "counts":
+            _add_row(result, w, area_id, team_id, type_, count, quantity, anonymous)
+        elif kind == "clients":
+            result.measures[(w, area_id)]["clients"] = count
+        elif kind == "region":
+            result.regional_clients[w] = count
+        else:
+            result.measures[(w, area_id)]["new_clients"] = count
 
 
 def _width_bucket(column, weeks: list[IsoWeek], tz: str):

@@ -59,11 +59,29 @@ def _copy_types(table: Table, keys: tuple[str, ...], dialect) -> list[str] | Non
     names = []
     for key in keys:
         ddl = table.c[key].type.compile(dialect=dialect).lower()
+        if "[" in ddl or "array" in ddl:  # psycopg would name the element type
+            return None
         info = adapters.types.get(re.sub(r"\(.*?\)", "", ddl).strip())
         if info is None:
             return None
         names.append(info.name)
     return names
+
+
+# A binary COPY packs integers into the column's width without a range check (2**31
+# would arrive as -2**31): check them here, as the database checks an INSERT.
+INT_RANGES = {"int2": 2**15, "int4": 2**31, "int8": 2**63}
+
+
+def _check_integers(values: list[list], types: list[str]) -> None:
+    for column, name in enumerate(types):
+        limit = INT_RANGES.get(name)
+        if limit is None:
+            continue
+        for row in values:
+            value = row[column]
+            if value is not None and not -limit <= value < limit:
+                raise ValueError(f"{value} is out of range for {name}")
 
 
 def _values(rows: Sequence[dict], keys: tuple[str, ...], processors: list) -> list[list]:
@@ -124,6 +142,8 @@ def _copy(
 ) -> None:
     driver: Callable = connection.connection.cursor
     try:
+        if types:
+            _check_integers(values, types)
         with driver() as cursor, cursor.copy(statement) as copy:
             if types:
                 copy.set_types(types)
@@ -131,3 +151,7 @@ def _copy(
                 copy.write_row(row)
     except dbapi_error as err:
         raise exc.DBAPIError.instance(statement, None, err, dbapi_error) from err
+    except (ValueError, TypeError, AttributeError, OverflowError) as err:
+        # A value the typed dumper cannot write: refused like the database would refuse
+        # it, so the push's savepoint fallback rejects only the mutation that holds it.
+        raise exc.DataError(statement, None, err) from err

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from outreach.core.db import on_postgres
+from outreach.core.db import among, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.sync.bulk import insert_rows
@@ -147,6 +147,26 @@ HISTORY_FROM_FIRST_CHANGE = frozenset({"intervention"})
 def records_creation(entity: str) -> bool:
     """Whether creating a record of `entity` writes its version 1 to history."""
     return entity not in HISTORY_FROM_FIRST_CHANGE
+
+
+def first_versions_recorded(entity: str, record_ids) -> set:
+    """Which of `record_ids` already have version 1 in history (made before history
+    started at the first change, or at a creation that recorded losing values)."""
+    ids = list(dict.fromkeys(record_ids))
+    if records_creation(entity):
+        return set(ids)
+    found: set = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            db.session.scalars(
+                select(RecordVersion.record_id).where(
+                    RecordVersion.entity == entity,
+                    RecordVersion.version == 1,
+                    among(RecordVersion.record_id, ids[start : start + 500]),
+                )
+            )
+        )
+    return found
 
 
 def first_version_history(entity: str, row) -> dict | None:

@@ -12,7 +12,7 @@ from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.interventions.rules import follow_up_id_for
 from outreach.org.models import TEAM_ROLES, User
-from outreach.sync.changes import allocate_seqs
+from outreach.sync.changes import allocate_seqs, first_versions_recorded
 from outreach.sync.models import RecordVersion, SyncMutation
 from outreach.sync.mutations import Mutation
 from outreach.sync.records import ENTITIES, MODELS, load_rows
@@ -124,6 +124,17 @@ class PlanLoader:
         )
         self.versions = self._load_bases(mutations, plan)
         self.batch_versions: dict[tuple, dict] = {}  # versions made by this batch: rows
+        # Records at version 1 whose version 1 is already in history (no pre-image).
+        self.first_recorded = first_versions_recorded(
+            "intervention",
+            [
+                m.id
+                for m in mutations
+                if m.entity == "intervention"
+                and (row := plan.rows["intervention"].get(m.id)) is not None
+                and row["version"] == 1
+            ],
+        )
         self.by_intervention: dict[uuid.UUID, set] = {}
         self.by_client: dict[uuid.UUID, set] = {}
         for fid, row in follow_ups.items():

@@ -56,9 +56,12 @@ class Stamper:
         record_id = new["id"]
         previous = self.p.rows[entity].get(record_id)
         if previous is not None:
+            # An edit later in this batch may be based on the version replaced here.
+            self.batch_versions.setdefault((entity, record_id, previous["version"]), previous)
             first = first_version_history(entity, previous)
-            if first is not None:
+            if first is not None and record_id not in self.first_recorded:
                 self.p.history.append(first)
+                self.first_recorded.add(record_id)
         self.p.rows[entity][record_id] = new
         if record_id not in self.p.new[entity]:
             self.p.dirty[entity].add(record_id)
@@ -70,6 +73,8 @@ class Stamper:
         # (a stale edit later in the batch serialises the row it is based on).
         self.batch_versions[(entity, record_id, new["version"])] = new
         if new["version"] > 1 or losing is not None or records_creation(entity):
+            if new["version"] == 1:
+                self.first_recorded.add(record_id)
             data = serialize(entity, new)
             self.p.history.append(
                 {

@@ -5,6 +5,7 @@ across weeks, areas, teams, types or clients, soft and hard deletes, merges."""
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -199,3 +200,74 @@ def test_rebuild_command_restores_rollups_changed_behind_the_triggers_back(ctx, 
     db.session.remove()
     assert_rollups_match([world.area_ids["durham"]])
     assert figures([world.area_ids["durham"]], from_rollups=True)[0] != {}
+
+
+def _first_contact_race(app, world, second_writer_sql):
+    """T1 moves client O's 2017 contact onto client S (as a merge does) and holds its
+    transaction open; T2 runs `second_writer_sql` on S's 2018 contact; T1 commits,
+    then T2. S's first contact must be 2017."""
+    team, area, worker = (
+        world.team_ids["street"],
+        world.area_ids["durham"],
+        world.user_ids["worker"],
+    )
+    s, o = (c["id"] for c in make_clients(team, area, 2))
+    s1 = make_interventions(
+        team, area, worker, 1, client_ids=[s], occurred_at=datetime(2018, 5, 1, tzinfo=UTC)
+    )[0]["id"]
+    o1 = make_interventions(
+        team, area, worker, 1, client_ids=[o], occurred_at=datetime(2017, 5, 1, tzinfo=UTC)
+    )[0]["id"]
+    engine = db.engine
+    with engine.connect() as t1, engine.connect() as t2:
+        t1.execute(text("UPDATE intervention SET client_id = :s WHERE id = :o"), {"s": s, "o": o1})
+        errors = []
+
+        def second():
+            try:
+                t2.execute(text(second_writer_sql), {"i": s1, "s": s})
+                t2.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)  # T2 may wait for T1's lock, or be done already
+        t1.commit()
+        thread.join(timeout=30)
+        assert not thread.is_alive() and not errors, errors
+    db.session.remove()
+    first = db.session.get(ReportClientFirst, s)
+    assert first.first_at == datetime(2017, 5, 1, tzinfo=UTC)
+    assert_rollups_match([world.area_ids["durham"]])
+
+
+def test_notes_scrub_during_a_merge_leaves_first_contact_right(app, ctx, world):
+    # Retention's scrub changes no client, time or area: it must not recompute (and
+    # write back) a first contact from before the merge committed.
+    _first_contact_race(app, world, "UPDATE intervention SET notes = NULL WHERE id = :i")
+
+
+def test_concurrent_moves_of_one_clients_contacts_leave_first_contact_right(app, ctx, world):
+    # T2 changes S's own contact (a later time): it waits for T1's lock on S's row and
+    # then recomputes from every committed contact, T1's included.
+    _first_contact_race(
+        app,
+        world,
+        "UPDATE intervention SET occurred_at = '2019-01-01T00:00:00Z' WHERE id = :i",
+    )
+
+
+def test_truncate_empties_the_rollups(ctx, world):
+    make_interventions(
+        world.team_ids["street"],
+        world.area_ids["durham"],
+        world.user_ids["worker"],
+        2,
+        client_ids=[make_clients(world.team_ids["street"], world.area_ids["durham"], 1)[0]["id"]],
+        occurred_at=datetime(2026, 11, 18, 12, tzinfo=UTC),
+    )
+    db.session.execute(text("TRUNCATE intervention CASCADE"))
+    db.session.commit()
+    for model in (ReportWeekCount, ReportClientWeek, ReportClientFirst):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0

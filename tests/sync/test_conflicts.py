@@ -11,7 +11,9 @@ from sqlalchemy import select
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
+from outreach.sync.changes import write_history
 from outreach.sync.models import RecordVersion
+from outreach.sync.records import serialize
 from tests.sync.helpers import (
     client_data,
     intervention_data,
@@ -330,3 +332,81 @@ def test_stale_edit_based_on_a_version_made_in_the_same_batch(app, worker):
     with app.app_context():
         row = db.session.get(Intervention, uuid.UUID(i["id"]))
         assert (row.notes, row.location, row.version) == ("second", "hostel", 3)
+
+
+def _merged_pair(app, worker):
+    """Two clients; the second merged into the first (as a lead's merge leaves it)."""
+    keep, gone = mutation("client", client_data()), mutation("client", client_data(known_as="D"))
+    push(worker, [keep, gone])
+    with app.app_context():
+        row = db.session.get(Client, uuid.UUID(gone["id"]))
+        row.merged_into_id = uuid.UUID(keep["id"])
+        row.deleted_at = row.created_at
+        db.session.commit()
+    return keep, gone
+
+
+def test_version_one_is_kept_once_after_a_redirected_create(app, worker):
+    """A create redirected to the surviving client records its losing values at
+    version 1; the first edit must not write version 1 again (alone or in one batch)."""
+    keep, gone = _merged_pair(app, worker)
+    t0 = now_iso(-timedelta(hours=2))
+    alone = mutation("intervention", intervention_data(gone["id"], occurred_at=t0))
+    assert push(worker, [alone])["results"][0]["status"] == "conflict"
+    edit = intervention_data(keep["id"], occurred_at=t0, notes="x")
+    push(worker, [mutation("intervention", edit, id=alone["id"], base=1)])
+    same = mutation("intervention", intervention_data(gone["id"], occurred_at=t0))
+    push(worker, [same, mutation("intervention", edit, id=same["id"], base=1)])
+    with app.app_context():
+        for record in (alone, same):
+            rows = history("intervention", record["id"])
+            assert [r.version for r in rows] == [1, 2], [(r.version, r.reason) for r in rows]
+            assert rows[0].losing is not None
+
+
+def test_version_one_recorded_before_this_release_is_not_written_again(app, worker):
+    """Interventions created while creation still wrote history have their version 1
+    there already: their first edit adds version 2 only."""
+    t0 = now_iso(-timedelta(hours=2))
+    i = mutation("intervention", intervention_data(occurred_at=t0, notes="first"))
+    push(worker, [i])
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(i["id"]))
+        write_history(
+            [
+                {
+                    "entity": "intervention",
+                    "record_id": row.id,
+                    "version": 1,
+                    "reason": "create",
+                    "data": serialize("intervention", row),
+                    "actor_id": row.worker_id,
+                }
+            ]
+        )
+        db.session.commit()
+    edit = intervention_data(occurred_at=t0, notes="second")
+    push(worker, [mutation("intervention", edit, id=i["id"], base=1)])
+    with app.app_context():
+        assert [r.version for r in history("intervention", i["id"])] == [1, 2]
+
+
+def test_two_edits_of_a_stored_version_in_one_batch_both_count(app, worker):
+    """Both edits are based on version 1 (stored by an earlier push): the second is a
+    stale edit merged against version 1, so neither change is lost."""
+    t0 = now_iso(-timedelta(hours=2))
+    i = mutation("intervention", intervention_data(occurred_at=t0, notes="first"))
+    push(worker, [i])
+    notes = intervention_data(occurred_at=t0, notes="second")
+    place = intervention_data(occurred_at=t0, notes="first", location="hostel")
+    results = push(
+        worker,
+        [
+            mutation("intervention", notes, id=i["id"], base=1),
+            mutation("intervention", place, id=i["id"], base=1),
+        ],
+    )["results"]
+    assert [r["status"] for r in results] == ["applied", "conflict"]
+    with app.app_context():
+        row = db.session.get(Intervention, uuid.UUID(i["id"]))
+        assert (row.notes, row.location) == ("second", "hostel")

@@ -1,0 +1,87 @@
+"""Bulk inserts of the sync hot path (`outreach.sync.bulk.insert_rows`): the rows Core
+would write, and bad values refused as the database refuses them (DataError), so a
+push's savepoint fallback rejects only the mutation that holds them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
+
+from outreach.core.extensions import db
+from outreach.sync.bulk import COPY_MIN_ROWS, insert_rows
+from outreach.sync.models import RecordVersion, SyncMutation
+
+
+def ledger_rows(count: int, world, **over) -> list[dict]:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "mutation_id": uuid.uuid4(),
+            "device_id": uuid.uuid4(),
+            "user_id": world.user_ids["worker"],
+            "entity": "intervention",
+            "record_id": uuid.uuid4(),
+            "result": {"status": "applied", "note": "tab\\there\nand a quote '\""},
+            "created_at": now,
+        }
+        for _ in range(count)
+    ]
+    rows[-1].update(over)
+    return rows
+
+
+@pytest.mark.parametrize("count", [1, COPY_MIN_ROWS - 1, COPY_MIN_ROWS, 3 * COPY_MIN_ROWS])
+def test_rows_are_stored_as_core_would_store_them(app, world, count):
+    with app.app_context():
+        rows = ledger_rows(count, world)
+        insert_rows(SyncMutation.__table__, rows)
+        db.session.commit()
+        stored = {r.mutation_id: r for r in db.session.scalars(select(SyncMutation))}
+        assert len(stored) == count
+        for row in rows:
+            got = stored[row["mutation_id"]]
+            assert (got.device_id, got.record_id, got.result) == (
+                row["device_id"],
+                row["record_id"],
+                row["result"],
+            )
+            assert got.created_at == row["created_at"]
+
+
+@pytest.mark.parametrize("count", [2, 2 * COPY_MIN_ROWS])
+def test_an_integer_out_of_range_is_refused_not_wrapped(app, world, count, pg_only):
+    """A binary COPY would store a version of 2**31 as -2**31 without a word."""
+    with app.app_context():
+        versions = [
+            {
+                "entity": "intervention",
+                "record_id": uuid.uuid4(),
+                "version": 1,
+                "reason": "create",
+                "data": {},
+                "losing": None,
+                "actor_id": None,
+                "device_id": None,
+                "recorded_at": datetime.now(UTC),
+            }
+            for _ in range(count)
+        ]
+        versions[-1]["version"] = 2**31
+        with pytest.raises(DataError), db.session.begin_nested():
+            insert_rows(RecordVersion.__table__, versions)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 0
+
+
+@pytest.mark.parametrize("count", [2, 2 * COPY_MIN_ROWS])
+def test_a_value_of_the_wrong_type_is_a_data_error(app, world, count, pg_only):
+    with app.app_context():
+        rows = ledger_rows(count, world, record_id="not-a-uuid")
+        with pytest.raises(DataError), db.session.begin_nested():
+            insert_rows(SyncMutation.__table__, rows)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(SyncMutation)) == 0
