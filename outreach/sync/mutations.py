@@ -62,28 +62,21 @@ def _size(value, limit: int) -> int:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            total += 2
-            for key, val in item.items():
-                total += len(key) + 4 if isinstance(key, str) else 8
-                if isinstance(val, str):
-                    total += len(val) + 4
-                elif isinstance(val, dict | list):
-                    stack.append(val)
-                else:
-                    total += 8
+            total += 2 + sum(len(k) + 4 if isinstance(k, str) else 8 for k in item)
+            members = item.values()
         elif isinstance(item, list):
             total += 2
-            for val in item:
-                if isinstance(val, str):
-                    total += len(val) + 4
-                elif isinstance(val, dict | list):
-                    stack.append(val)
-                else:
-                    total += 8
-        elif isinstance(item, str):
-            total += len(item) + 4
+            members = item
         else:
-            total += 8
+            total += len(item) + 4 if isinstance(item, str) else 8
+            continue
+        for member in members:
+            if isinstance(member, str):
+                total += len(member) + 4
+            elif isinstance(member, dict | list):
+                stack.append(member)
+            else:
+                total += 8
         if total > limit:
             return total
     return total
