@@ -3,6 +3,7 @@ starts from: the ledger, and every row the batch touches, one query per table.""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -113,15 +114,6 @@ class PlanLoader:
         plan = Plan(
             rows={"client": clients, "intervention": interventions, "follow_up": follow_ups}
         )
-        self.members = set(
-            db.session.scalars(
-                select(User.id).where(
-                    User.team_id == self.ctx.team_id,
-                    User.active.is_(True),
-                    User.role.in_(TEAM_ROLES),
-                )
-            )
-        )
         self.versions = self._load_bases(mutations, plan)
         self.batch_versions: dict[tuple, dict] = {}  # versions made by this batch: rows
         # Records at version 1 whose version 1 is already in history (no pre-image).
@@ -142,6 +134,20 @@ class PlanLoader:
                 self.by_intervention.setdefault(row["intervention_id"], set()).add(fid)
             self.by_client.setdefault(row["client_id"], set()).add(fid)
         return plan
+
+    @functools.cached_property
+    def members(self) -> set[int]:
+        """Active workers and leads of the team: read only when a mutation names one
+        (a key worker, a follow-up's assignee); most pushes do not."""
+        return set(
+            db.session.scalars(
+                select(User.id).where(
+                    User.team_id == self.ctx.team_id,
+                    User.active.is_(True),
+                    User.role.in_(TEAM_ROLES),
+                )
+            )
+        )
 
     def _load_bases(self, mutations: list[Mutation], plan: Plan) -> dict[tuple, dict]:
         """Data of every version a stale edit is based on: one query on record history
