@@ -214,14 +214,7 @@ def test_deleting_client_deletes_open_follow_ups(app, worker):
 
 
 def test_reference_to_merged_client_is_redirected(app, worker):
-    keep = mutation("client", client_data())
-    gone = mutation("client", client_data(known_as="Dup"))
-    push(worker, [keep, gone])
-    with app.app_context():
-        row = db.session.get(Client, uuid.UUID(gone["id"]))
-        row.merged_into_id = uuid.UUID(keep["id"])
-        row.deleted_at = row.created_at
-        db.session.commit()
+    keep, gone = _merged_pair(app, worker)
     i = mutation("intervention", intervention_data(gone["id"]))
     result = push(worker, [i])["results"][0]
     assert result["status"] == "conflict"
