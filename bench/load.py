@@ -331,6 +331,29 @@ class Device:
                 self.conn.close()
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) so far of the web server, PostgreSQL and this load
+    generator, read from /proc (Linux): where the machine's two cores went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"web": 0.0, "database": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if b"gunicorn" in cmdline:
+            totals["web"] += used
+        elif cmdline.startswith(b"postgres"):
+            totals["database"] += used
+    own = os.times()
+    totals["load generator"] = own.user + own.system
+    return totals
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -398,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     deadline = time.monotonic() + args.max_seconds
     gate = threading.Semaphore(args.concurrency)
+    cpu_before = cpu_seconds()
+    cpu_used: dict[str, float] = {}
     try:
         devices = [Device(i, email, port, args, stats, deadline) for i, email in enumerate(emails)]
 
@@ -415,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             stats.error("time limit: some devices did not finish")
     finally:
         elapsed = time.perf_counter() - started
+        cpu_used = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds().items()}
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(30)
@@ -434,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": len(stats.errors),
         "rejected": stats.rejected,
         "pulled_changes": stats.pulled,
+        "cpu_s": cpu_used,
         "latency_ms": {
             kind: {
                 "n": len(values),
@@ -475,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{kind:8} {row['n']:>6} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8} "
                 f"{row.get('max', ''):>8}"
             )
+        per_request = {k: round(v / max(requests, 1) * 1000, 1) for k, v in cpu_used.items()}
+        print(f"CPU s used: {cpu_used} (ms per request: {per_request})")
         for entity, c in counts.items():
             print(
                 f"{entity:13} acknowledged {c['acknowledged']}, stored {c['stored']} "

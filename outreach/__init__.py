@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 
 from outreach.config import load_config
+from outreach.core.jsonio import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -20,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=None,
         instance_path=str(ROOT / "instance"),
     )
+    app.json = OrjsonProvider(app)
     app.config.update(load_config(overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_logging(app)

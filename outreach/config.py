@@ -6,6 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from outreach.core import jsonio
+
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -31,7 +33,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "MATCH_KEY_SECRET": env.get("OUTREACH_MATCH_KEY_SECRET")
         or env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "json_serializer": jsonio.dumps,
+            "json_deserializer": jsonio.loads,
+        },
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
             minutes=int(env.get("OUTREACH_ACCESS_TOKEN_MINUTES", "15"))
         ),

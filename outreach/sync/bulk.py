@@ -20,8 +20,9 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Table, exc, insert
+from sqlalchemy import JSON, Table, exc, insert
 
+from outreach.core import jsonio
 from outreach.core.extensions import db
 
 # Below this, one multi-row INSERT beats COPY's extra round trips: a phone's usual push
@@ -120,21 +121,39 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
     elif len(rows) >= COPY_MIN_ROWS:
         _copy(connection, statement, values, types, dialect.loaded_dbapi.Error)
     else:
-        # One multi-row INSERT: psycopg's executemany would send a statement per row.
-        connection.exec_driver_sql(
-            _multi_row_insert(table, keys, dialect, len(rows)),
-            tuple(value for row in values for value in row),
-        )
+        # One INSERT of a JSON array of rows: psycopg's executemany would send a statement
+        # per row, and a multi-row VALUES list has a parameter per value, which psycopg
+        # parses afresh every time (it caches queries of at most 50 parameters).
+        statement, json_keys = _recordset_insert(table, keys, dialect)
+        names = [table.c[k].name for k in keys]
+        for column, key in enumerate(keys):
+            if key in json_keys:
+                for row, source in zip(values, rows, strict=True):
+                    row[column] = jsonio.dumps(source[key])
+        payload = jsonio.dumps([dict(zip(names, row, strict=True)) for row in values])
+        connection.exec_driver_sql(statement, (payload,))
 
 
-@functools.lru_cache(maxsize=512)
-def _multi_row_insert(table: Table, keys: tuple[str, ...], dialect, count: int) -> str:
-    """`INSERT INTO t (a, b) VALUES (%s, %s), ...` for `count` rows (pyformat drivers)."""
+@functools.cache
+def _recordset_insert(table: Table, keys: tuple[str, ...], dialect) -> tuple[str, frozenset]:
+    """(`INSERT INTO t (a, j) SELECT a, j::json FROM json_to_recordset(%s::json) AS
+    r(a uuid, j text)`, the keys of JSON columns). One statement text per table and
+    columns, so psycopg prepares it once. JSON columns travel as their JSON text, so a
+    Python None is stored as JSON null, as Core stores it."""
     quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(table.c[k].name) for k in keys)
-    row = "(" + ", ".join(["%s"] * len(keys)) + ")"
+    json_keys = frozenset(k for k in keys if isinstance(table.c[k].type, JSON))
+    names = [quote(table.c[k].name) for k in keys]
+    chosen = [f"{n}::json" if k in json_keys else n for k, n in zip(keys, names, strict=True)]
+    declared = [
+        f"{n} text" if k in json_keys else f"{n} {table.c[k].type.compile(dialect=dialect)}"
+        for k, n in zip(keys, names, strict=True)
+    ]
     target = dialect.identifier_preparer.format_table(table)
-    return f"INSERT INTO {target} ({names}) VALUES {', '.join([row] * count)}"
+    statement = (
+        f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(chosen)} "
+        f"FROM json_to_recordset(%s::json) AS r({', '.join(declared)})"
+    )
+    return statement, json_keys
 
 
 def _copy(

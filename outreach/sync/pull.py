@@ -30,16 +30,26 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import orjson
 from sqlalchemy import and_, or_, select
 
 from outreach.audit.service import record_events
+from outreach.core.db import among
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.interventions.codes import reference_data
 from outreach.org.models import TEAM_ROLES, Team, User
+from outreach.sync import records_json
 from outreach.sync.changes import current_seq
 from outreach.sync.models import SyncChange
-from outreach.sync.records import MODELS, in_scope, intervention_window, load_rows, serialize
+from outreach.sync.records import (
+    CHUNK,
+    MODELS,
+    in_scope,
+    intervention_window,
+    load_rows,
+    serialize,
+)
 
 SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
 _SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})(?::t([0-9]{1,9}))?$")
@@ -106,6 +116,23 @@ def _cursor_error(reason: str) -> ApiError:
     return ApiError(422, "The cursor is not valid.", errors={"cursor": [reason]})
 
 
+class Page:
+    """One pull page's changes (dicts, or JSON the database wrote) and how many of each
+    entity and op it holds (for the audit event)."""
+
+    def __init__(self) -> None:
+        self.changes: list = []
+        self.counts: dict[str, int] = {}
+
+    def add(self, entity: str, op: str, change) -> None:
+        self.changes.append(change)
+        key = f"{entity}_{op}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+
 def _change(entity: str, op: str, record_id, version, server_seq, data=None) -> dict:
     out = {
         "entity": entity,
@@ -119,9 +146,10 @@ def _change(entity: str, op: str, record_id, version, server_seq, data=None) -> 
     return out
 
 
-def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[list, Cursor, bool]:
+def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, Cursor, bool]:
     since = intervention_window(ctx.now, ctx.window_days)
-    changes: list[dict] = []
+    in_database = records_json.available()
+    changes = Page()
     index, after_seq, after_id = cursor.entity_index, cursor.after_seq, cursor.after_id
     while index < len(SNAPSHOT_ORDER):
         entity = SNAPSHOT_ORDER[index]
@@ -138,14 +166,17 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[list, 
             stmt = stmt.where(
                 or_(c.server_seq > after_seq, and_(c.server_seq == after_seq, c.id > after_id))
             )
+        if in_database:  # only what the cursor needs, and the change as JSON
+            stmt = stmt.with_only_columns(c.id, c.server_seq, records_json.change_json(entity))
         room = limit - len(changes)
         rows = db.session.execute(stmt.order_by(c.server_seq, c.id).limit(room + 1)).all()
         for row in rows[:room]:
-            changes.append(
-                _change(
-                    entity, "upsert", row.id, row.version, row.server_seq, serialize(entity, row)
-                )
-            )
+            if in_database:
+                change = orjson.Fragment(row.change_json)
+            else:
+                data = serialize(entity, row)
+                change = _change(entity, "upsert", row.id, row.version, row.server_seq, data)
+            changes.add(entity, "upsert", change)
         if len(rows) > room:
             last = rows[room - 1] if room else None
             if last is None:  # page full exactly at an entity boundary
@@ -163,7 +194,7 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[list, 
 
 def _incremental_page(
     ctx: PullContext, cursor: Cursor, limit: int, high: int
-) -> tuple[list, Cursor, bool]:
+) -> tuple[Page, Cursor, bool]:
     rows = db.session.execute(
         select(SyncChange.seq, SyncChange.entity, SyncChange.record_id)
         .where(SyncChange.team_id == ctx.team_id, SyncChange.seq > cursor.seq)
@@ -182,28 +213,49 @@ def _incremental_page(
     wanted: dict[str, set] = {}
     for entity, record_id in last:
         wanted.setdefault(entity, set()).add(record_id)
-    current = {entity: load_rows(entity, ids) for entity, ids in wanted.items()}
+    in_database = records_json.available()
+    load = _load_with_json if in_database else load_rows
+    current = {entity: load(entity, ids) for entity, ids in wanted.items()}
     since = intervention_window(ctx.now, ctx.window_days)
-    changes = []
+    changes = Page()
     for (entity, record_id), seq in last.items():
         row = current.get(entity, {}).get(record_id)
-        if row is not None and in_scope(entity, row, ctx.team_id, since):
-            changes.append(
-                _change(
-                    entity,
-                    "upsert",
-                    record_id,
-                    row["version"],
-                    row["server_seq"],
-                    serialize(entity, row),
-                )
-            )
+        if row is None or not in_scope(entity, row, ctx.team_id, since):
+            changes.add(entity, "remove", _change(entity, "remove", record_id, None, seq))
+        elif in_database:
+            changes.add(entity, "upsert", orjson.Fragment(row["change_json"]))
         else:
-            changes.append(_change(entity, "remove", record_id, None, seq))
+            data = serialize(entity, row)
+            change = _change(entity, "upsert", record_id, row["version"], row["server_seq"], data)
+            changes.add(entity, "upsert", change)
     if has_more:
         return changes, Cursor(rows[-1][0]), True
     end = max(cursor.seq, rows[-1][0] if rows else 0, high)
     return changes, Cursor(end), False
+
+
+# What `in_scope` reads of a row, besides its team and deletion.
+SCOPE_COLUMNS = {
+    "client": ("merged_into_id", "anonymised_at"),
+    "intervention": ("occurred_at",),
+    "follow_up": (),
+}
+
+
+def _load_with_json(entity: str, ids) -> dict:
+    """Like `load_rows`, but only the columns `in_scope` reads, plus the change JSON."""
+    table = MODELS[entity].__table__
+    c = table.c
+    columns = [c.id, c.team_id, c.deleted_at, *(c[name] for name in SCOPE_COLUMNS[entity])]
+    ids = list(ids)
+    out: dict = {}
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(*columns, records_json.change_json(entity)).where(
+            among(c.id, ids[start : start + CHUNK])
+        )
+        for row in db.session.execute(stmt):
+            out[row.id] = row._mapping
+    return out
 
 
 def reference_for(team_id: int) -> dict:
@@ -245,14 +297,14 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
     else:
         changes, next_cursor, has_more = _incremental_page(ctx, cursor, limit, high)
     next_cursor = replace(next_cursor, team_id=ctx.team_id)
-    body: dict = {"changes": changes, "cursor": next_cursor.encode(), "has_more": has_more}
+    body: dict = {
+        "changes": changes.changes,
+        "cursor": next_cursor.encode(),
+        "has_more": has_more,
+    }
     if first:
         body["reference"] = reference_for(ctx.team_id)
     if changes:
-        counts: dict[str, int] = {}
-        for change in changes:
-            key = f"{change['entity']}_{change['op']}"
-            counts[key] = counts.get(key, 0) + 1
         record_events(
             [
                 {
@@ -261,7 +313,7 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
                     "action": "sync.pull",
                     "detail": {
                         "count": len(changes),
-                        "counts": counts,
+                        "counts": changes.counts,
                         "cursor": cursor_value,
                         "next_cursor": body["cursor"],
                     },

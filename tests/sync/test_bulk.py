@@ -85,3 +85,53 @@ def test_a_value_of_the_wrong_type_is_a_data_error(app, world, count, pg_only):
             insert_rows(SyncMutation.__table__, rows)
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(SyncMutation)) == 0
+
+
+@pytest.mark.parametrize("count", [1, COPY_MIN_ROWS - 1, COPY_MIN_ROWS])
+def test_every_column_reads_back_as_a_core_insert_of_the_same_row(app, world, count):
+    """Byte for byte, as the database shows it: JSON None as JSON null (not SQL NULL),
+    times in another zone at full precision, nested JSON, quotes and newlines."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy import String, cast, insert
+
+    table = RecordVersion.__table__
+    when = datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))
+
+    def version_rows() -> list[dict]:
+        return [
+            {
+                "entity": "client",
+                "record_id": uuid.UUID(int=i + 1),
+                "version": i + 1,
+                "reason": 'it\'s "q"\n\tx',
+                "data": {"initials": "AB", "n": [1, None, {"x": "é"}], "t": True},
+                "losing": None if i % 2 else {"notes": None},
+                "actor_id": world.user_ids["worker"] if i % 3 else None,
+                "device_id": uuid.uuid4() if i % 2 else None,
+                "recorded_at": when + timedelta(seconds=i),
+            }
+            for i in range(count)
+        ]
+
+    columns = [c for c in table.c if c.name not in ("id", "entity")]
+    with app.app_context():
+        db.session.execute(insert(table), version_rows())
+        ours = [dict(row, entity="intervention") for row in version_rows()]
+        for row, theirs in zip(ours, version_rows(), strict=True):
+            row["device_id"] = theirs["device_id"]
+        insert_rows(table, ours)
+        db.session.commit()
+        as_text = [cast(c, String) for c in columns] + [table.c.device_id.is_(None)]
+        core = db.session.execute(
+            select(*as_text).where(table.c.entity == "client").order_by(table.c.version)
+        ).all()
+        bulk = db.session.execute(
+            select(*as_text).where(table.c.entity == "intervention").order_by(table.c.version)
+        ).all()
+        device = columns.index(table.c.device_id)
+        strip = [tuple(v for i, v in enumerate(row) if i != device) for row in core]
+        assert strip == [tuple(v for i, v in enumerate(row) if i != device) for row in bulk]
+        assert db.session.scalar(select(func.count()).where(table.c.losing.is_(None))) == 0, (
+            "JSON None must be stored as JSON null"
+        )
