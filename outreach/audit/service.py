@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from outreach.audit.models import AuditEvent
+from outreach.core.bulk import insert_rows
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 
@@ -55,7 +56,7 @@ def event_rows(rows: list[dict]) -> list[dict]:
 def record_events(rows: list[dict]) -> None:
     """Bulk-insert audit events. Each row as for record_event."""
     if rows:
-        db.session.execute(insert(AuditEvent.__table__), event_rows(rows))
+        insert_rows(AuditEvent.__table__, event_rows(rows))
 
 
 def list_events(

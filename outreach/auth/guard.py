@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
@@ -33,6 +33,8 @@ class Actor:
     user: User
     device_id: uuid.UUID
     area_ids: frozenset[int] = field(default_factory=frozenset)
+    # When the device last synced, as loaded with it (sync writes it only when stale).
+    last_sync_at: datetime | None = None
 
     @property
     def id(self) -> int:
@@ -98,7 +100,9 @@ def load_actor(claims: dict) -> Actor:
         )
     elif team_area_id is not None:
         area_ids = frozenset({team_area_id})
-    return Actor(user=user, device_id=device_id, area_ids=area_ids)
+    return Actor(
+        user=user, device_id=device_id, area_ids=area_ids, last_sync_at=device.last_sync_at
+    )
 
 
 def require(*roles: str):

@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from outreach.auth import service
 from outreach.auth.schemas import LoginResponseSchema, LoginSchema, TokenPairSchema
 from outreach.core.extensions import limiter
-from outreach.org.service import profile_of
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")
 
@@ -47,10 +46,10 @@ class Login(MethodView):
     @blp.doc(security=[])
     def post(self, args):
         """Sign in from a device; returns an access and a device-bound refresh token."""
-        user, tokens = service.login(
+        profile, tokens = service.login(
             args["email"], args["password"], args["device_id"], args.get("device_label")
         )
-        return {**tokens, "user": profile_of(user)}
+        return {**tokens, "user": profile}
 
 
 @blp.route("/refresh")

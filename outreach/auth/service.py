@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from outreach.audit.service import record_event
 from outreach.auth.guard import device_revoked_error
@@ -16,7 +17,8 @@ from outreach.auth.passwords import verify_password
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import User
+from outreach.org.models import Team, User
+from outreach.org.service import profile_of
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 
@@ -48,9 +50,14 @@ def _revoke_family(device: Device, now: datetime) -> None:
     device.token_family = None
 
 
-def login(email: str, password: str, device_id: uuid.UUID, label: str | None) -> tuple[User, dict]:
-    """Check credentials and bind a new token family to the device."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+def login(email: str, password: str, device_id: uuid.UUID, label: str | None) -> tuple[dict, dict]:
+    """Check credentials and bind a new token family to the device. Returns the user's
+    profile (read before the commit expires what it needs) and the tokens."""
+    user = db.session.scalar(
+        select(User)
+        .where(User.email == email.strip().lower())
+        .options(joinedload(User.team).joinedload(Team.area))
+    )
     if not verify_password(user.password_hash if user else None, password) or not user:
         record_event("auth.login_failed", actor_id=user.id if user else None)
         db.session.commit()
@@ -78,8 +85,9 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     db.session.flush()
     tokens = _issue_tokens(user, device, family)
     record_event("auth.login", actor_id=user.id, device_id=device.id)
+    profile = profile_of(user)
     db.session.commit()
-    return user, tokens
+    return profile, tokens
 
 
 def refresh(claims: dict) -> dict:

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from outreach.core.bulk import insert_rows
 from outreach.core.db import among, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.sync.bulk import insert_rows
 from outreach.sync.models import RecordVersion, SyncChange, SyncCounter, SyncTeamSeq
 from outreach.sync.records import serialize
 

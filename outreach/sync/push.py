@@ -45,9 +45,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from outreach.audit.models import AuditEvent
 from outreach.audit.service import event_rows
+from outreach.core.bulk import insert_rows
 from outreach.core.extensions import db
 from outreach.people.service import link_probable_duplicates
-from outreach.sync.bulk import insert_rows
 from outreach.sync.changes import log_changes, write_history
 from outreach.sync.models import SyncMutation
 from outreach.sync.mutations import Mutation, PushContext, parse_mutation, rejected

@@ -16,7 +16,21 @@ from outreach.org.models import Team
 from outreach.sync.pull import PullContext, pull_changes
 from outreach.sync.push import PushContext, push_mutations, summarise
 
-PULL_SYNC_RESOLUTION = timedelta(minutes=1)
+# A device's last sync is shown to team leads to the minute: a phone syncing in a burst
+# (pushes, then pull pages) writes it once, not once a request.
+SYNC_TIME_RESOLUTION = timedelta(minutes=1)
+
+
+def note_sync(actor: Actor, now) -> None:
+    """Record the device's last sync unless it was recorded in the last minute.
+    (Core statement: the ORM's flush costs more than the push's own rows.)"""
+    last = actor.last_sync_at
+    if last is not None and timedelta(0) <= now - last <= SYNC_TIME_RESOLUTION:
+        return
+    db.session.execute(
+        update(Device).where(Device.id == actor.device_id).values(last_sync_at=now),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _team_area(actor: Actor) -> tuple[int, int]:
@@ -49,12 +63,8 @@ def push(
         max_mutation_bytes=max_mutation_bytes,
     )
     # Lock order device row, then the team's sequence row, for every push: write the
-    # device's last sync now, before push_mutations takes the sequence lock. (Core
-    # statements here and below: the ORM's flush costs more than the push's own rows.)
-    db.session.execute(
-        update(Device).where(Device.id == actor.device_id).values(last_sync_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    # device's last sync now, before push_mutations takes the sequence lock.
+    note_sync(actor, now)
     # A body smaller than the per-mutation limit cannot hold an oversized mutation.
     measure = not body_bytes or body_bytes > max_mutation_bytes
     results = push_mutations(ctx, mutations, measure=measure)
@@ -84,10 +94,6 @@ def pull(actor: Actor, cursor: str | None, limit: int, *, window_days: int) -> d
         window_days=window_days,
     )
     body = pull_changes(ctx, cursor, limit)
-    device = db.session.get(Device, actor.device_id)
-    if device is not None and (
-        device.last_sync_at is None or now - device.last_sync_at > PULL_SYNC_RESOLUTION
-    ):
-        device.last_sync_at = now
+    note_sync(actor, now)
     db.session.commit()
     return body

@@ -1,4 +1,4 @@
-"""Bulk inserts of the sync hot path (`outreach.sync.bulk.insert_rows`): the rows Core
+"""Bulk inserts of the sync hot path (`outreach.core.bulk.insert_rows`): the rows Core
 would write, and bad values refused as the database refuses them (DataError), so a
 push's savepoint fallback rejects only the mutation that holds them."""
 
@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError
 
+from outreach.core.bulk import COPY_MIN_ROWS, insert_rows
 from outreach.core.extensions import db
-from outreach.sync.bulk import COPY_MIN_ROWS, insert_rows
 from outreach.sync.models import RecordVersion, SyncMutation
 
 
