@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from outreach.auth.models import Device
 from outreach.core.errors import ApiError
@@ -65,6 +65,16 @@ def device_revoked_error() -> ApiError:
     )
 
 
+# Device, user and team area in one round trip: every authenticated request pays it,
+# so the statement is built once (its cache key too), not on every request.
+_ACTOR_QUERY = (
+    select(Device, User, Team.area_id)
+    .join(User, User.id == Device.user_id)
+    .outerjoin(Team, Team.id == User.team_id)
+    .where(Device.id == bindparam("device_id"))
+)
+
+
 def load_actor(claims: dict) -> Actor:
     """Check the token's device and family, and load the user."""
     try:
@@ -72,13 +82,7 @@ def load_actor(claims: dict) -> Actor:
         user_id = int(claims["sub"])
     except (KeyError, TypeError, ValueError):
         raise ApiError(401, "The token is not valid.") from None
-    # Device, user and team area in one round trip: every authenticated request pays it.
-    found = db.session.execute(
-        select(Device, User, Team.area_id)
-        .join(User, User.id == Device.user_id)
-        .outerjoin(Team, Team.id == User.team_id)
-        .where(Device.id == device_id)
-    ).first()
+    found = db.session.execute(_ACTOR_QUERY, {"device_id": device_id}).first()
     if found is None or found[0].user_id != user_id:
         raise ApiError(401, "The token is not valid for this device.")
     device, user, team_area_id = found
