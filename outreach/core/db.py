@@ -26,3 +26,14 @@ def among(column, values: Collection) -> ColumnElement[bool]:
     if on_postgres():
         return column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True))
     return column.in_(values)
+
+
+def in_batch(column, postgres: bool, name: str = "ids") -> ColumnElement[bool]:
+    """`column` among the values of the bound parameter `name`, for a statement built
+    once and run with many batches (`= ANY(:name)` on PostgreSQL, an expanding IN
+    elsewhere). Hot paths keep such statements (`functools.cache` per dialect) and run
+    them on the session's connection: building and caching a statement per call cost
+    as much as the database's work on it."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))

@@ -8,13 +8,14 @@ the links; merging belongs to the caseload slice, which reads them through
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.orm import aliased
 
-from outreach.core.db import among
+from outreach.core.db import in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.people.matching import match_key
@@ -29,6 +30,21 @@ def compute_match_key(initials: str | None, date_of_birth, sex: str | None) -> s
     return match_key(initials, date_of_birth, sex)
 
 
+@functools.cache
+def _same_key_query(postgres: bool):
+    """The team's live clients with any of the match keys `ids`, earliest first."""
+    return (
+        select(Client.id, Client.match_key)
+        .where(
+            Client.team_id == bindparam("team_id"),
+            in_batch(Client.match_key, postgres),
+            Client.deleted_at.is_(None),
+            Client.merged_into_id.is_(None),
+        )
+        .order_by(Client.created_at, Client.id)
+    )
+
+
 def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, str]]) -> int:
     """Link each (client id, match key) to the team's earliest other live client with
     the same key, unless the two are already linked either way (a star, not every
@@ -37,18 +53,10 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
     wanted = [(cid, key) for cid, key in clients if key]
     if not wanted:
         return 0
-    keys = {key for _cid, key in wanted}
+    keys = list({key for _cid, key in wanted})
     candidates: dict[str, list[uuid.UUID]] = {}
-    for cid, key in db.session.execute(
-        select(Client.id, Client.match_key)
-        .where(
-            Client.team_id == team_id,
-            among(Client.match_key, keys),
-            Client.deleted_at.is_(None),
-            Client.merged_into_id.is_(None),
-        )
-        .order_by(Client.created_at, Client.id)
-    ):
+    rows = db.session.execute(_same_key_query(on_postgres()), {"team_id": team_id, "ids": keys})
+    for cid, key in rows:
         candidates.setdefault(key, []).append(cid)
     pairs = []
     for cid, key in wanted:

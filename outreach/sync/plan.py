@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select, tuple_
 
-from outreach.core.db import among
+from outreach.core.db import among, in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.interventions.rules import follow_up_id_for
 from outreach.org.models import TEAM_ROLES, User
@@ -187,14 +187,21 @@ class PlanLoader:
     # -- applying
 
 
+@functools.cache
+def _ledger_query(postgres: bool):
+    ledger = SyncMutation.__table__.c
+    return select(ledger.mutation_id, ledger.user_id, ledger.result).where(
+        in_batch(ledger.mutation_id, postgres)
+    )
+
+
 def load_ledger(mutation_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, dict]]:
     """(user_id, stored result) of already-applied mutations: one query per 500."""
     out: dict = {}
+    statement = _ledger_query(on_postgres())
+    connection = db.session.connection()
     for start in range(0, len(mutation_ids), LEDGER_CHUNK):
         chunk = mutation_ids[start : start + LEDGER_CHUNK]
-        stmt = select(SyncMutation.mutation_id, SyncMutation.user_id, SyncMutation.result).where(
-            among(SyncMutation.mutation_id, chunk)
-        )
-        for mid, user_id, result in db.session.execute(stmt):
+        for mid, user_id, result in connection.execute(statement, {"ids": chunk}):
             out[mid] = (user_id, result)
     return out

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from outreach.core.db import among
+from outreach.core.db import in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.interventions import rules as irules
 from outreach.interventions.models import FollowUp, Intervention
@@ -88,14 +88,22 @@ def column_names(entity: str) -> tuple[str, ...]:
     return tuple(c.name for c in MODELS[entity].__table__.columns)
 
 
+@functools.cache
+def _rows_by_id(entity: str, postgres: bool):
+    table = MODELS[entity].__table__
+    return select(table).where(in_batch(table.c.id, postgres))
+
+
 def load_rows(entity: str, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict]:
     """Current rows (all columns, as dicts) of the given ids: one query per 500 ids."""
-    table = MODELS[entity].__table__
     ids = list(dict.fromkeys(ids))
     out: dict[uuid.UUID, dict] = {}
+    if not ids:
+        return out
+    statement = _rows_by_id(entity, on_postgres())
+    connection = db.session.connection()
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        for row in db.session.execute(select(table).where(among(table.c.id, chunk))):
+        for row in connection.execute(statement, {"ids": ids[start : start + CHUNK]}):
             mapping = dict(row._mapping)
             out[mapping["id"]] = mapping
     return out
