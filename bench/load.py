@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import secrets
@@ -348,19 +349,19 @@ class Device:
 
 
 def run_devices(devices: list, concurrency: int, ramp: float, deadline: float) -> None:
-    """Run every device, at most `concurrency` at once; the first ones start spread
-    evenly over `ramp` seconds."""
+    """Run every device, at most `concurrency` at once; the first `concurrency` to take a
+    slot start spread evenly over `ramp` seconds, each later one when a slot frees."""
     gate = threading.Semaphore(concurrency)
+    order = itertools.count()
 
-    def run(position: int, device: Device) -> None:
-        if position < concurrency and ramp > 0:
-            time.sleep(position * ramp / concurrency)
+    def run(device: Device) -> None:
         with gate:
+            position = next(order)  # the n-th device to get a slot
+            if position < concurrency and ramp > 0:
+                time.sleep(position * ramp / concurrency)
             device.run()
 
-    threads = [
-        threading.Thread(target=run, args=(i, d), daemon=True) for i, d in enumerate(devices)
-    ]
+    threads = [threading.Thread(target=run, args=(d,), daemon=True) for d in devices]
     for t in threads:
         t.start()
     for t in threads:
