@@ -7,7 +7,10 @@ import traceback
 from http import HTTPStatus
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, NotFound
+
+from outreach.core.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,23 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(DataError)
+    def handle_data_error(exc: DataError):
+        # A value that passed validation but the database cannot hold (a NUL character in
+        # text, a number out of range): the request's fault, and nothing of it is kept.
+        db.session.rollback()
+        log.warning(
+            "database refused a value: %s on %s %s",
+            describe_exception(exc),
+            request.method,
+            request.path,
+        )
+        return error_response(
+            422,
+            "A value in the request cannot be stored (a NUL character in text, or a number "
+            "out of range). Nothing was saved.",
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

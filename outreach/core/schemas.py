@@ -2,6 +2,10 @@
 
 from marshmallow import Schema, fields, validate
 
+# PostgreSQL text cannot hold NUL characters: refuse them where a field is stored or looked
+# up. A pattern, so the OpenAPI document says so too.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
+
 
 class ErrorSchema(Schema):
     code = fields.Raw(

@@ -119,3 +119,30 @@ def test_cors_is_closed_by_default(client):
 def test_health_reports_database(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.get_json()["database"] == "ok"
+
+
+def test_a_nul_character_in_a_sign_in_is_a_field_error(client, world):
+    """Found by schemathesis (seed 20261202): PostgreSQL refused the lookup with a 500."""
+    r = client.post(
+        "/api/v1/auth/login",
+        json={
+            "email": "worker\x00@example.test",
+            "password": "whatever-it-is",
+            "device_id": "fbc887f5-916b-30cb-8c00-ee0c95124697",
+            "device_label": "phone\x00",
+        },
+    )
+    assert_envelope(r, 422)
+    assert set(r.get_json()["errors"]) == {"email", "device_label"}
+
+
+def test_a_value_the_database_refuses_is_422_and_nothing_is_kept(login, pg_only):
+    """The safety net for fields without their own check: the database's refusal of a
+    value (here a NUL character in an area's name) is the request's fault, not a 500."""
+    admin = login("admin")
+    r = admin.post(
+        "/api/v1/admin/areas", json={"code": "nul-area", "name": "Nul\x00", "region": "North"}
+    )
+    assert_envelope(r, 422)
+    codes = [a["code"] for a in admin.get("/api/v1/admin/areas").get_json()]
+    assert "nul-area" not in codes
