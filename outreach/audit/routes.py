@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from outreach.audit.service import list_events
 from outreach.auth.guard import require
-from outreach.core.schemas import PageArgsSchema
+from outreach.core.schemas import NO_NUL, PageArgsSchema
 
 blp = Blueprint(
     "admin_audit", __name__, url_prefix="/api/v1/admin", description="Audit log (admin)"
@@ -36,9 +36,9 @@ class AuditPageSchema(Schema):
 class AuditQueryArgsSchema(PageArgsSchema):
     actor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     device_id = fields.UUID()
-    action = fields.String(validate=validate.Length(max=64))
-    entity = fields.String(validate=validate.Length(max=32))
-    record_id = fields.String(validate=validate.Length(max=64))
+    action = fields.String(validate=[validate.Length(max=64), NO_NUL])
+    entity = fields.String(validate=[validate.Length(max=32), NO_NUL])
+    record_id = fields.String(validate=[validate.Length(max=64), NO_NUL])
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
 

@@ -1,13 +1,13 @@
 from marshmallow import Schema, fields, validate
 
 from outreach.auth.passwords import MIN_PASSWORD_LENGTH
-from outreach.core.schemas import PageArgsSchema
+from outreach.core.schemas import NO_NUL, PageArgsSchema
 from outreach.org.models import ROLES
 
 CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
 )
-NAME = validate.Length(min=1, max=120)
+NAME = [validate.Length(min=1, max=120), NO_NUL]
 # The service's rule (outreach.auth.passwords), documented so clients can check it first.
 PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=256)
 
@@ -47,7 +47,7 @@ class UserSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     team_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
     areas = fields.List(
-        fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=50)
+        fields.String(validate=[validate.Length(max=64), NO_NUL]), validate=validate.Length(max=50)
     )
     password = fields.String(required=True, load_only=True, validate=PASSWORD)
     active = fields.Boolean(dump_only=True)
@@ -58,7 +58,7 @@ class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
     team_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
     areas = fields.List(
-        fields.String(validate=validate.Length(max=64)), validate=validate.Length(max=50)
+        fields.String(validate=[validate.Length(max=64), NO_NUL]), validate=validate.Length(max=50)
     )
     password = fields.String(load_only=True, validate=PASSWORD)
     active = fields.Boolean()

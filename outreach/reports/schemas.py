@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from outreach.core.schemas import PageArgsSchema
+from outreach.core.schemas import NO_NUL, PageArgsSchema
 
 FIGURE = {"description": 'A published figure: "0", "12", "<5" (1 to 4) or "*" (hidden)'}
 
@@ -118,7 +118,7 @@ class WeeklyReportSchema(Schema):
 
 class DeliveryQueryArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
-    period = fields.String(validate=validate.Length(max=8))
+    period = fields.String(validate=[validate.Length(max=8), NO_NUL])
 
 
 class DeliverySchema(Schema):
