@@ -18,64 +18,24 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from outreach.core.extensions import db
 from outreach.core.types import UTCDateTime
-from outreach.sync.records import MODELS
+from outreach.sync.records import ENTITIES, MODELS
 
-# (JSON name, column) of each record's `data`, in `serialize`'s order.
+# Server fields every record's `data` ends with, after the phone's own fields.
+_SERVER_TAIL = ("version", "server_seq", "created_at", "updated_at", "deleted_at")
+# JSON names whose column is named otherwise.
+_COLUMN_OF = {"assigned_to": "assigned_to_id"}
+
+
+def _wire(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, _COLUMN_OF.get(name, name)) for name in names)
+
+
+# (JSON name, column) of each record's `data`, in `serialize`'s order: the id, the
+# phone's fields, then server fields (tests/sync/test_records_json.py holds the order).
 WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "client": tuple(
-        (name, name)
-        for name in (
-            "id",
-            "initials",
-            "date_of_birth",
-            "sex",
-            "postcode_district",
-            "known_as",
-            "key_worker_id",
-            "version",
-            "server_seq",
-            "created_at",
-            "updated_at",
-            "deleted_at",
-            "merged_into_id",
-        )
-    ),
-    "intervention": tuple(
-        (name, name)
-        for name in (
-            "id",
-            "client_id",
-            "type",
-            "occurred_at",
-            "location",
-            "substances",
-            "quantity",
-            "outcome",
-            "referral_to",
-            "follow_up_on",
-            "notes",
-            "worker_id",
-            "version",
-            "server_seq",
-            "created_at",
-            "updated_at",
-            "deleted_at",
-        )
-    ),
-    "follow_up": (
-        ("id", "id"),
-        ("client_id", "client_id"),
-        ("intervention_id", "intervention_id"),
-        ("due_on", "due_on"),
-        ("reason", "reason"),
-        ("assigned_to", "assigned_to_id"),
-        ("done_at", "done_at"),
-        ("version", "version"),
-        ("server_seq", "server_seq"),
-        ("created_at", "created_at"),
-        ("updated_at", "updated_at"),
-        ("deleted_at", "deleted_at"),
-    ),
+    "client": _wire(("id", *ENTITIES["client"].fields, *_SERVER_TAIL, "merged_into_id")),
+    "intervention": _wire(("id", *ENTITIES["intervention"].fields, "worker_id", *_SERVER_TAIL)),
+    "follow_up": _wire(("id", *ENTITIES["follow_up"].fields, *_SERVER_TAIL)),
 }
 
 
