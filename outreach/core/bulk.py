@@ -126,11 +126,16 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
         # parses afresh every time (it caches queries of at most 50 parameters).
         statement, json_keys = _recordset_insert(table, keys, dialect)
         names = [table.c[k].name for k in keys]
-        for column, key in enumerate(keys):
-            if key in json_keys:
-                for row, source in zip(values, rows, strict=True):
-                    row[column] = jsonio.dumps(source[key])
-        payload = jsonio.dumps([dict(zip(names, row, strict=True)) for row in values])
+        try:
+            for column, key in enumerate(keys):
+                if key in json_keys:
+                    for row, source in zip(values, rows, strict=True):
+                        row[column] = jsonio.dumps(source[key])
+            payload = jsonio.dumps([dict(zip(names, row, strict=True)) for row in values])
+        except (ValueError, TypeError, OverflowError) as err:
+            # A value JSON cannot carry: refused as the database would refuse it (as COPY
+            # does below), so a push's savepoint fallback rejects only its mutation.
+            raise exc.DataError(statement, None, err) from err
         connection.exec_driver_sql(statement, (payload,))
 
 

@@ -96,6 +96,9 @@ def register_error_handlers(app: Flask) -> None:
     def handle_data_error(exc: DataError):
         # A value that passed validation but the database cannot hold (a NUL character in
         # text, a number out of range): the request's fault, and nothing of it is kept.
+        # Anything else raised as a DataError (our own code building a bad row) is a bug.
+        if not _refused_input(exc):
+            return handle_unexpected(exc)
         db.session.rollback()
         log.warning(
             "database refused a value: %s on %s %s",
@@ -123,6 +126,24 @@ def register_error_handlers(app: Flask) -> None:
             "".join(traceback.format_tb(exc.__traceback__)),
         )
         return error_response(500, "Something went wrong on the server.")
+
+
+# SQLSTATEs of values the database cannot hold: untranslatable character (NUL), bad
+# escape, number out of range, string too long, invalid text for a type, bad datetime.
+INPUT_SQLSTATES = {"22P05", "22025", "22021", "22003", "22001", "22P02", "22007", "22008"}
+
+
+def _refused_input(exc: DataError) -> bool:
+    """Is this the driver or the database refusing a value (not a bug of ours)?"""
+    orig = exc.orig
+    if not isinstance(orig, Exception) or type(orig).__module__.split(".")[0] not in (
+        "psycopg",
+        "sqlite3",
+    ):
+        return False
+    sqlstate = getattr(orig, "sqlstate", None)
+    # psycopg refuses NUL in text itself, before sending: a DataError with no SQLSTATE.
+    return sqlstate is None or sqlstate in INPUT_SQLSTATES
 
 
 def _only_the_pwa_matches(app: Flask, exc: HTTPException) -> bool:

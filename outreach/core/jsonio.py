@@ -8,6 +8,7 @@ not know falls back to Flask's default conversions.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -18,7 +19,15 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 def dumps_bytes(value: Any, *, indent: bool = False) -> bytes:
     option = _OPTIONS | orjson.OPT_INDENT_2 if indent else _OPTIONS
-    return orjson.dumps(value, default=DefaultJSONProvider.default, option=option)
+    try:
+        return orjson.dumps(value, default=DefaultJSONProvider.default, option=option)
+    except orjson.JSONEncodeError:
+        # What orjson refuses and the standard library writes: a lone surrogate echoed
+        # from a request (as \udc00), an integer beyond 64 bits. Never a pull page (its
+        # text comes from the database, which cannot hold either).
+        return json.dumps(
+            value, default=DefaultJSONProvider.default, indent=2 if indent else None
+        ).encode()
 
 
 def dumps(value: Any) -> str:

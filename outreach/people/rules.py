@@ -61,7 +61,19 @@ def check_string(value, *, max_length: int, min_length: int = 0) -> str | None:
         raise Invalid(f"Must be at least {min_length} characters.")
     if "\x00" in value:
         raise Invalid("Must not contain control characters.")
+    if not is_unicode_text(value):
+        raise Invalid("Must be valid text (half an emoji or another broken character).")
     return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for a string holding a lone surrogate (`"\\ud83d"` in JSON: a phone that cut
+    an emoji in half), which no database or UTF-8 response can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_date(

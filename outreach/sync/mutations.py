@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from outreach.interventions.rules import normalise_follow_up, normalise_intervention
-from outreach.people.rules import normalise_client
+from outreach.people.rules import is_unicode_text, normalise_client
 from outreach.sync.records import ENTITIES
 
 
@@ -38,7 +38,9 @@ class Mutation:
 
 def _echo(value) -> str | None:
     """A client-supplied id echoed back in a result, only if it is a short string."""
-    return value if isinstance(value, str) and len(value) <= 64 else None
+    if isinstance(value, str) and len(value) <= 64 and is_unicode_text(value):
+        return value
+    return None
 
 
 def rejected(raw_mutation_id, raw_id, errors: dict, message: str | None = None) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from outreach import create_app
@@ -146,3 +148,30 @@ def test_a_value_the_database_refuses_is_422_and_nothing_is_kept(login, pg_only)
     assert_envelope(r, 422)
     codes = [a["code"] for a in admin.get("/api/v1/admin/areas").get_json()]
     assert "nul-area" not in codes
+
+
+def test_an_unknown_field_named_with_half_an_emoji_is_a_422(client, world):
+    """orjson refuses to write a lone surrogate; the error naming that key must still
+    reach the caller (the standard library writes it as an escape)."""
+    import json
+
+    body = json.dumps(
+        {"email": "a@b.test", "password": "x", "device_id": str(uuid.uuid4()), "\udc00": 1}
+    )
+    r = client.post("/api/v1/auth/login", data=body, content_type="application/json")
+    assert r.status_code == 422
+    answer = json.loads(r.get_data())  # a browser's JSON.parse reads the escape too
+    assert answer["code"] == 422 and "\udc00" in answer["errors"]
+
+
+def test_a_data_error_of_our_own_making_is_still_a_500(app):
+    """Only the driver's or the database's refusal of a value is the request's fault: a
+    DataError wrapping a Python error (a bug building rows) must stay visible as a 500."""
+    import psycopg
+    from sqlalchemy.exc import DataError
+
+    ours = DataError("INSERT ...", None, TypeError("bad row"))
+    refused = DataError("INSERT ...", None, psycopg.DataError("NUL in text"))
+    with app.test_request_context("/api/v1/admin/areas", method="POST"):
+        assert app.handle_user_exception(ours).status_code == 500
+        assert app.handle_user_exception(refused).status_code == 422

@@ -135,3 +135,26 @@ def test_every_column_reads_back_as_a_core_insert_of_the_same_row(app, world, co
         assert db.session.scalar(select(func.count()).where(table.c.losing.is_(None))) == 0, (
             "JSON None must be stored as JSON null"
         )
+
+
+@pytest.mark.parametrize("value", [2**70, -(2**63) - 1])
+def test_an_integer_json_cannot_carry_is_a_data_error(app, world, value, pg_only):
+    """Beyond 64 bits orjson refuses the value outright (TypeError): it must still be a
+    DataError, as a Core insert's is, or a push's fallback could not reject just it."""
+    with app.app_context():
+        rows = [
+            {
+                "entity": "intervention",
+                "record_id": uuid.uuid4(),
+                "version": value,
+                "reason": "create",
+                "data": {},
+                "losing": None,
+                "actor_id": None,
+                "device_id": None,
+                "recorded_at": datetime.now(UTC),
+            }
+        ]
+        with pytest.raises(DataError), db.session.begin_nested():
+            insert_rows(RecordVersion.__table__, rows)
+        db.session.rollback()

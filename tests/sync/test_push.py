@@ -433,3 +433,34 @@ def test_deeply_nested_body_is_refused_cleanly(worker):
     body = '{"schema_version": 1, "mutations": [' + "[" * 100_000 + "]" * 100_000 + "]}"
     r = worker.post("/api/v1/sync/push", data=body, content_type="application/json")
     assert r.status_code == 400 and r.get_json()["code"] == 400
+
+
+def _raw_push(api, mutations):
+    """A push body written by the standard library: a lone surrogate travels as the
+    escape \\ud83d, which is valid JSON text."""
+    import json
+
+    body = json.dumps(
+        {"device_id": str(api.device_id), "schema_version": 1, "mutations": mutations}
+    )
+    headers = {**api.headers, "Content-Type": "application/json"}
+    return api.client.post("/api/v1/sync/push", data=body, headers=headers)
+
+
+def test_half_an_emoji_rejects_that_mutation_not_the_push(worker):
+    """A phone that cut an emoji in half must not block its whole outbox with a 500."""
+    good = mutation("intervention", intervention_data())
+    bad = mutation("intervention", intervention_data(notes="half an emoji \ud83d"))
+    r = _raw_push(worker, [good, bad])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    results = r.get_json()["results"]
+    assert [x["status"] for x in results] == ["applied", "rejected"]
+    assert "notes" in results[1]["errors"]
+
+
+def test_an_id_with_half_an_emoji_is_rejected_in_a_readable_answer(worker):
+    odd = mutation("intervention", intervention_data())
+    odd["id"] = "\udc00"
+    r = _raw_push(worker, [odd])
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    assert r.get_json()["results"][0]["status"] == "rejected"
