@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 
 from outreach.audit.service import record_events
-from outreach.core.db import among
+from outreach.core.db import among, on_postgres
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.interventions.codes import reference_data
@@ -148,7 +148,7 @@ def _change(entity: str, op: str, record_id, version, server_seq, data=None) -> 
 
 def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, Cursor, bool]:
     since = intervention_window(ctx.now, ctx.window_days)
-    in_database = records_json.available()
+    in_database = on_postgres()
     changes = Page()
     index, after_seq, after_id = cursor.entity_index, cursor.after_seq, cursor.after_id
     while index < len(SNAPSHOT_ORDER):
@@ -213,7 +213,7 @@ def _incremental_page(
     wanted: dict[str, set] = {}
     for entity, record_id in last:
         wanted.setdefault(entity, set()).add(record_id)
-    in_database = records_json.available()
+    in_database = on_postgres()
     load = _load_with_json if in_database else load_rows
     current = {entity: load(entity, ids) for entity, ids in wanted.items()}
     since = intervention_window(ctx.now, ctx.window_days)

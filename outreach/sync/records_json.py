@@ -16,7 +16,6 @@ import functools
 from sqlalchemy import JSON, Text, case, cast, func, literal_column, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from outreach.core.extensions import db
 from outreach.core.types import UTCDateTime
 from outreach.sync.records import ENTITIES, MODELS
 
@@ -37,11 +36,6 @@ WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "intervention": _wire(("id", *ENTITIES["intervention"].fields, "worker_id", *_SERVER_TAIL)),
     "follow_up": _wire(("id", *ENTITIES["follow_up"].fields, *_SERVER_TAIL)),
 }
-
-
-def available() -> bool:
-    """Whether the database can build the JSON (PostgreSQL)."""
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _text(value: str) -> ColumnElement:
