@@ -1,13 +1,17 @@
 """Bulk inserts for the sync hot path: the rows Core `insert(table)` would write from a
 list of dicts, without SQLAlchemy's per-row parameter handling.
 
-* PostgreSQL (psycopg 3): binary `COPY ... FROM STDIN` with the columns' types set up
-  front, about twice the rate of executemany (which psycopg runs as one pipelined
-  statement per row); naming the types saves a dumper lookup per value (a third of the
-  client CPU of an untyped COPY).
+* PostgreSQL (psycopg 3), 50 rows or more: binary `COPY ... FROM STDIN` with the
+  columns' types set up front, about twice the rate of executemany (which psycopg runs
+  as one pipelined statement per row); naming the types saves a dumper lookup per value
+  (a third of the client CPU of an untyped COPY).
+* PostgreSQL, fewer rows (a phone's usual push): one `INSERT ... SELECT ... FROM
+  json_to_recordset(%s::json)`, whose text is the same on every call, so psycopg
+  prepares it once (COPY costs extra round trips; a multi-row VALUES list has a
+  parameter per value, which psycopg parses afresh on every call).
 * SQLite: the driver's executemany of tuples.
 
-Either way each value goes through its column type's bind processor, as Core would
+Each value goes through its column type's bind processor, as Core would
 (JSON `None` still becomes JSON `null`, UTC datetimes are checked and converted), and
 a database error is raised as SQLAlchemy's (`IntegrityError`, `DataError`, ...), so a
 savepoint around the insert behaves the same. Rows missing a column that has a Python
@@ -25,8 +29,7 @@ from sqlalchemy import JSON, Table, exc, insert
 from outreach.core import jsonio
 from outreach.core.extensions import db
 
-# Below this, one multi-row INSERT beats COPY's extra round trips: a phone's usual push
-# is a handful of records.
+# Below this, one json_to_recordset INSERT beats COPY's extra round trips.
 COPY_MIN_ROWS = 50
 
 
@@ -121,11 +124,7 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
     elif len(rows) >= COPY_MIN_ROWS:
         _copy(connection, statement, values, types, dialect.loaded_dbapi.Error)
     else:
-        # One INSERT of a JSON array of rows: psycopg's executemany would send a statement
-        # per row, and a multi-row VALUES list has a parameter per value, which psycopg
-        # parses afresh every time (it caches queries of at most 50 parameters).
-        statement, json_keys = _recordset_insert(table, keys, dialect)
-        names = [table.c[k].name for k in keys]
+        statement, names, json_keys = _recordset_insert(table, keys, dialect)
         try:
             for column, key in enumerate(keys):
                 if key in json_keys:
@@ -140,14 +139,18 @@ def insert_rows(table: Table, rows: Sequence[dict]) -> None:
 
 
 @functools.cache
-def _recordset_insert(table: Table, keys: tuple[str, ...], dialect) -> tuple[str, frozenset]:
+def _recordset_insert(
+    table: Table, keys: tuple[str, ...], dialect
+) -> tuple[str, list[str], frozenset]:
     """(`INSERT INTO t (a, j) SELECT a, j::json FROM json_to_recordset(%s::json) AS
-    r(a uuid, j text)`, the keys of JSON columns). One statement text per table and
+    r(a uuid, j text)`, the column names the rows' JSON objects use, the keys of JSON
+    columns). One statement text per table and
     columns, so psycopg prepares it once. JSON columns travel as their JSON text, so a
     Python None is stored as JSON null, as Core stores it."""
     quote = dialect.identifier_preparer.quote
     json_keys = frozenset(k for k in keys if isinstance(table.c[k].type, JSON))
-    names = [quote(table.c[k].name) for k in keys]
+    columns = [table.c[k].name for k in keys]
+    names = [quote(c) for c in columns]
     chosen = [f"{n}::json" if k in json_keys else n for k, n in zip(keys, names, strict=True)]
     declared = [
         f"{n} text" if k in json_keys else f"{n} {table.c[k].type.compile(dialect=dialect)}"
@@ -158,7 +161,7 @@ def _recordset_insert(table: Table, keys: tuple[str, ...], dialect) -> tuple[str
         f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(chosen)} "
         f"FROM json_to_recordset(%s::json) AS r({', '.join(declared)})"
     )
-    return statement, json_keys
+    return statement, columns, json_keys
 
 
 def _copy(

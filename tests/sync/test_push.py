@@ -464,3 +464,27 @@ def test_an_id_with_half_an_emoji_is_rejected_in_a_readable_answer(worker):
     r = _raw_push(worker, [odd])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     assert r.get_json()["results"][0]["status"] == "rejected"
+
+
+def test_a_sync_after_a_quiet_spell_moves_the_last_sync_on(app, worker):
+    """Last sync is written at most once a minute: a burst writes it once, but a sync
+    after longer (or after a clock that ran ahead) records the new time."""
+    from datetime import UTC, datetime, timedelta
+
+    from outreach.auth.models import Device
+
+    push(worker, [mutation("client", client_data())])
+    with app.app_context():
+        first = db.session.get(Device, worker.device_id).last_sync_at
+    push(worker, [mutation("client", client_data())])
+    with app.app_context():
+        assert db.session.get(Device, worker.device_id).last_sync_at == first  # same burst
+    for stale in (timedelta(hours=-2), timedelta(hours=3)):
+        with app.app_context():
+            device = db.session.get(Device, worker.device_id)
+            device.last_sync_at = datetime.now(UTC) + stale
+            db.session.commit()
+        push(worker, [mutation("client", client_data())])
+        with app.app_context():
+            got = db.session.get(Device, worker.device_id).last_sync_at
+            assert abs(got - datetime.now(UTC)) < timedelta(minutes=1)
