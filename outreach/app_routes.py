@@ -15,6 +15,7 @@ from sqlalchemy import text
 from outreach.auth.guard import current_actor, require
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
+from outreach.core.schemas import Text
 from outreach.interventions.codes import reference_data
 from outreach.org.service import profile_of
 
@@ -27,9 +28,9 @@ DOCS_STATIC = Path(__file__).resolve().parent / "docs_static"
 
 class MeSchema(Schema):
     id = fields.Integer()
-    email = fields.String()
-    name = fields.String()
-    role = fields.String()
+    email = Text()
+    name = Text()
+    role = Text()
     team = fields.Dict(allow_none=True)
     areas = fields.List(fields.Dict())
     device_id = fields.UUID()
@@ -37,8 +38,8 @@ class MeSchema(Schema):
 
 
 class HealthSchema(Schema):
-    status = fields.String()
-    database = fields.String()
+    status = Text()
+    database = Text()
 
 
 @blp.route("/me")

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from outreach.audit.service import list_events
 from outreach.auth.guard import require
-from outreach.core.schemas import NO_NUL, PageArgsSchema
+from outreach.core.schemas import PageArgsSchema, Text
 
 blp = Blueprint(
     "admin_audit", __name__, url_prefix="/api/v1/admin", description="Audit log (admin)"
@@ -20,9 +20,9 @@ class AuditEventSchema(Schema):
     at = fields.DateTime()
     actor_id = fields.Integer(allow_none=True)
     device_id = fields.UUID(allow_none=True)
-    action = fields.String()
-    entity = fields.String(allow_none=True)
-    record_id = fields.String(allow_none=True)
+    action = Text()
+    entity = Text(allow_none=True)
+    record_id = Text(allow_none=True)
     detail = fields.Dict(allow_none=True)
 
 
@@ -36,9 +36,9 @@ class AuditPageSchema(Schema):
 class AuditQueryArgsSchema(PageArgsSchema):
     actor_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     device_id = fields.UUID()
-    action = fields.String(validate=[validate.Length(max=64), NO_NUL])
-    entity = fields.String(validate=[validate.Length(max=32), NO_NUL])
-    record_id = fields.String(validate=[validate.Length(max=64), NO_NUL])
+    action = Text(validate=validate.Length(max=64))
+    entity = Text(validate=validate.Length(max=32))
+    record_id = Text(validate=validate.Length(max=64))
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
 

@@ -12,7 +12,7 @@ from outreach.auth.guard import current_actor, require
 from outreach.auth.models import Device
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
-from outreach.core.schemas import PageArgsSchema
+from outreach.core.schemas import PageArgsSchema, Text
 
 blp = Blueprint(
     "admin_devices", __name__, url_prefix="/api/v1/admin", description="Devices (admin)"
@@ -22,7 +22,7 @@ blp = Blueprint(
 class DeviceSchema(Schema):
     id = fields.UUID()
     user_id = fields.Integer()
-    label = fields.String(allow_none=True)
+    label = Text(allow_none=True)
     created_at = fields.DateTime()
     last_seen_at = fields.DateTime(allow_none=True)
     last_sync_at = fields.DateTime(allow_none=True)

@@ -1,20 +1,18 @@
 from marshmallow import Schema, fields, validate
 
-from outreach.core.schemas import NO_NUL
+from outreach.core.schemas import Text
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=[validate.Length(min=3, max=254), NO_NUL])
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=1, max=256)
-    )
+    email = Text(required=True, validate=validate.Length(min=3, max=254))
+    password = Text(required=True, load_only=True, validate=validate.Length(min=1, max=256))
     device_id = fields.UUID(required=True)
-    device_label = fields.String(validate=[validate.Length(max=120), NO_NUL], allow_none=True)
+    device_label = Text(validate=validate.Length(max=120), allow_none=True)
 
 
 class TokenPairSchema(Schema):
-    access_token = fields.String(required=True)
-    refresh_token = fields.String(required=True)
+    access_token = Text(required=True)
+    refresh_token = Text(required=True)
 
 
 class LoginResponseSchema(TokenPairSchema):

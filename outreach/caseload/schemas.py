@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from outreach.caseload.queries import CLIENT_SORTS, REASONS
 from outreach.caseload.service import ASSIGN_REASONS
-from outreach.core.schemas import PageArgsSchema, PageMetaSchema
+from outreach.core.schemas import PageArgsSchema, PageMetaSchema, Text
 from outreach.interventions.codes import TYPE_CODES
 
 USER_ID = validate.Range(min=1, max=2_147_483_647)
@@ -19,7 +19,7 @@ class ClientFilterArgsSchema(PageArgsSchema):
     unassigned = fields.Boolean(
         load_default=False, metadata={"description": "only clients without a key worker"}
     )
-    type = fields.String(
+    type = Text(
         validate=validate.OneOf(TYPE_CODES),
         metadata={"description": "only clients with an intervention of this type (in range)"},
     )
@@ -31,7 +31,7 @@ class ClientFilterArgsSchema(PageArgsSchema):
         data_key="to",
         metadata={"description": "only clients with an intervention on or before this day"},
     )
-    sort = fields.String(
+    sort = Text(
         load_default="last_contact",
         validate=validate.OneOf(CLIENT_SORTS),
         metadata={"description": "`-` for descending; last_contact: longest unseen first"},
@@ -41,7 +41,7 @@ class ClientFilterArgsSchema(PageArgsSchema):
 class AttentionArgsSchema(ClientFilterArgsSchema):
     no_contact_days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=3650))
     referral_days = fields.Integer(load_default=28, validate=validate.Range(min=1, max=3650))
-    reason = fields.String(
+    reason = Text(
         validate=validate.OneOf(REASONS), metadata={"description": "only this attention reason"}
     )
 
@@ -49,18 +49,18 @@ class AttentionArgsSchema(ClientFilterArgsSchema):
 class InterventionListArgsSchema(PageArgsSchema):
     worker_id = fields.Integer(validate=USER_ID)
     client_id = fields.UUID()
-    type = fields.String(validate=validate.OneOf(TYPE_CODES))
+    type = Text(validate=validate.OneOf(TYPE_CODES))
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
-    sort = fields.String(
+    sort = Text(
         load_default="-occurred_at", validate=validate.OneOf(("occurred_at", "-occurred_at"))
     )
 
 
 class WorkerRowSchema(Schema):
     worker_id = fields.Integer()
-    name = fields.String()
-    role = fields.String()
+    name = Text()
+    role = Text()
     active = fields.Boolean()
     in_team = fields.Boolean(metadata={"description": "false: left the team, still named"})
     open_clients = fields.Integer()
@@ -84,8 +84,8 @@ class CountsSchema(Schema):
 class PeriodSchema(Schema):
     generated_at = fields.DateTime()
     today = fields.Date()
-    timezone = fields.String()
-    week = fields.String(metadata={"description": "ISO week, e.g. 2026-W48"})
+    timezone = Text()
+    week = Text(metadata={"description": "ISO week, e.g. 2026-W48"})
     week_start = fields.Date()
     week_end = fields.Date()
     last_4_weeks_start = fields.Date()
@@ -107,13 +107,13 @@ class DuplicateLinkSchema(Schema):
 
 class ClientSummarySchema(Schema):
     id = fields.UUID()
-    initials = fields.String(allow_none=True)
-    known_as = fields.String(allow_none=True)
+    initials = Text(allow_none=True)
+    known_as = Text(allow_none=True)
     date_of_birth = fields.Date(allow_none=True)
-    sex = fields.String(allow_none=True)
-    postcode_district = fields.String(allow_none=True)
+    sex = Text(allow_none=True)
+    postcode_district = Text(allow_none=True)
     key_worker_id = fields.Integer(allow_none=True)
-    key_worker_name = fields.String(allow_none=True)
+    key_worker_name = Text(allow_none=True)
     created_at = fields.DateTime()
     version = fields.Integer()
     interventions = fields.Integer()
@@ -126,7 +126,7 @@ class ClientSummarySchema(Schema):
     treatment_entry_confirmed_at = fields.DateTime(allow_none=True)
     duplicates = fields.List(fields.Nested(DuplicateLinkSchema))
     reasons = fields.List(
-        fields.String(validate=validate.OneOf(REASONS)),
+        Text(validate=validate.OneOf(REASONS)),
         metadata={"description": "attention list only"},
     )
 
@@ -140,14 +140,14 @@ class InterventionRowSchema(Schema):
     id = fields.UUID()
     client_id = fields.UUID(allow_none=True)
     worker_id = fields.Integer()
-    worker_name = fields.String(allow_none=True)
-    type = fields.String()
+    worker_name = Text(allow_none=True)
+    type = Text()
     occurred_at = fields.DateTime()
     recorded_at = fields.DateTime()
-    location = fields.String()
+    location = Text()
     quantity = fields.Integer(allow_none=True)
-    outcome = fields.String(allow_none=True)
-    referral_to = fields.String(allow_none=True)
+    outcome = Text(allow_none=True)
+    referral_to = Text(allow_none=True)
 
 
 class InterventionPageSchema(Schema):
@@ -159,7 +159,7 @@ class FollowUpSchema(Schema):
     id = fields.UUID()
     client_id = fields.UUID()
     due_on = fields.Date()
-    reason = fields.String()
+    reason = Text()
     assigned_to_id = fields.Integer(allow_none=True)
     done_at = fields.DateTime(allow_none=True)
     version = fields.Integer()
@@ -167,8 +167,8 @@ class FollowUpSchema(Schema):
 
 
 class OpenFollowUpSchema(FollowUpSchema):
-    initials = fields.String(allow_none=True)
-    known_as = fields.String(allow_none=True)
+    initials = Text(allow_none=True)
+    known_as = Text(allow_none=True)
     overdue = fields.Boolean()
 
 
@@ -180,7 +180,7 @@ class MineSchema(ClientPageSchema):
 
 
 class HistoryEventSchema(Schema):
-    kind = fields.String(
+    kind = Text(
         validate=validate.OneOf(("intervention", "follow_up", "key_worker_change", "merge"))
     )
     record_id = fields.UUID()
@@ -189,23 +189,23 @@ class HistoryEventSchema(Schema):
     )
     recorded_at = fields.DateTime(metadata={"description": "when the server recorded it"})
     recorded_by_id = fields.Integer(allow_none=True)
-    recorded_by_name = fields.String(allow_none=True)
-    type = fields.String()
-    location = fields.String()
+    recorded_by_name = Text(allow_none=True)
+    type = Text()
+    location = Text()
     quantity = fields.Integer(allow_none=True)
-    outcome = fields.String(allow_none=True)
-    referral_to = fields.String(allow_none=True)
-    notes = fields.String(allow_none=True)
+    outcome = Text(allow_none=True)
+    referral_to = Text(allow_none=True)
+    notes = Text(allow_none=True)
     due_on = fields.Date()
-    reason = fields.String()
+    reason = Text()
     assigned_to_id = fields.Integer(allow_none=True)
-    assigned_to_name = fields.String(allow_none=True)
+    assigned_to_name = Text(allow_none=True)
     done_at = fields.DateTime(allow_none=True)
     from_worker_id = fields.Integer(allow_none=True)
-    from_worker_name = fields.String(allow_none=True)
+    from_worker_name = Text(allow_none=True)
     to_worker_id = fields.Integer(allow_none=True)
-    to_worker_name = fields.String(allow_none=True)
-    change_reason = fields.String(allow_none=True)
+    to_worker_name = Text(allow_none=True)
+    change_reason = Text(allow_none=True)
     merged_client_id = fields.UUID(allow_none=True)
 
 
@@ -217,7 +217,7 @@ class HistorySchema(Schema):
 
 class AssignOneSchema(Schema):
     worker_id = fields.Integer(required=True, validate=USER_ID)
-    reason = fields.String(required=True, validate=validate.OneOf(ASSIGN_REASONS))
+    reason = Text(required=True, validate=validate.OneOf(ASSIGN_REASONS))
 
 
 class AssignManySchema(AssignOneSchema):
@@ -262,24 +262,24 @@ class DuplicateSchema(Schema):
     other_client_id = fields.UUID()
     detected_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
-    resolution = fields.String(allow_none=True)
+    resolution = Text(allow_none=True)
 
 
 class DuplicateClientSchema(Schema):
     id = fields.UUID()
-    initials = fields.String(allow_none=True)
-    date_of_birth = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
-    sex = fields.String(allow_none=True)
-    postcode_district = fields.String(allow_none=True)
-    known_as = fields.String(allow_none=True)
+    initials = Text(allow_none=True)
+    date_of_birth = Text(allow_none=True, metadata={"description": "YYYY-MM-DD"})
+    sex = Text(allow_none=True)
+    postcode_district = Text(allow_none=True)
+    known_as = Text(allow_none=True)
     key_worker_id = fields.Integer(allow_none=True)
     version = fields.Integer()
-    created_at = fields.String(allow_none=True)
+    created_at = Text(allow_none=True)
 
 
 class DuplicatePairSchema(Schema):
     id = fields.Integer(metadata={"description": "the duplicate link (merge/dismiss it)"})
-    detected_at = fields.String()
+    detected_at = Text()
     client = fields.Nested(DuplicateClientSchema)
     other_client = fields.Nested(DuplicateClientSchema)
 

@@ -1,10 +1,45 @@
-"""Schemas shared across slices: the error envelope and pagination."""
+"""Schemas shared across slices: the text fields every schema uses, the error envelope and
+pagination."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 # PostgreSQL text cannot hold NUL characters: refuse them where a field is stored or looked
-# up. A pattern, so the OpenAPI document says so too.
+# up. A pattern, so the OpenAPI document says so too (`Text` refuses them anyway).
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
+BROKEN_TEXT = "Must be valid text (half an emoji or another broken character)."
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for a string holding a lone surrogate (`"\\ud83d"` in JSON: a phone that cut
+    an emoji in half), which no database, password hash or UTF-8 response can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Text(fields.String):
+    """The string field of every schema here. Request bodies are parsed by the standard
+    library, so `"\\ud800"` and `"\\u0000"` arrive as valid JSON text. A lone surrogate is
+    refused here (no schema can say it); NUL by the `NO_NUL` pattern, added unless the field
+    has its own pattern or list of values, so the OpenAPI document says so. Before, both
+    reached a database, a password hash or a log as a 500."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not any(isinstance(v, validate.Regexp | validate.OneOf) for v in self.validators):
+            self.validators.append(NO_NUL)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_unicode_text(text):
+            raise ValidationError(BROKEN_TEXT)
+        return text
+
+
+class Email(fields.Email, Text):
+    """An email address, with `Text`'s refusals."""
 
 
 class ErrorSchema(Schema):
@@ -15,8 +50,8 @@ class ErrorSchema(Schema):
             "oneOf": [{"type": "integer"}, {"type": "string"}],
         },
     )
-    status = fields.String(required=True)
-    message = fields.String(required=True)
+    status = Text(required=True)
+    message = Text(required=True)
     errors = fields.Dict(metadata={"description": "field name to messages"})
 
 

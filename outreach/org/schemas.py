@@ -1,69 +1,65 @@
 from marshmallow import Schema, fields, validate
 
 from outreach.auth.passwords import MIN_PASSWORD_LENGTH
-from outreach.core.schemas import NO_NUL, PageArgsSchema
+from outreach.core.schemas import Email, PageArgsSchema, Text
 from outreach.org.models import ROLES
 
 CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
 )
-NAME = [validate.Length(min=1, max=120), NO_NUL]
+NAME = validate.Length(min=1, max=120)
 # The service's rule (outreach.auth.passwords), documented so clients can check it first.
 PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=256)
 
 
 class AreaSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True, validate=[validate.Length(min=2, max=64), CODE])
-    name = fields.String(required=True, validate=NAME)
-    region = fields.String(required=True, validate=NAME)
+    code = Text(required=True, validate=[validate.Length(min=2, max=64), CODE])
+    name = Text(required=True, validate=NAME)
+    region = Text(required=True, validate=NAME)
     active = fields.Boolean(dump_only=True)
 
 
 class AreaUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
-    region = fields.String(validate=NAME)
+    name = Text(validate=NAME)
+    region = Text(validate=NAME)
     active = fields.Boolean()
 
 
 class TeamSchema(Schema):
     id = fields.Integer(dump_only=True)
     area_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    name = fields.String(required=True, validate=NAME)
-    provider = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
+    provider = Text(required=True, validate=NAME)
     active = fields.Boolean(dump_only=True)
 
 
 class TeamUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
-    provider = fields.String(validate=NAME)
+    name = Text(validate=NAME)
+    provider = Text(validate=NAME)
     active = fields.Boolean()
 
 
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=NAME)
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    email = Email(required=True, validate=validate.Length(max=254))
+    name = Text(required=True, validate=NAME)
+    role = Text(required=True, validate=validate.OneOf(ROLES))
     team_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
-    areas = fields.List(
-        fields.String(validate=[validate.Length(max=64), NO_NUL]), validate=validate.Length(max=50)
-    )
-    password = fields.String(required=True, load_only=True, validate=PASSWORD)
+    areas = fields.List(Text(validate=validate.Length(max=64)), validate=validate.Length(max=50))
+    password = Text(required=True, load_only=True, validate=PASSWORD)
     active = fields.Boolean(dump_only=True)
 
 
 class UserUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
-    role = fields.String(validate=validate.OneOf(ROLES))
+    name = Text(validate=NAME)
+    role = Text(validate=validate.OneOf(ROLES))
     team_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
-    areas = fields.List(
-        fields.String(validate=[validate.Length(max=64), NO_NUL]), validate=validate.Length(max=50)
-    )
-    password = fields.String(load_only=True, validate=PASSWORD)
+    areas = fields.List(Text(validate=validate.Length(max=64)), validate=validate.Length(max=50))
+    password = Text(load_only=True, validate=PASSWORD)
     active = fields.Boolean()
 
 
 class UserQueryArgsSchema(PageArgsSchema):
-    role = fields.String(validate=validate.OneOf(ROLES))
+    role = Text(validate=validate.OneOf(ROLES))
     team_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))

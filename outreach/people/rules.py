@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
+from outreach.core.schemas import BROKEN_TEXT, is_unicode_text
+
 # The same codes as outreach.interventions.codes.SEXES (people sits below that slice).
 SEX_CODES = ("female", "male", "other", "not_stated")
 INITIALS_RE = re.compile(r"^[A-Z]{2,3}$")
@@ -62,18 +64,8 @@ def check_string(value, *, max_length: int, min_length: int = 0) -> str | None:
     if "\x00" in value:
         raise Invalid("Must not contain control characters.")
     if not is_unicode_text(value):
-        raise Invalid("Must be valid text (half an emoji or another broken character).")
+        raise Invalid(BROKEN_TEXT)
     return value
-
-
-def is_unicode_text(value: str) -> bool:
-    """False for a string holding a lone surrogate (`"\\ud83d"` in JSON: a phone that cut
-    an emoji in half), which no database or UTF-8 response can hold."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check_date(

@@ -4,63 +4,63 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from outreach.core.schemas import NO_NUL, PageArgsSchema
+from outreach.core.schemas import PageArgsSchema, Text
 
 FIGURE = {"description": 'A published figure: "0", "12", "<5" (1 to 4) or "*" (hidden)'}
 
 
 class WeeklyReportArgsSchema(Schema):
-    week = fields.String(
+    week = Text(
         metadata={"description": "ISO week, e.g. 2026-W47 (default: the last complete week)"},
         validate=validate.Length(max=10),
     )
-    area = fields.String(
+    area = Text(
         metadata={"description": "Area code (default: all the caller's areas)"},
         validate=validate.Length(max=64),
     )
 
 
 class ReportScopeSchema(Schema):
-    kind = fields.String(metadata={"enum": ["region", "area"]})
-    code = fields.String(allow_none=True)
-    name = fields.String()
+    kind = Text(metadata={"enum": ["region", "area"]})
+    code = Text(allow_none=True)
+    name = Text()
 
 
 class ReportHeadlineSchema(Schema):
-    measure = fields.String()
-    label = fields.String()
-    value = fields.String(metadata=FIGURE)
-    previous = fields.String(metadata={**FIGURE, "description": "Last week's figure"})
-    change = fields.String(
+    measure = Text()
+    label = Text()
+    value = Text(metadata=FIGURE)
+    previous = Text(metadata={**FIGURE, "description": "Last week's figure"})
+    change = Text(
         allow_none=True,
         metadata={"description": "Week-on-week change (+3, -2, 0); null when a figure is hidden"},
     )
 
 
 class ReportTypeRowSchema(Schema):
-    code = fields.String()
-    label = fields.String()
-    value = fields.String(metadata=FIGURE)
+    code = Text()
+    label = Text()
+    value = Text(metadata=FIGURE)
 
 
 class ReportAreaRowSchema(Schema):
-    code = fields.String()
-    name = fields.String()
-    value = fields.String(metadata=FIGURE)
+    code = Text()
+    name = Text()
+    value = Text(metadata=FIGURE)
 
 
 class ReportTeamRowSchema(Schema):
     id = fields.Integer()
-    name = fields.String()
-    value = fields.String(metadata=FIGURE)
+    name = Text()
+    value = Text(metadata=FIGURE)
 
 
 class ReportTrendSchema(Schema):
-    week = fields.String()
-    week_start = fields.String()
-    interventions = fields.String(metadata=FIGURE)
-    clients = fields.String(metadata=FIGURE)
-    treatment_entries = fields.String(metadata=FIGURE)
+    week = Text()
+    week_start = Text()
+    interventions = Text(metadata=FIGURE)
+    clients = Text(metadata=FIGURE)
+    treatment_entries = Text(metadata=FIGURE)
 
 
 class ReportSectionSchema(Schema):
@@ -75,33 +75,33 @@ class ReportSectionSchema(Schema):
 
 
 class ReportRevisionSchema(Schema):
-    week = fields.String()
-    scope = fields.String()
-    scope_name = fields.String()
-    measure = fields.String()
-    label = fields.String()
-    old = fields.String(metadata={**FIGURE, "description": "As last sent to the caller"})
-    new = fields.String(metadata=FIGURE)
+    week = Text()
+    scope = Text()
+    scope_name = Text()
+    measure = Text()
+    label = Text()
+    old = Text(metadata={**FIGURE, "description": "As last sent to the caller"})
+    new = Text(metadata=FIGURE)
 
 
 class ReportAreaSchema(Schema):
-    code = fields.String()
-    name = fields.String()
-    region = fields.String()
+    code = Text()
+    name = Text()
+    region = Text()
 
 
 class ReportDefinitionSchema(Schema):
-    term = fields.String()
-    definition = fields.String()
+    term = Text()
+    definition = Text()
 
 
 class WeeklyReportSchema(Schema):
-    week = fields.String()
-    week_start = fields.String()
-    week_end = fields.String()
-    timezone = fields.String()
+    week = Text()
+    week_start = Text()
+    week_end = Text()
+    timezone = Text()
     complete = fields.Boolean(metadata={"description": "False for the current, unfinished week"})
-    data_read_at = fields.String(metadata={"description": "When the figures were read (UTC)"})
+    data_read_at = Text(metadata={"description": "When the figures were read (UTC)"})
     areas = fields.List(fields.Nested(ReportAreaSchema))
     summary = fields.Nested(
         ReportSectionSchema,
@@ -112,26 +112,26 @@ class WeeklyReportSchema(Schema):
         fields.Nested(ReportSectionSchema), metadata={"description": "One per area (several areas)"}
     )
     revisions = fields.List(fields.Nested(ReportRevisionSchema))
-    suppression_note = fields.String()
+    suppression_note = Text()
     definitions = fields.List(fields.Nested(ReportDefinitionSchema))
 
 
 class DeliveryQueryArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
-    period = fields.String(validate=[validate.Length(max=8), NO_NUL])
+    status = Text(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
+    period = Text(validate=validate.Length(max=8))
 
 
 class DeliverySchema(Schema):
     id = fields.Integer()
     recipient_id = fields.Integer()
-    email = fields.String()
-    period = fields.String()
-    status = fields.String()
+    email = Text()
+    period = Text()
+    status = Text()
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = Text(allow_none=True)
     next_attempt_at = fields.DateTime(allow_none=True)
     claimed_until = fields.DateTime(allow_none=True)
     sent_at = fields.DateTime(allow_none=True)
-    pdf_sha256 = fields.String(allow_none=True)
+    pdf_sha256 = Text(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

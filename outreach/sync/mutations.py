@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from outreach.core.schemas import is_unicode_text
 from outreach.interventions.rules import normalise_follow_up, normalise_intervention
-from outreach.people.rules import is_unicode_text, normalise_client
+from outreach.people.rules import normalise_client
 from outreach.sync.records import ENTITIES
 
 

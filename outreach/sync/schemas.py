@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from outreach.core.schemas import Text
+
 MUTATION_DOC = {
     "type": "object",
     "description": "One change made on the device.",
@@ -36,8 +38,8 @@ class PushSchema(Schema):
 
 
 class RecordSchema(Schema):
-    entity = fields.String()
-    id = fields.String()
+    entity = Text()
+    id = Text()
     version = fields.Integer()
     server_seq = fields.Integer()
     deleted = fields.Boolean()
@@ -45,13 +47,13 @@ class RecordSchema(Schema):
 
 
 class MutationResultSchema(Schema):
-    mutation_id = fields.String(allow_none=True)
-    id = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["applied", "duplicate", "conflict", "rejected"]})
-    original_status = fields.String(metadata={"description": "for duplicate: the first outcome"})
+    mutation_id = Text(allow_none=True)
+    id = Text(allow_none=True)
+    status = Text(metadata={"enum": ["applied", "duplicate", "conflict", "rejected"]})
+    original_status = Text(metadata={"description": "for duplicate: the first outcome"})
     version = fields.Integer()
     server_seq = fields.Integer()
-    message = fields.String()
+    message = Text()
     errors = fields.Dict(metadata={"description": "field name to messages (rejected)"})
     record = fields.Nested(RecordSchema, metadata={"description": "merged record (conflict)"})
 
@@ -67,7 +69,7 @@ CURSOR_PATTERN = (
 
 
 class PullArgsSchema(Schema):
-    cursor = fields.String(
+    cursor = Text(
         load_default=None,
         validate=validate.Regexp(CURSOR_PATTERN),
         metadata={
@@ -83,9 +85,9 @@ class PullArgsSchema(Schema):
 
 
 class ChangeSchema(Schema):
-    entity = fields.String()
-    op = fields.String(metadata={"enum": ["upsert", "remove"]})
-    id = fields.String()
+    entity = Text()
+    op = Text(metadata={"enum": ["upsert", "remove"]})
+    id = Text()
     version = fields.Integer(allow_none=True)
     server_seq = fields.Integer()
     data = fields.Dict()
@@ -93,7 +95,7 @@ class ChangeSchema(Schema):
 
 class PullResultSchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
-    cursor = fields.String()
+    cursor = Text()
     has_more = fields.Boolean()
     reference = fields.Dict(
         metadata={"description": "first page only: code lists, the team and its workers"}
