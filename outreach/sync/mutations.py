@@ -120,7 +120,7 @@ def parse_mutation(
     if record_id is None:
         errors["id"] = ["Must be a UUID made on the device."]
     entity, op = raw.get("entity"), raw.get("op")
-    if entity not in ENTITIES:
+    if not isinstance(entity, str) or entity not in ENTITIES:  # a list or object is unhashable
         errors["entity"] = ["Must be one of: " + ", ".join(ENTITIES) + "."]
     if op not in ("upsert", "delete"):
         errors["op"] = ["Must be upsert or delete."]
