@@ -17,7 +17,9 @@ devices (default 4) run a whole cycle first and are not timed (a freshly started
 compiles its statements on first use); the first `--concurrency` devices then come online
 over `--ramp` seconds (default 5) rather than in one instant, and each later device starts
 when one finishes, so at most `--concurrency` (default 50) are in flight, with no pause
-between a device's requests. Without the ramp, the 50 first devices move in lock step and
+between a device's requests unless `--think` gives one (a mean, drawn from 0.5x-1.5x of it
+per request, as locust's wait_time; `--concurrency 200 --think 2` has the whole fleet online
+at once, syncing at a worker's pace). Without the ramp, the 50 first devices move in lock step and
 all the next ones sign in together (argon2 is 29 ms of CPU each), a wave the ramp removes.
 Warm-up records are stored and counted like the others.
 
@@ -32,6 +34,7 @@ import http.client
 import itertools
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -261,11 +264,17 @@ class Device:
         self.device_id = str(uuid.uuid4())
         self.token: str | None = None
         self.conn: http.client.HTTPConnection | None = None
+        self.pauses = random.Random(index)  # the same pauses on every run
+        self.calls = 0
 
     def call(self, kind: str, method: str, path: str, body: dict | None = None) -> dict | None:
         if time.monotonic() > self.deadline:
             self.stats.error(f"device {self.index}: time limit reached before {kind}")
             return None
+        if self.args.think and self.calls:
+            # A worker between syncs (locust's wait_time): not counted in the latency.
+            time.sleep(self.pauses.uniform(0.5, 1.5) * self.args.think)
+        self.calls += 1
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -436,6 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="devices active at once")
     parser.add_argument("--pull-limit", type=int, default=500)
     parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a device pauses between its requests (0.5x-1.5x; default none)",
+    )
+    parser.add_argument(
         "--ramp", type=float, default=5.0, help="seconds over which the first devices start"
     )
     parser.add_argument(
@@ -453,8 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.devices < 1 or args.devices > 2000 or args.records < 1 or args.records > 5000:
         parser.error("devices must be 1..2000 and records 1..5000")
-    if args.warm_up < 0 or args.ramp < 0 or args.concurrency < 1:
-        parser.error("--warm-up and --ramp must be >= 0, --concurrency >= 1")
+    if args.warm_up < 0 or args.ramp < 0 or args.think < 0 or args.concurrency < 1:
+        parser.error("--warm-up, --ramp and --think must be >= 0, --concurrency >= 1")
 
     print(f"database {args.database_url}: recreate, migrate, {args.devices} users", flush=True)
     recreate_database(args.database_url)
@@ -503,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "devices": args.devices,
         "warm_up_devices": args.warm_up,
+        "concurrency": args.concurrency,
+        "think_s": args.think,
         "records_sent": sent,
         "elapsed_s": round(elapsed, 2),
         "requests": requests,
@@ -544,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(
-            f"\n{args.devices} devices (+{args.warm_up} warm-up), "
+            f"\n{args.devices} devices (+{args.warm_up} warm-up; {args.concurrency} at once, "
+            f"{args.think:g} s between requests), "
             f"{args.devices * args.records} records in {summary['elapsed_s']} s: "
             f"{summary['requests_per_s']} requests/s, {summary['records_per_s']} records/s"
         )
