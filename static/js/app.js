@@ -39,12 +39,14 @@ async function route() {
   show(await screen.load(), { args, query }, ticket, screen.path);
 }
 
-async function show(mod, { args, query }, ticket, path, keepFocus) {
+async function show(mod, { args, query, notice }, ticket, path, keepFocus) {
   if (ticket !== state.rendering) return;
   const signedIn = path !== 'signin';
   const main = $('main');
   const view = document.createElement('div');
-  const ctx = makeContext(view, !keepFocus);
+  // A live refresh (keepFocus) shows the notice the screen already had: "Intervention
+  // saved." must not vanish the moment the sync that follows the save ends.
+  const ctx = makeContext(view, keepFocus ? notice : takeNotice());
   try {
     await mod.render(ctx, args, query);
   } catch (e) {
@@ -54,7 +56,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
   renderChrome(signedIn, path);
-  state.view = { mod, args, query, path, hash: location.hash };
+  state.view = { mod, args, query, path, hash: location.hash, notice: ctx.notice };
   main.replaceChildren(view);
   const heading = view.querySelector('h1');
   document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
@@ -62,7 +64,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   updateStatus();
 }
 
-function makeContext(main, withNotice) {
+function makeContext(main, notice) {
   return {
     main,
     append: (...nodes) => main.append(...nodes.flat().filter((n) => n != null && n !== false)),
@@ -72,7 +74,7 @@ function makeContext(main, withNotice) {
     go,
     runSync: (reason) => runSync(reason),
     updateStatus: () => updateStatus(),
-    notice: withNotice ? takeNotice() : null,
+    notice: notice || null,
     flash(msg) { state.notice = msg; },
   };
 }

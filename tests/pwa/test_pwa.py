@@ -616,6 +616,23 @@ def test_common_case_is_two_taps_from_the_client(page, world):
     expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(2)
 
 
+def test_the_saved_notice_outlives_the_sync_that_follows(page, world):
+    """The sync after a save refreshes the screen; before, that refresh dropped "Intervention
+    saved." (gone within a second on a good signal, and this suite's record() flaked)."""
+    sign_in(page)
+    add_client(page, "NS", "1979-09-09", "female", "DH1")
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_label("Opioids").check()
+    page.get_by_role("button", name="Save").click()
+    expect(status(page)).to_have_text(SYNCED)
+    # The client screen was drawn again by the sync (its contact now has a server version).
+    expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(1)
+    page.wait_for_timeout(300)  # let a refresh triggered by the sync's end land
+    expect(page.get_by_role("status").filter(has_text="Intervention saved.")).to_be_visible()
+
+
 def test_commissioner_reads_the_weekly_report(page, world, screenshots):
     sign_in(page, "commissioner")
     expect(page.get_by_role("heading", name=re.compile("^Weekly report 20"))).to_be_visible()
