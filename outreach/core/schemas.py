@@ -4,7 +4,8 @@ pagination."""
 from marshmallow import Schema, ValidationError, fields, validate
 
 # PostgreSQL text cannot hold NUL characters: refuse them where a field is stored or looked
-# up. A pattern, so the OpenAPI document says so too (`Text` refuses them anyway).
+# up. A pattern, so the OpenAPI document says so too; every `Text` field carries it unless
+# it has its own pattern or list of values.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 BROKEN_TEXT = "Must be valid text (half an emoji or another broken character)."
 
