@@ -7,7 +7,7 @@ import traceback
 from http import HTTPStatus
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from outreach.core.extensions import db
@@ -112,6 +112,30 @@ def register_error_handlers(app: Flask) -> None:
             "out of range). Nothing was saved.",
         )
 
+    @app.errorhandler(OperationalError)
+    def handle_operational_error(exc: OperationalError):
+        # The database, not the request, failed for a moment: a deadlock or serialisation
+        # failure (PostgreSQL rolled the transaction back), a restart, a lost connection,
+        # a locked SQLite file. Nothing of the request was kept and the same request will
+        # work shortly (a push is idempotent by mutation id): 503 with Retry-After, so a
+        # phone keeps its records and retries rather than showing a server fault.
+        if not is_transient(exc):
+            return handle_unexpected(exc)
+        db.session.rollback()
+        log.warning(
+            "database unavailable for a moment: %s on %s %s",
+            describe_exception(exc),
+            request.method,
+            request.path,
+        )
+        response = error_response(
+            503,
+            "The server is busy for a moment. Nothing was saved from this request; "
+            "records on the phone are kept and will sync when it tries again.",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
@@ -131,6 +155,33 @@ def register_error_handlers(app: Flask) -> None:
 # SQLSTATEs of values the database cannot hold: untranslatable character (NUL), bad
 # escape, number out of range, string too long, invalid text for a type, bad datetime.
 INPUT_SQLSTATES = {"22P05", "22025", "22021", "22003", "22001", "22P02", "22007", "22008"}
+
+
+# SQLSTATEs of a database that failed for a moment: transaction rollback (serialisation
+# failure, deadlock), connection exceptions, too many connections, lock not available,
+# query cancelled, shutting down or starting up.
+TRANSIENT_SQLSTATE_CLASSES = {"40", "08", "53"}
+TRANSIENT_SQLSTATES = {"55P03", "57014", "57P01", "57P02", "57P03"}
+TRANSIENT_SQLITE = ("database is locked", "database table is locked", "database is busy")
+RETRY_AFTER_SECONDS = 5
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """Did the database fail for a moment (retry later), rather than refuse the request
+    or reveal a bug (a missing table, bad SQL)?"""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    if type(orig).__module__ == "sqlite3":
+        return str(orig).startswith(TRANSIENT_SQLITE)
+    # psycopg's own connection failures (server gone, refused) carry no SQLSTATE.
+    return type(orig).__module__.startswith("psycopg") and type(orig).__name__ in (
+        "OperationalError",
+        "ConnectionTimeout",
+    )
 
 
 def _refused_input(exc: DataError) -> bool:

@@ -40,6 +40,9 @@ def limit_body(view):
     return wrapper
 
 
+BUSY = "The database failed for a moment (nothing was kept): retry after Retry-After seconds"
+
+
 @blp.route("/sync/push")
 class SyncPush(MethodView):
     decorators = [limit_body, require(*SYNC_ROLES)]
@@ -48,6 +51,7 @@ class SyncPush(MethodView):
     @blp.response(200, PushResultSchema)
     @blp.alt_response(413, description="Too many mutations or bytes; nothing was stored")
     @blp.alt_response(426, description="The app's schema_version is too old")
+    @blp.alt_response(503, description=BUSY)
     @blp.doc(security=[{"bearerAuth": []}])
     def post(self, args):
         """Apply a batch of mutations made offline; one result per mutation, in order."""
@@ -83,6 +87,7 @@ class SyncPull(MethodView):
 
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullResultSchema)
+    @blp.alt_response(503, description=BUSY)
     @blp.doc(security=[{"bearerAuth": []}])
     def get(self, args):
         """Changes in your team's scope after the cursor, in sequence order."""
