@@ -99,13 +99,8 @@ def register_error_handlers(app: Flask) -> None:
         # Anything else raised as a DataError (our own code building a bad row) is a bug.
         if not _refused_input(exc):
             return handle_unexpected(exc)
-        db.session.rollback()
-        log.warning(
-            "database refused a value: %s on %s %s",
-            describe_exception(exc),
-            request.method,
-            request.path,
-        )
+        _discard_transaction()
+        log.warning("database refused a value: %s on %s %s", *_where(exc))
         return error_response(
             422,
             "A value in the request cannot be stored (a NUL character in text, or a number "
@@ -114,24 +109,19 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def handle_operational_error(exc: OperationalError):
-        # The database, not the request, failed for a moment: a deadlock or serialisation
-        # failure (PostgreSQL rolled the transaction back), a restart, a lost connection,
-        # a locked SQLite file. Nothing of the request was kept and the same request will
-        # work shortly (a push is idempotent by mutation id): 503 with Retry-After, so a
-        # phone keeps its records and retries rather than showing a server fault.
+        # The database, not the request, failed: a deadlock or serialisation failure
+        # (PostgreSQL rolled the transaction back), a restart, a lost or refused
+        # connection, a locked SQLite file. 503 with Retry-After, so a phone keeps its
+        # records and retries (a push is idempotent by mutation id) rather than report a
+        # fault in the server. Logged as an error: an unreachable database needs a person.
         if not is_transient(exc):
             return handle_unexpected(exc)
-        db.session.rollback()
-        log.warning(
-            "database unavailable for a moment: %s on %s %s",
-            describe_exception(exc),
-            request.method,
-            request.path,
-        )
+        _discard_transaction()
+        log.error("database unavailable: %s on %s %s", *_where(exc))
         response = error_response(
             503,
-            "The server is busy for a moment. Nothing was saved from this request; "
-            "records on the phone are kept and will sync when it tries again.",
+            "The server could not reach its database. The request may not have been "
+            "completed: try again shortly (repeating a sync is always safe).",
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -157,40 +147,63 @@ def register_error_handlers(app: Flask) -> None:
 INPUT_SQLSTATES = {"22P05", "22025", "22021", "22003", "22001", "22P02", "22007", "22008"}
 
 
-# SQLSTATEs of a database that failed for a moment: transaction rollback (serialisation
-# failure, deadlock), connection exceptions, too many connections, lock not available,
-# query cancelled, shutting down or starting up.
-TRANSIENT_SQLSTATE_CLASSES = {"40", "08", "53"}
-TRANSIENT_SQLSTATES = {"55P03", "57014", "57P01", "57P02", "57P03"}
+# SQLSTATEs of a database that failed for a moment: connection exceptions (class 08),
+# serialisation failure, deadlock, too many connections, lock not available, query
+# cancelled, shutting down, crashed, starting up. Not a full disk or a commit whose outcome
+# is unknown: those need a person, not a retry.
+TRANSIENT_SQLSTATE_CLASSES = {"08"}
+TRANSIENT_SQLSTATES = {"40001", "40P01", "53300", "55P03", "57014", "57P01", "57P02", "57P03"}
 TRANSIENT_SQLITE = ("database is locked", "database table is locked", "database is busy")
 RETRY_AFTER_SECONDS = 5
 
 
 def is_transient(exc: DBAPIError) -> bool:
-    """Did the database fail for a moment (retry later), rather than refuse the request
-    or reveal a bug (a missing table, bad SQL)?"""
+    """Is the database unavailable (retry later), rather than refusing the request or
+    revealing a bug (a missing table, bad SQL, a full disk)?"""
     if exc.connection_invalidated:
         return True
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate:
         return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
-    if type(orig).__module__ == "sqlite3":
+    if _driver(orig) == "sqlite3":
         return str(orig).startswith(TRANSIENT_SQLITE)
-    # psycopg's own connection failures (server gone, refused) carry no SQLSTATE.
-    return type(orig).__module__.startswith("psycopg") and type(orig).__name__ in (
+    # psycopg's own connection failures carry no SQLSTATE: a server gone or restarting,
+    # but also a wrong password or a missing database (a 503 all the same: the service is
+    # unavailable until someone acts, and the error log says so).
+    return _driver(orig) == "psycopg" and type(orig).__name__ in (
         "OperationalError",
         "ConnectionTimeout",
     )
 
 
+def _driver(orig) -> str | None:
+    """The DB-API module behind a wrapped database error: psycopg, sqlite3 or None."""
+    if not isinstance(orig, Exception):
+        return None
+    module = type(orig).__module__.split(".")[0]
+    return module if module in ("psycopg", "sqlite3") else None
+
+
+def _discard_transaction() -> None:
+    """Roll the request's transaction back; a connection that died mid-statement may not
+    even allow that (the request's teardown removes the session anyway)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the answer to the client must still go out
+        log.warning("rollback after a database error failed", exc_info=False)
+
+
+def _where(exc: BaseException) -> tuple[str, str, str]:
+    """What to log of a database error: its types (never its message, which carries the
+    statement's parameters: initials, dates of birth, notes) and the request."""
+    return describe_exception(exc), request.method, request.path
+
+
 def _refused_input(exc: DataError) -> bool:
     """Is this the driver or the database refusing a value (not a bug of ours)?"""
     orig = exc.orig
-    if not isinstance(orig, Exception) or type(orig).__module__.split(".")[0] not in (
-        "psycopg",
-        "sqlite3",
-    ):
+    if _driver(orig) is None:
         return False
     sqlstate = getattr(orig, "sqlstate", None)
     # psycopg refuses NUL in text itself, before sending: a DataError with no SQLSTATE.

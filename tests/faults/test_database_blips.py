@@ -9,7 +9,7 @@ import sqlite3
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError
 
 import outreach.sync.push as push_module
 from outreach.core.extensions import db
@@ -37,7 +37,7 @@ def _assert_busy_then_retry_works(app, phone, mutations, monkeypatch):
     assert r.status_code == 503, r.get_data(as_text=True)[:300]
     assert r.headers["Retry-After"].isdigit()
     body = r.get_json()
-    assert body["code"] == 503 and "Nothing was saved" in body["message"]
+    assert body["code"] == 503 and "try again" in body["message"]
     assert stored(app, mutations) == NOTHING
     monkeypatch.undo()
     r = phone.post(PUSH, json=push_body(str(phone.device_id), mutations))
@@ -72,8 +72,9 @@ def test_connection_killed_in_the_middle_of_a_push(
         psycopg.errors.DeadlockDetected("deadlock detected"),
         psycopg.errors.SerializationFailure("could not serialize access"),
         sqlite3.OperationalError("database is locked"),
+        psycopg.OperationalError("connection failed: Connection refused"),
     ],
-    ids=["deadlock", "serialization", "sqlite-locked"],
+    ids=["deadlock", "serialization", "sqlite-locked", "pg-connection-refused"],
 )
 def test_a_transient_database_failure_is_a_503(app, client, world, monkeypatch, cause):
     phone = ApiClient(client, world.emails["worker"])
@@ -89,13 +90,28 @@ def test_a_transient_database_failure_is_a_503(app, client, world, monkeypatch, 
     "error",
     [
         OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: client")),
-        ProgrammingError("SELECT ...", {}, psycopg.errors.UndefinedTable("no table")),
+        OperationalError("INSERT ...", {}, psycopg.errors.DiskFull("could not extend file")),
+        OperationalError("COMMIT", {}, psycopg.errors.StatementCompletionUnknown("unknown")),
     ],
-    ids=["sqlite-no-table", "pg-undefined-table"],
+    ids=["sqlite-no-table", "pg-disk-full", "pg-commit-outcome-unknown"],
 )
-def test_a_database_error_that_is_a_bug_stays_a_500(app, error):
-    """A missing table is a broken deployment, not a busy moment: retrying cannot help."""
+def test_a_database_error_that_needs_a_person_stays_a_500(app, error):
+    """A missing table or a full disk is not a busy moment: retrying cannot help."""
     with app.test_request_context(PUSH, method="POST"):
         response = app.handle_user_exception(error)
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_a_rollback_that_fails_too_still_answers_503(app, monkeypatch):
+    """A connection that died in the middle of a COPY may refuse even the rollback."""
+
+    def dead(*args, **kwargs):
+        raise OperationalError("ROLLBACK", {}, psycopg.OperationalError("the connection is lost"))
+
+    error = OperationalError("COPY ...", {}, psycopg.errors.AdminShutdown("terminating"))
+    with app.test_request_context(PUSH, method="POST"):
+        monkeypatch.setattr(db.session, "rollback", dead)
+        response = app.handle_user_exception(error)
+    assert response.status_code == 503
+    assert response.get_json()["code"] == 503
