@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
@@ -15,9 +17,13 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-i
 
 
 def _account_key() -> str:
+    """The failed-sign-in counter of the account asked for, keyed by a digest of its email:
+    the limiter's store (Redis in production) never holds an address, and any text, even
+    half an emoji, makes a key."""
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    return f"login-account:{str(email or '').strip().lower()[:254]}"
+    normalised = str(email or "").strip().lower()[:254].encode("utf-8", "surrogatepass")
+    return "login-account:" + hashlib.sha256(normalised).hexdigest()
 
 
 def _failed(response) -> bool:

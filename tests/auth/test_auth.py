@@ -183,6 +183,25 @@ def test_login_throttled_per_account(app, client, world):
     assert other.status_code == 200
 
 
+def test_the_throttle_store_never_holds_an_email(app, client, world):
+    """The per-account counter is keyed by a digest (production keeps it in Redis); the
+    same account written differently still counts once."""
+    from outreach.core.extensions import limiter
+
+    for written in ("worker@example.test", " Worker@Example.TEST "):
+        r = client.post(
+            "/api/v1/auth/login",
+            json={"email": written, "password": "wrong-password!", "device_id": str(uuid.uuid4())},
+        )
+        assert r.status_code == 401
+    keys = [str(key) for key in limiter.storage.storage]
+    assert keys and not any("example.test" in key.lower() for key in keys), keys
+    account_counts = [
+        limiter.storage.storage[key] for key in limiter.storage.storage if "login-account" in key
+    ]
+    assert account_counts == [2], keys
+
+
 def test_login_throttled_per_address(app, client, world):
     limit = int(app.config["LOGIN_LIMIT_PER_ADDRESS"].split("/")[0])
     for i in range(limit):
