@@ -10,7 +10,7 @@ const { db, api, sync } = O;
 const $ = (id) => document.getElementById(id);
 const SYNC_EVERY_MS = 60 * 1000;
 
-const state = { profile: null, view: null, syncing: false, rendering: 0, notice: null };
+const state = { profile: null, view: null, syncing: false, rendering: 0, notice: null, screenNotice: null };
 
 /* ---------- routing ---------- */
 
@@ -39,14 +39,16 @@ async function route() {
   show(await screen.load(), { args, query }, ticket, screen.path);
 }
 
-async function show(mod, { args, query, notice }, ticket, path, keepFocus) {
+async function show(mod, { args, query }, ticket, path, keepFocus) {
   if (ticket !== state.rendering) return;
   const signedIn = path !== 'signin';
   const main = $('main');
   const view = document.createElement('div');
-  // A live refresh (keepFocus) shows the notice the screen already had: "Intervention
-  // saved." must not vanish the moment the sync that follows the save ends.
-  const ctx = makeContext(view, keepFocus ? notice : takeNotice());
+  // A navigation takes the pending notice for its screen; a live refresh (keepFocus) shows
+  // the latest navigation's notice again, so "Intervention saved." does not vanish the
+  // moment the sync that follows the save ends (even if it overtakes that navigation).
+  if (!keepFocus) state.screenNotice = takeNotice();
+  const ctx = makeContext(view, state.screenNotice);
   try {
     await mod.render(ctx, args, query);
   } catch (e) {
@@ -56,7 +58,7 @@ async function show(mod, { args, query, notice }, ticket, path, keepFocus) {
   // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
   renderChrome(signedIn, path);
-  state.view = { mod, args, query, path, hash: location.hash, notice: ctx.notice };
+  state.view = { mod, args, query, path, hash: location.hash };
   main.replaceChildren(view);
   const heading = view.querySelector('h1');
   document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
