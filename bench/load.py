@@ -268,13 +268,13 @@ class Device:
         self.calls = 0
 
     def call(self, kind: str, method: str, path: str, body: dict | None = None) -> dict | None:
-        if time.monotonic() > self.deadline:
-            self.stats.error(f"device {self.index}: time limit reached before {kind}")
-            return None
         if self.args.think and self.calls:
             # A worker between syncs (locust's wait_time): not counted in the latency.
             time.sleep(self.pauses.uniform(0.5, 1.5) * self.args.think)
         self.calls += 1
+        if time.monotonic() > self.deadline:
+            self.stats.error(f"device {self.index}: time limit reached before {kind}")
+            return None
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

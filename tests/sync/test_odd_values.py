@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from outreach.core.schemas import is_unicode_text
 from tests.sync.helpers import client_data, intervention_data, mutation
 
 ODD_VALUES = [
@@ -56,16 +57,24 @@ def test_odd_values_in_any_field_are_answered_per_mutation(worker, entity):
 
 
 def _failures(api, batch, where) -> list[str]:
+    """The push must answer, with one result per mutation in order."""
     response = _push(api, batch)
     if response.status_code != 200:
         return [f"{where}: {response.status_code}"]
     results = response.get_json()["results"]
-    assert len(results) == len(batch)
-    return [
-        f"{where}: {result['status']}"
-        for result in results
-        if result["status"] not in {"applied", "rejected", "duplicate", "conflict"}
-    ]
+    if [r["mutation_id"] for r in results] != [_echoed(m) for m in batch]:
+        return [f"{where}: results do not match the mutations"]
+    return []
+
+
+def _echoed(mutation) -> str | None:
+    """What a result names as its mutation: the id the phone sent, if it is a UUID."""
+    try:
+        return str(uuid.UUID(mutation["mutation_id"]))
+    except (TypeError, ValueError, AttributeError):
+        value = mutation.get("mutation_id")
+        readable = isinstance(value, str) and len(value) <= 64 and is_unicode_text(value)
+        return value if readable else None
 
 
 @pytest.mark.parametrize("key", ["device_id", "schema_version", "mutations"])
