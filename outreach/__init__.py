@@ -107,8 +107,15 @@ def _register_static(app: Flask) -> None:
     import json
 
     from flask import make_response, request
-    from werkzeug.exceptions import NotFound
+    from werkzeug.routing import PathConverter
 
+    class ShellPath(PathConverter):
+        """Any path outside /api/: the API's paths never match the PWA's files, so an API
+        path answers 404 or 405 with its own methods in Allow (not GET from this route)."""
+
+        regex = r"(?!api/)[^/].*?"
+
+    app.url_map.converters["shell"] = ShellPath
     cache: dict = {}
 
     def static_dir() -> Path:
@@ -152,10 +159,8 @@ def _register_static(app: Flask) -> None:
         response.set_etag(version)
         return response.make_conditional(request)
 
-    @app.get("/<path:filename>")
+    @app.get("/<shell:filename>")
     def pwa_file(filename: str):
-        if filename.startswith("api/"):
-            raise NotFound()
         response = send_from_directory(static_dir(), filename, max_age=0)
         # The service worker versions the shell; the browser must always revalidate.
         response.headers["Cache-Control"] = "no-cache"

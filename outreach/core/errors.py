@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 from flask import Flask, jsonify, request
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 
 from outreach.core.extensions import db
 
@@ -69,9 +69,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
-        if exc.code == 405 and _only_the_pwa_matches(app, exc):
-            # An unknown /api/ path only "matches" the PWA's GET catch-all: it is not there.
-            return error_response(404, NotFound.description)
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages") if isinstance(data, dict) else None
         errors = None
@@ -208,18 +205,6 @@ def _refused_input(exc: DataError) -> bool:
     sqlstate = getattr(orig, "sqlstate", None)
     # psycopg refuses NUL in text itself, before sending: a DataError with no SQLSTATE.
     return sqlstate is None or sqlstate in INPUT_SQLSTATES
-
-
-def _only_the_pwa_matches(app: Flask, exc: HTTPException) -> bool:
-    """True when a 405 under /api/ comes from the PWA's catch-all static route alone."""
-    allowed = set(getattr(exc, "valid_methods", None) or ())
-    if not request.path.startswith("/api/") or not allowed <= {"GET", "HEAD", "OPTIONS"}:
-        return False
-    try:
-        endpoint, _ = app.url_map.bind("localhost").match(request.path, method="GET")
-    except HTTPException:
-        return False
-    return endpoint == "pwa_file"
 
 
 def describe_exception(exc: BaseException) -> str:

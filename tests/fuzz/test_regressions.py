@@ -42,3 +42,25 @@ def test_unknown_api_paths_are_404_whatever_the_method(client, method):
 def test_known_api_paths_still_answer_405_with_allow(client):
     response = client.delete("/api/v1/auth/login")
     assert response.status_code == 405 and "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/v1/auth/login", {"POST", "OPTIONS"}),
+        ("/api/v1/admin/areas/1", {"PATCH", "OPTIONS"}),
+        ("/api/v1/sync/pull", {"GET", "HEAD", "OPTIONS"}),
+    ],
+)
+def test_allow_lists_only_the_api_methods(client, path, methods):
+    """Found by schemathesis' CLI (seed 7): the PWA's catch-all GET route also matched API
+    paths, so OPTIONS advertised GET on POST-only operations."""
+    response = client.options(path)
+    allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+    assert allowed == methods
+
+
+def test_get_on_a_post_only_api_path_is_405_naming_post(client):
+    response = client.get("/api/v1/auth/login")
+    assert response.status_code == 405 and response.get_json()["code"] == 405
+    assert "GET" not in response.headers["Allow"] and "POST" in response.headers["Allow"]
