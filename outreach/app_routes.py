@@ -8,11 +8,11 @@ import swagger_ui_bundle
 from flask import Blueprint as FlaskBlueprint
 from flask import send_from_directory
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from outreach.auth.guard import current_actor, require
+from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import Text

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from outreach.audit.service import list_events
 from outreach.auth.guard import require
+from outreach.core.blueprint import Blueprint
 from outreach.core.schemas import PageArgsSchema, Text
 
 blp = Blueprint(

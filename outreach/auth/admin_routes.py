@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from outreach.auth import service
 from outreach.auth.guard import current_actor, require
 from outreach.auth.models import Device
+from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import PageArgsSchema, Text

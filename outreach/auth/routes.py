@@ -7,10 +7,10 @@ import hashlib
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
-from flask_smorest import Blueprint
 
 from outreach.auth import service
 from outreach.auth.schemas import LoginResponseSchema, LoginSchema, TokenPairSchema
+from outreach.core.blueprint import Blueprint
 from outreach.core.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")

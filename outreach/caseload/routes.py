@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from outreach.auth.guard import current_actor, require
 from outreach.caseload import follow_ups, lists, queries, service
@@ -30,6 +29,7 @@ from outreach.caseload.schemas import (
     MineSchema,
     OverviewSchema,
 )
+from outreach.core.blueprint import Blueprint
 from outreach.core.schemas import PageArgsSchema
 from outreach.people.service import list_probable_duplicates
 

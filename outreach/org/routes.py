@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from outreach.auth.guard import current_actor, require
+from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.org import service

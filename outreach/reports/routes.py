@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from outreach.auth.guard import current_actor, require
+from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import ErrorSchema

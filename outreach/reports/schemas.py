@@ -9,10 +9,17 @@ from outreach.core.schemas import PageArgsSchema, Text
 FIGURE = {"description": 'A published figure: "0", "12", "<5" (1 to 4) or "*" (hidden)'}
 
 
+# The weeks a caller may ask for: years 2000-2999 (so a report's 12-week trend never
+# reaches a year without four digits), weeks 01-53 (whether the year has a week 53, or the
+# week has ended, the service checks).
+API_WEEK = r"^2\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
+WEEK_FORMAT_ERROR = "Use an ISO week such as 2026-W47."
+
+
 class WeeklyReportArgsSchema(Schema):
     week = Text(
         metadata={"description": "ISO week, e.g. 2026-W47 (default: the last complete week)"},
-        validate=validate.Length(max=10),
+        validate=validate.Regexp(API_WEEK, error=WEEK_FORMAT_ERROR),
     )
     area = Text(
         metadata={"description": "Area code (default: all the caller's areas)"},

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from outreach.auth.guard import current_actor, require
+from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.sync import service
 from outreach.sync.schemas import PullArgsSchema, PullResultSchema, PushResultSchema, PushSchema
