@@ -7,7 +7,7 @@ import traceback
 from http import HTTPStatus
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from outreach.core.extensions import db
@@ -104,6 +104,17 @@ def register_error_handlers(app: Flask) -> None:
             "out of range). Nothing was saved.",
         )
 
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(exc: IntegrityError):
+        # The services check uniqueness first and answer 409 with the field; two requests
+        # racing past that check (or a check we lack) meet the database's constraint.
+        # Any other integrity error (a foreign key, a NOT NULL) is a bug.
+        if not _duplicate_key(exc):
+            return handle_unexpected(exc)
+        _discard_transaction()
+        log.warning("unique constraint refused a write: %s on %s %s", *_where(exc))
+        return error_response(409, "This conflicts with an existing record. Nothing was saved.")
+
     @app.errorhandler(OperationalError)
     def handle_operational_error(exc: OperationalError):
         # The database, not the request, failed: a deadlock or serialisation failure
@@ -172,6 +183,13 @@ def is_transient(exc: DBAPIError) -> bool:
         "OperationalError",
         "ConnectionTimeout",
     )
+
+
+def _duplicate_key(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    if _driver(orig) == "sqlite3":
+        return str(orig).startswith("UNIQUE constraint failed")
+    return getattr(orig, "sqlstate", None) == "23505"  # unique_violation
 
 
 def _driver(orig) -> str | None:

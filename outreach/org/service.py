@@ -72,12 +72,7 @@ def update_area(area: Area, changes: dict, *, actor_id: int | None) -> Area:
 def create_team(area_id: int, name: str, provider: str, *, actor_id: int | None) -> Team:
     if db.session.get(Area, area_id) is None:
         raise ApiError(422, "Unknown area.", errors={"area_id": ["No such area."]})
-    if db.session.scalar(select(func.count()).where(Team.area_id == area_id, Team.name == name)):
-        raise ApiError(
-            409,
-            "This area already has a team with that name.",
-            errors={"name": ["Already used in this area."]},
-        )
+    _refuse_team_name_in_use(area_id, name)
     team = Team(area_id=area_id, name=name, provider=provider, active=True)
     db.session.add(team)
     db.session.flush()
@@ -86,7 +81,21 @@ def create_team(area_id: int, name: str, provider: str, *, actor_id: int | None)
     return team
 
 
+def _refuse_team_name_in_use(area_id: int, name: str, *, other_than: int | None = None) -> None:
+    taken = select(func.count()).where(Team.area_id == area_id, Team.name == name)
+    if other_than is not None:
+        taken = taken.where(Team.id != other_than)
+    if db.session.scalar(taken):
+        raise ApiError(
+            409,
+            "This area already has a team with that name.",
+            errors={"name": ["Already used in this area."]},
+        )
+
+
 def update_team(team: Team, changes: dict, *, actor_id: int | None) -> Team:
+    if "name" in changes:
+        _refuse_team_name_in_use(team.area_id, changes["name"], other_than=team.id)
     for key in ("name", "provider", "active"):
         if key in changes:
             setattr(team, key, changes[key])

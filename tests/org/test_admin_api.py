@@ -61,6 +61,39 @@ def test_duplicate_area_code_is_409_and_nothing_changes(app, login):
         assert db.session.scalar(select(func.count()).select_from(Area)) == 2
 
 
+def test_renaming_a_team_to_a_name_its_area_uses_is_409(login, world):
+    """Found by schemathesis' CLI (seed 11): the rename reached the unique constraint and
+    answered 500; creating a team with that name was already a 409."""
+    admin = login("admin")
+    street, custody = world.team_ids["street"], world.team_ids["custody"]
+    taken = admin.get("/api/v1/admin/teams").get_json()
+    street_name = next(t["name"] for t in taken if t["id"] == street)
+    r = admin.patch(f"/api/v1/admin/teams/{custody}", json={"name": street_name})
+    assert r.status_code == 409 and r.get_json()["errors"] == {
+        "name": ["Already used in this area."]
+    }
+    # Its own name, and a free one, are fine.
+    assert (
+        admin.patch(f"/api/v1/admin/teams/{street}", json={"name": street_name}).status_code == 200
+    )
+    assert (
+        admin.patch(f"/api/v1/admin/teams/{custody}", json={"name": "Custody 2"}).status_code == 200
+    )
+
+
+def test_a_duplicate_that_races_past_the_check_is_409_not_500(app):
+    """Two requests can both pass a service's uniqueness check; the database's constraint
+    refuses the second, which is a conflict, not a fault (a foreign key error stays a 500)."""
+    import psycopg
+    from sqlalchemy.exc import IntegrityError
+
+    duplicate = IntegrityError("INSERT ...", {}, psycopg.errors.UniqueViolation("dup"))
+    dangling = IntegrityError("INSERT ...", {}, psycopg.errors.ForeignKeyViolation("fk"))
+    with app.test_request_context("/api/v1/admin/teams", method="POST"):
+        assert app.handle_user_exception(duplicate).status_code == 409
+        assert app.handle_user_exception(dangling).status_code == 500
+
+
 def test_worker_without_team_is_rejected(app, login):
     admin = login("admin")
     r = admin.post(
