@@ -43,6 +43,17 @@ class Email(fields.Email, Text):
     """An email address, with `Text`'s refusals."""
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false in a JSON body, nothing else: marshmallow's Boolean also takes 0, 1,
+    "yes" or "off", which the OpenAPI document (type boolean) does not allow. Query
+    strings, which carry text, keep fields.Boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class ErrorSchema(Schema):
     code = fields.Raw(
         required=True,

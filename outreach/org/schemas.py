@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from outreach.auth.passwords import MIN_PASSWORD_LENGTH
-from outreach.core.schemas import Email, PageArgsSchema, Text
+from outreach.core.schemas import Email, JsonBoolean, PageArgsSchema, Text
 from outreach.org.models import ROLES
 
 CODE = validate.Regexp(
@@ -23,7 +23,7 @@ class AreaSchema(Schema):
 class AreaUpdateSchema(Schema):
     name = Text(validate=NAME)
     region = Text(validate=NAME)
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class TeamSchema(Schema):
@@ -37,7 +37,7 @@ class TeamSchema(Schema):
 class TeamUpdateSchema(Schema):
     name = Text(validate=NAME)
     provider = Text(validate=NAME)
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class UserSchema(Schema):
@@ -57,7 +57,7 @@ class UserUpdateSchema(Schema):
     team_id = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
     areas = fields.List(Text(validate=validate.Length(max=64)), validate=validate.Length(max=50))
     password = Text(load_only=True, validate=PASSWORD)
-    active = fields.Boolean()
+    active = JsonBoolean()
 
 
 class UserQueryArgsSchema(PageArgsSchema):

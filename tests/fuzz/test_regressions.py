@@ -97,3 +97,14 @@ def test_weeks_outside_the_documented_pattern_are_422(login, week, suffix):
     response = commissioner.get(f"/api/v1/reports/weekly{suffix}?week={week}")
     assert response.status_code == 422, response.get_data(as_text=True)[:200]
     assert list(response.get_json()["errors"]) == ["week"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "true", None])
+def test_active_in_a_body_is_true_or_false_only(login, world, value):
+    """Found by schemathesis' CLI (seed 11): {"active": 0} deactivated an area, though the
+    document says boolean."""
+    admin = login("admin")
+    area = world.area_ids["durham"]
+    response = admin.patch(f"/api/v1/admin/areas/{area}", json={"active": value})
+    assert response.status_code == 422 and list(response.get_json()["errors"]) == ["active"]
+    assert admin.patch(f"/api/v1/admin/areas/{area}", json={"active": True}).status_code == 200
