@@ -29,7 +29,12 @@ class PushSchema(Schema):
     device_id = fields.UUID(
         metadata={"description": "The device's id; the signed-in device is what counts."}
     )
-    schema_version = fields.Integer(required=True, strict=True)
+    schema_version = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "the app's data version; one too old is answered 426"},
+    )
     mutations = fields.List(
         fields.Raw(allow_none=True, metadata=MUTATION_DOC),
         required=True,

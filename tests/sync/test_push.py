@@ -232,14 +232,19 @@ def test_over_limit_push_stores_nothing(app, worker):
         assert count(Client) == 0 and count(SyncMutation) == 0 and count(SyncChange) == 0
 
 
-def test_envelope_errors(worker):
+def test_envelope_errors(app, worker, monkeypatch):
     r = worker.post("/api/v1/sync/push", json={"schema_version": 1, "mutations": "x"})
     assert r.status_code == 422 and r.get_json()["errors"]
     r = worker.post("/api/v1/sync/push", json=[1, 2])
     assert r.status_code == 422
     r = worker.post("/api/v1/sync/push", data="{not json", content_type="application/json")
     assert r.status_code in (400, 422) and r.get_json()["code"] in (400, 422)
-    body = push(worker, [mutation("client", client_data())], schema_version=0, status=426)
+    # Versions start at 1: 0 is not a version (the document says minimum 1).
+    body = push(worker, [mutation("client", client_data())], schema_version=0, status=422)
+    assert list(body["errors"]) == ["schema_version"]
+    # An app older than the server still reads (426: reload to update).
+    monkeypatch.setitem(app.config, "SYNC_MIN_SCHEMA_VERSION", 2)
+    body = push(worker, [mutation("client", client_data())], schema_version=1, status=426)
     assert body["code"] == 426 and "out of date" in body["message"]
 
 
