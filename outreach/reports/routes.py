@@ -27,8 +27,12 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+NOT_FOUND = "Area outside the caller's scope, or a week that has not started"
+
+
 def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
-    """The caller's areas (the whole scope), the week (422) and the area asked for (404).
+    """The caller's areas (the whole scope), the week (422; 404 for one that has not
+    started) and the area asked for (404).
 
     A commissioner's report is always suppressed over their whole scope, and one area
     is cut from it, so no two figures they can see combine to reveal a hidden one.
@@ -42,8 +46,12 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
         except ValueError as exc:
             raise ApiError(422, "The week is not valid.", errors={"week": [str(exc)]}) from None
         if week > current_week(now, tz):
+            # Like an area outside the scope: the week is well formed, its report does
+            # not exist (yet).
             raise ApiError(
-                422, "The week is not valid.", errors={"week": ["That week has not started."]}
+                404,
+                "There is no report for that week yet.",
+                errors={"week": ["That week has not started."]},
             )
     else:
         week = last_complete_week(now, tz)
@@ -80,8 +88,8 @@ class WeeklyReport(MethodView):
     @blp.arguments(WeeklyReportArgsSchema, location="query")
     @blp.response(200, WeeklyReportSchema, headers=None)
     @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
-    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
-    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """Weekly summary (suppressed counts) for one of the caller's areas or all of them."""
         from outreach.reports.service import public_report
@@ -103,8 +111,8 @@ class WeeklyReportPdf(MethodView):
         }
     )
     @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
-    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
-    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The weekly summary as the PDF commissioners receive by email."""
         from outreach.reports.render import render_pdf
@@ -138,8 +146,8 @@ class WeeklyReportCsv(MethodView):
         }
     )
     @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
-    @blp.alt_response(404, schema=ErrorSchema, description="Area outside the caller's scope")
-    @blp.alt_response(422, schema=ErrorSchema, description="Malformed or future week")
+    @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+    @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The suppressed counts as CSV."""
         from outreach.reports.render import render_csv

@@ -12,7 +12,8 @@ from outreach.core.schemas import Text
 
 MUTATION_DOC = {
     "type": "object",
-    "description": "One change made on the device.",
+    "description": "One change made on the device. A mutation of another shape is "
+    "rejected on its own in the results: the rest of the batch is still applied.",
     "required": ["mutation_id", "entity", "op", "id"],
     "properties": {
         "mutation_id": {"type": "string", "format": "uuid"},

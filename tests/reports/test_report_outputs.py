@@ -100,7 +100,7 @@ def _csv(response):
         ("admin", "?area=nowhere", 404),
         ("commissioner", "?week=2026-W99", 422),
         ("commissioner", "?week=47", 422),
-        ("commissioner", "?week=2030-W01", 422),
+        ("commissioner", "?week=2030-W01", 404),
         ("commissioner", "?week=2026-W47", 200),
     ],
 )
@@ -113,7 +113,7 @@ def test_weekly_report_roles_and_scope(login, who, query, status):
         assert set(body) >= {"week", "data_read_at", "summary", "sections", "revisions"}
     else:
         assert body["code"] == status
-    if status == 422:
+    if status != 200 and "week" in query:
         assert "week" in body["errors"]
 
 
