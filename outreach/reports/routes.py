@@ -27,12 +27,12 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-NOT_FOUND = "Area outside the caller's scope, or a week that has not started"
+NOT_FOUND = "Area outside the caller's scope, or a week that does not exist or has not started"
 
 
 def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
-    """The caller's areas (the whole scope), the week (422; 404 for one that has not
-    started) and the area asked for (404).
+    """The caller's areas (the whole scope), the week (404 for one that does not exist or
+    has not started) and the area asked for (404).
 
     A commissioner's report is always suppressed over their whole scope, and one area
     is cut from it, so no two figures they can see combine to reveal a hidden one.
@@ -41,13 +41,13 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
     tz = current_app.config["TIMEZONE"]
     now = utcnow()
     if args.get("week"):
+        # The schema has checked the form (2026-W47); like an area outside the scope, a
+        # week of that form with no report is a 404: one its year lacks, or one to come.
         try:
             week = IsoWeek.parse(args["week"])
         except ValueError as exc:
-            raise ApiError(422, "The week is not valid.", errors={"week": [str(exc)]}) from None
+            raise ApiError(404, "There is no such week.", errors={"week": [str(exc)]}) from None
         if week > current_week(now, tz):
-            # Like an area outside the scope: the week is well formed, its report does
-            # not exist (yet).
             raise ApiError(
                 404,
                 "There is no report for that week yet.",

@@ -40,9 +40,6 @@ ACCEPTED = {401, 403, 404, 409, 429}
 # Query/body fields whose format the owning slice validates but does not (yet) document,
 # so schema-valid strings get a 422. Each entry names the file to fix; remove it once fixed.
 UNDOCUMENTED_FORMATS = {
-    # The ISO-week pattern is documented, but whether a year has a week 53 is not
-    # something a pattern can say (2026-W53 exists, 2025-W53 does not).
-    ("/api/v1/reports/weekly", "week"),
     # The pull cursor's pattern is documented, but a well-formed cursor is still only valid
     # if this server issued it (a signed snapshot, or a sequence it has reached): like a
     # reference to a row, a schema cannot say that.

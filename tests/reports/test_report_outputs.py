@@ -101,6 +101,7 @@ def _csv(response):
         ("commissioner", "?week=2026-W99", 422),
         ("commissioner", "?week=47", 422),
         ("commissioner", "?week=2030-W01", 404),
+        ("commissioner", "?week=2025-W53", 404),
         ("commissioner", "?week=2026-W47", 200),
     ],
 )
