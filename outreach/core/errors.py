@@ -96,12 +96,12 @@ def register_error_handlers(app: Flask) -> None:
         # Anything else raised as a DataError (our own code building a bad row) is a bug.
         if not _refused_input(exc):
             return handle_unexpected(exc)
-        _discard_transaction()
-        log.warning("database refused a value: %s on %s %s", *_where(exc))
-        return error_response(
+        return _database_answer(
+            exc,
             422,
             "A value in the request cannot be stored (a NUL character in text, or a number "
             "out of range). Nothing was saved.",
+            log_as=("database refused a value", logging.WARNING),
         )
 
     @app.errorhandler(IntegrityError)
@@ -111,9 +111,12 @@ def register_error_handlers(app: Flask) -> None:
         # Any other integrity error (a foreign key, a NOT NULL) is a bug.
         if not _duplicate_key(exc):
             return handle_unexpected(exc)
-        _discard_transaction()
-        log.warning("unique constraint refused a write: %s on %s %s", *_where(exc))
-        return error_response(409, "This conflicts with an existing record. Nothing was saved.")
+        return _database_answer(
+            exc,
+            409,
+            "This conflicts with an existing record. Nothing was saved.",
+            log_as=("unique constraint refused a write", logging.WARNING),
+        )
 
     @app.errorhandler(OperationalError)
     def handle_operational_error(exc: OperationalError):
@@ -124,12 +127,12 @@ def register_error_handlers(app: Flask) -> None:
         # fault in the server. Logged as an error: an unreachable database needs a person.
         if not is_transient(exc):
             return handle_unexpected(exc)
-        _discard_transaction()
-        log.error("database unavailable: %s on %s %s", *_where(exc))
-        response = error_response(
+        response = _database_answer(
+            exc,
             503,
             "The server could not reach its database. The request may not have been "
             "completed: try again shortly (repeating a sync is always safe).",
+            log_as=("database unavailable", logging.ERROR),
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
@@ -200,19 +203,17 @@ def _driver(orig) -> str | None:
     return module if module in ("psycopg", "sqlite3") else None
 
 
-def _discard_transaction() -> None:
-    """Roll the request's transaction back; a connection that died mid-statement may not
-    even allow that (the request's teardown removes the session anyway)."""
+def _database_answer(exc: DBAPIError, status: int, message: str, *, log_as: tuple[str, int]):
+    """Roll the request's transaction back, log the error's types (never its message,
+    which carries the statement's parameters: initials, dates of birth, notes) and answer
+    in the envelope."""
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the answer to the client must still go out
-        log.warning("rollback after a database error failed", exc_info=False)
-
-
-def _where(exc: BaseException) -> tuple[str, str, str]:
-    """What to log of a database error: its types (never its message, which carries the
-    statement's parameters: initials, dates of birth, notes) and the request."""
-    return describe_exception(exc), request.method, request.path
+    except Exception:  # noqa: BLE001 - a dead connection may refuse even this; answer anyway
+        log.warning("rollback after a database error failed")
+    what, level = log_as
+    log.log(level, "%s: %s on %s %s", what, describe_exception(exc), request.method, request.path)
+    return error_response(status, message)
 
 
 def _refused_input(exc: DataError) -> bool:
