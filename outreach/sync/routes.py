@@ -40,7 +40,10 @@ def limit_body(view):
     return wrapper
 
 
-BUSY = "The database failed for a moment (nothing was kept): retry after Retry-After seconds"
+BUSY = (
+    "The database was unreachable; the request may not have completed: retry after "
+    "Retry-After seconds (a retried push is applied once)"
+)
 
 
 @blp.route("/sync/push")
