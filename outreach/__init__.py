@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, send_from_directory
+from flask import Flask
 
 from outreach.config import load_config
 from outreach.core.jsonio import OrjsonProvider
+from outreach.shell import register_shell
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC_DIR = ROOT / "static"
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -44,7 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_jwt_callbacks(ext.jwt)
     register_security_headers(app)
-    _register_static(app)
+    register_shell(app)
 
     from outreach.cli import register_cli
 
@@ -93,75 +93,3 @@ def _register_blueprints(app: Flask, api) -> None:
     ):
         api.register_blueprint(blp)
     app.register_blueprint(app_routes.docs_assets)
-
-
-def _register_static(app: Flask) -> None:
-    """Serve the PWA from static/ at the site root (the service worker's scope is /).
-
-    `/sw.js` is static/sw.js with the app-shell file list and a content hash of every
-    static file substituted in, so any deploy that changes a static file changes the
-    service worker's bytes: browsers install the new worker and the page offers a reload.
-    The folder is `PWA_STATIC_DIR` in the config (default: static/ at the repo root).
-    """
-    import hashlib
-    import json
-
-    from flask import make_response, request
-    from werkzeug.routing import PathConverter
-
-    class ShellPath(PathConverter):
-        """Any path outside /api/: the API's paths never match the PWA's files, so an API
-        path answers 404 or 405 with its own methods in Allow (not GET from this route)."""
-
-        regex = r"(?!api/)[^/].*?"
-
-    app.url_map.converters["shell"] = ShellPath
-    cache: dict = {}
-
-    def static_dir() -> Path:
-        return Path(app.config.get("PWA_STATIC_DIR") or STATIC_DIR)
-
-    def shell() -> tuple[str, list[str]]:
-        """(hash, urls) of the app shell; recomputed only when a file's size or mtime changes."""
-        root = static_dir()
-        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
-        stamp = (str(root), tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
-        if cache.get("stamp") != stamp:
-            digest = hashlib.sha256()
-            urls = ["/"]
-            for path in files:
-                rel = path.relative_to(root).as_posix()
-                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-                if rel not in ("sw.js", "index.html") and not rel.endswith(".md"):
-                    urls.append("/" + rel)
-            cache.update(stamp=stamp, hash=digest.hexdigest()[:16], urls=urls)
-        return cache["hash"], cache["urls"]
-
-    @app.get("/")
-    def pwa_index():
-        response = send_from_directory(static_dir(), "index.html", max_age=0)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    @app.get("/sw.js")
-    def pwa_service_worker():
-        version, urls = shell()
-        body = (
-            (static_dir() / "sw.js")
-            .read_text(encoding="utf-8")
-            .replace("__SHELL_VERSION__", version)
-            .replace("__SHELL_FILES__", json.dumps(urls))
-        )
-        response = make_response(body)
-        response.mimetype = "text/javascript"
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["Service-Worker-Allowed"] = "/"
-        response.set_etag(version)
-        return response.make_conditional(request)
-
-    @app.get("/<shell:filename>")
-    def pwa_file(filename: str):
-        response = send_from_directory(static_dir(), filename, max_age=0)
-        # The service worker versions the shell; the browser must always revalidate.
-        response.headers["Cache-Control"] = "no-cache"
-        return response

@@ -1,12 +1,12 @@
 /* Outreach service worker. The server fills in the shell's file list and a hash of every
-   static file (outreach/__init__.py), so each deploy changes these bytes: the browser
+   shell file (outreach/shell.py), so each deploy changes these bytes: the browser
    installs the new worker, the page offers "Reload", and old caches are deleted. */
 'use strict';
 const VERSION = '__SHELL_VERSION__';
 const SHELL = __SHELL_FILES__;
 const CACHE = 'outreach-shell-' + VERSION;
 
-importScripts('/js/core/db.js', '/js/core/api.js', '/js/core/sync.js');
+importScripts('/js/core/db.js', '/js/core/spec.js', '/js/core/api.js', '/js/core/sync.js');
 
 self.addEventListener('install', (event) => {
   event.waitUntil(

@@ -1,5 +1,6 @@
 /* Outreach PWA: boot, router, sync status, service-worker updates. */
 import './core/db.js';
+import './core/spec.js';
 import './core/api.js';
 import './core/sync.js';
 import { h, fmtTime } from './ui.js';

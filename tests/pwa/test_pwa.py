@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from outreach import STATIC_DIR
+from outreach.shell import STATIC_DIR
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client

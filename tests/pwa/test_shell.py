@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from outreach import STATIC_DIR
+from outreach.shell import STATIC_DIR
 
 BUDGET = 150 * 1024
 
