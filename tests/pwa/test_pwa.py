@@ -16,10 +16,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from outreach.shell import STATIC_DIR
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client
+from outreach.shell import STATIC_DIR
 from tests.conftest import need
 from tests.factories import PASSWORD
 from tests.pwa.conftest import PHONE
