@@ -65,10 +65,9 @@ def ensure_database(url: str) -> None:
 
 def generate(db, clients: int, interventions: int) -> dict:
     """One area, the bench team (a lead and workers) and a second, noisy team."""
-    from outreach.auth.models import Device
+    from outreach.access.models import Area, Device, Team
     from outreach.core.types import utcnow
     from outreach.interventions.models import FollowUp, Intervention
-    from outreach.org.models import Area, Team
     from outreach.org.service import create_user
     from outreach.people.models import Client, ClientDuplicate
     from outreach.sync.changes import allocate_seqs

@@ -147,8 +147,8 @@ def create_users(url: str, devices: int, teams: int, fast_passwords: bool) -> li
             # at setup would only slow the bench down, so every worker shares one hash.
             from sqlalchemy import update
 
-            from outreach.auth.passwords import PRODUCTION_HASHER
-            from outreach.org.models import User
+            from outreach.access.models import User
+            from outreach.access.passwords import PRODUCTION_HASHER
 
             db.session.execute(
                 update(User)

@@ -67,7 +67,7 @@ def ensure_database(url: str) -> None:
 
 def generate(db, rows: int, last_week_end: datetime) -> None:
     """Areas, teams, workers, one regional commissioner, clients and `rows` interventions."""
-    from outreach.org.models import Area, Team
+    from outreach.access.models import Area, Team
     from outreach.org.service import create_user
 
     rng = random.Random(13)
@@ -199,10 +199,10 @@ def main() -> None:
     ensure_database(url)
 
     from outreach import create_app
+    from outreach.access.models import Area, User
     from outreach.core.extensions import db
     from outreach.core.types import utcnow
     from outreach.interventions.models import Intervention
-    from outreach.org.models import Area, User
     from outreach.reports.models import ReportWeekCount
     from outreach.reports.render import render_pdf
     from outreach.reports.rollups import rebuild

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, text
 
 from outreach import create_app
+from outreach.access.models import Area, Team
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
-from outreach.org.models import Area, Team
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
 from outreach.people.models import Client

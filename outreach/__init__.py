@@ -62,10 +62,10 @@ def _configure_logging(app: Flask) -> None:
 
 def _import_models() -> None:
     """Import every slice's models so metadata (and Alembic) sees all tables."""
+    from outreach.access import models as _access  # noqa: F401
     from outreach.audit import models as _audit  # noqa: F401
     from outreach.auth import models as _auth  # noqa: F401
     from outreach.interventions import models as _interventions  # noqa: F401
-    from outreach.org import models as _org  # noqa: F401
     from outreach.people import models as _people  # noqa: F401
     from outreach.reports import models as _reports  # noqa: F401
     from outreach.sync import models as _sync  # noqa: F401

@@ -11,13 +11,13 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
-from outreach.auth.guard import current_actor, require
+from outreach.access.guard import current_actor, require
+from outreach.access.profile import profile_of
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import Text
 from outreach.interventions.codes import reference_data
-from outreach.org.service import profile_of
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1", description="The signed-in user; health")
 docs_assets = FlaskBlueprint("docs_assets", __name__)

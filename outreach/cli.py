@@ -55,7 +55,7 @@ def areas_create(code: str, name: str, region: str) -> None:
 
 @areas_cli.command("list")
 def areas_list() -> None:
-    from outreach.org.models import Area
+    from outreach.access.models import Area
 
     for area in db.session.scalars(select(Area).order_by(Area.code)):
         click.echo(f"{area.id}\t{area.code}\t{area.name}\t{area.region}")
@@ -67,7 +67,7 @@ def areas_list() -> None:
 @click.option("--provider", required=True)
 def teams_create(name: str, area_code: str, provider: str) -> None:
     """Create a team inside an area."""
-    from outreach.org.models import Area
+    from outreach.access.models import Area
     from outreach.org.service import create_team
 
     area = db.session.scalar(select(Area).where(Area.code == area_code))
@@ -82,7 +82,7 @@ def teams_create(name: str, area_code: str, provider: str) -> None:
 
 @teams_cli.command("list")
 def teams_list() -> None:
-    from outreach.org.models import Team
+    from outreach.access.models import Team
 
     for team in db.session.scalars(select(Team).order_by(Team.id)):
         click.echo(f"{team.id}\t{team.area.code}\t{team.name}\t{team.provider}")
@@ -120,7 +120,7 @@ def users_create(email, name, role, team_id, areas, password_stdin) -> None:
 
 @users_cli.command("list")
 def users_list() -> None:
-    from outreach.org.models import User
+    from outreach.access.models import User
 
     for user in db.session.scalars(select(User).order_by(User.id)):
         state = "active" if user.active else "inactive"
@@ -131,7 +131,7 @@ def users_list() -> None:
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """Stop an account from signing in (its records stay)."""
-    from outreach.org.models import User
+    from outreach.access.models import User
     from outreach.org.service import update_user
 
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -144,8 +144,7 @@ def users_deactivate(email: str) -> None:
 @devices_cli.command("list")
 @click.option("--user", "email", help="Only this user's devices")
 def devices_list(email: str | None) -> None:
-    from outreach.auth.models import Device
-    from outreach.org.models import User
+    from outreach.access.models import Device, User
 
     stmt = select(Device, User.email).join(User, Device.user_id == User.id)
     if email:

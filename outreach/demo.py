@@ -11,12 +11,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import insert, select
 
+from outreach.access.models import Area, Team, User
 from outreach.audit.service import record_event
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import LOCATIONS, SUBSTANCES, TYPES_BY_CODE
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import Area, Team, User
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
 from outreach.people.models import Client

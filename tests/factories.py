@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert
 
+from outreach.access.models import Area, Team
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import Area, Team
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
 from outreach.people.models import Client

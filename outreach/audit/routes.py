@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from outreach.access.guard import require
 from outreach.audit.service import list_events
-from outreach.auth.guard import require
 from outreach.core.blueprint import Blueprint
 from outreach.core.schemas import PageArgsSchema, Text
 

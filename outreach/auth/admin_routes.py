@@ -6,9 +6,9 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from outreach.access.guard import current_actor, require
+from outreach.access.models import Device
 from outreach.auth import service
-from outreach.auth.guard import current_actor, require
-from outreach.auth.models import Device
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db

@@ -1,4 +1,4 @@
-"""Devices (a phone or browser a user signs in from) and refresh-token records."""
+"""Refresh-token records (devices themselves are identity: `outreach.access.models`)."""
 
 from __future__ import annotations
 
@@ -6,27 +6,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.core.extensions import db
 from outreach.core.types import UTCDateTime, utcnow
-from outreach.org.models import User
-
-
-class Device(db.Model):
-    __tablename__ = "device"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    label: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The live refresh-token family; None after logout or reuse detection.
-    token_family: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-
-    user: Mapped[User] = relationship()
 
 
 class TokenRecord(db.Model):

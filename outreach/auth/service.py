@@ -10,15 +10,15 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from outreach.access.guard import device_revoked_error
+from outreach.access.models import Device, Team, User
+from outreach.access.passwords import verify_password
+from outreach.access.profile import profile_of
 from outreach.audit.service import record_event
-from outreach.auth.guard import device_revoked_error
-from outreach.auth.models import Device, TokenRecord
-from outreach.auth.passwords import verify_password
+from outreach.auth.models import TokenRecord
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import Team, User
-from outreach.org.service import profile_of
 
 BAD_CREDENTIALS = "The email or password is incorrect."
 

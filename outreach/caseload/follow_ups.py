@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
+from outreach.access.guard import Actor
 from outreach.audit.service import record_event
-from outreach.auth.guard import Actor
 from outreach.caseload.service import publish, team_of
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 
+from outreach.access.models import User
 from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import User
 from outreach.people.models import Client
 from outreach.sync.models import RecordVersion
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from outreach.access.models import User
 from outreach.caseload.clock import Clock
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import User
 from outreach.people.models import Client
 
 

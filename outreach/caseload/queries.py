@@ -12,11 +12,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 
-from outreach.auth.models import Device
+from outreach.access.models import TEAM_ROLES, Device, Team, User
 from outreach.caseload.clock import Clock
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import TEAM_ROLES, Team, User
 from outreach.people.models import Client, ClientDuplicate
 
 REFERRAL = "referral_structured_treatment"

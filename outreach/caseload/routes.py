@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from outreach.auth.guard import current_actor, require
+from outreach.access.guard import current_actor, require
 from outreach.caseload import follow_ups, lists, queries, service
 from outreach.caseload.clock import make_clock
 from outreach.caseload.history import client_history

@@ -14,14 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from outreach.access.guard import Actor
+from outreach.access.models import TEAM_ROLES, User
 from outreach.audit.service import record_event, record_events
-from outreach.auth.guard import Actor
 from outreach.caseload.records import serialize
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import TEAM_ROLES, User
 from outreach.people.models import Client, ClientDuplicate
 from outreach.sync.changes import (
     allocate_seqs,

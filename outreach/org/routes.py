@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from outreach.auth.guard import current_actor, require
+from outreach.access.guard import current_actor, require
+from outreach.access.models import Area, Team, User
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.org import service
-from outreach.org.models import Area, Team, User
 from outreach.org.schemas import (
     AreaSchema,
     AreaUpdateSchema,

@@ -1,14 +1,14 @@
 from marshmallow import Schema, fields, validate
 
-from outreach.auth.passwords import MIN_PASSWORD_LENGTH
+from outreach.access.models import ROLES
+from outreach.access.passwords import MIN_PASSWORD_LENGTH
 from outreach.core.schemas import Email, JsonBoolean, PageArgsSchema, Text
-from outreach.org.models import ROLES
 
 CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
 )
 NAME = validate.Length(min=1, max=120)
-# The service's rule (outreach.auth.passwords), documented so clients can check it first.
+# The service's rule (outreach.access.passwords), documented so clients can check it first.
 PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=256)
 
 

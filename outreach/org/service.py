@@ -4,34 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from outreach.access.models import ROLES, TEAM_ROLES, Area, CommissionerArea, Team, User
+from outreach.access.passwords import hash_password, password_problem
 from outreach.audit.service import record_event
-from outreach.auth.passwords import hash_password, password_problem
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
-from outreach.org.models import ROLES, TEAM_ROLES, Area, CommissionerArea, Team, User
-
-
-def profile_of(user: User) -> dict:
-    """The signed-in user's own view of themselves: role, team, areas."""
-    team = user.team
-    if user.role == "commissioner":
-        areas = user.commissioner_areas
-    elif user.role == "admin":
-        areas = list(db.session.scalars(select(Area).order_by(Area.code)))
-    else:
-        areas = [team.area] if team else []
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "team": (
-            {"id": team.id, "name": team.name, "provider": team.provider, "area_id": team.area_id}
-            if team
-            else None
-        ),
-        "areas": [{"id": a.id, "code": a.code, "name": a.name, "region": a.region} for a in areas],
-    }
 
 
 def _area_by_code(code: str) -> Area:

@@ -35,7 +35,7 @@ def _week(value: str | None):
 @click.option("--out", "out", default="summary.pdf", show_default=True, type=click.Path())
 def preview(week: str | None, areas: tuple[str, ...], out: str) -> None:
     """Write the PDF a commissioner of these areas would receive (nothing is sent)."""
-    from outreach.org.models import Area
+    from outreach.access.models import Area
     from outreach.reports.render import render_pdf
     from outreach.reports.service import build_report
 

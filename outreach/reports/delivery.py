@@ -24,9 +24,9 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from outreach.access.models import CommissionerArea, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import CommissionerArea, User
 from outreach.reports.models import ReportDelivery
 from outreach.reports.weeks import IsoWeek, last_complete_week
 

@@ -6,13 +6,13 @@ from flask import Response, current_app
 from flask.views import MethodView
 from sqlalchemy import select
 
-from outreach.auth.guard import current_actor, require
+from outreach.access.guard import current_actor, require
+from outreach.access.models import Area
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import ErrorSchema
 from outreach.core.types import utcnow
-from outreach.org.models import Area
 from outreach.reports.models import ReportDelivery
 from outreach.reports.schemas import (
     DeliveryQueryArgsSchema,

@@ -45,12 +45,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
+from outreach.access.models import Area, Team
 from outreach.core.db import among, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import INTERVENTION_TYPES, TYPE_CODES, TYPES_BY_CODE
 from outreach.interventions.models import Intervention
-from outreach.org.models import Area, Team
 from outreach.reports import rollups
 from outreach.reports.models import ReportClientFirst, ReportClientWeek, ReportWeekCount
 from outreach.reports.suppression import SMALL, change, suppress

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select, tuple_
 
+from outreach.access.models import TEAM_ROLES, User
 from outreach.core.db import among, in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.interventions.rules import follow_up_id_for
-from outreach.org.models import TEAM_ROLES, User
 from outreach.sync.changes import allocate_seqs, first_versions_recorded
 from outreach.sync.models import RecordVersion, SyncMutation
 from outreach.sync.mutations import Mutation

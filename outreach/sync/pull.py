@@ -33,12 +33,12 @@ from datetime import datetime
 import orjson
 from sqlalchemy import and_, or_, select
 
+from outreach.access.models import TEAM_ROLES, Team, User
 from outreach.audit.service import record_events
 from outreach.core.db import among, on_postgres
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.interventions.codes import reference_data
-from outreach.org.models import TEAM_ROLES, Team, User
 from outreach.sync import records_json
 from outreach.sync.changes import current_seq
 from outreach.sync.models import SyncChange

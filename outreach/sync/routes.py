@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 
-from outreach.auth.guard import current_actor, require
+from outreach.access.guard import current_actor, require
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.sync import service

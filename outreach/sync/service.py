@@ -6,13 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from outreach.access.guard import Actor
+from outreach.access.models import Device, Team
 from outreach.audit.service import record_events
-from outreach.auth.guard import Actor
-from outreach.auth.models import Device
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import Team
 from outreach.sync.pull import PullContext, pull_changes
 from outreach.sync.push import PushContext, push_mutations, summarise
 

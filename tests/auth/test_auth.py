@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import func, select
 
+from outreach.access.models import Device
 from outreach.audit.models import AuditEvent
-from outreach.auth.models import Device
 from outreach.core.extensions import db
 from tests.conftest import ApiClient
 

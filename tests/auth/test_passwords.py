@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher, Type, extract_parameters
 
-from outreach.auth.passwords import PRODUCTION_HASHER, verify_password
+from outreach.access.passwords import PRODUCTION_HASHER, verify_password
 
 
 def test_production_hashes_are_argon2id_at_owasp_floor_or_above():

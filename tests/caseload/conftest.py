@@ -64,7 +64,7 @@ def max_seq() -> int:
 def team_position(email_prefix: str) -> int:
     """The pull position of a user's team now: a device's cursor is its own team's
     (each team has its own high-water mark on PostgreSQL)."""
-    from outreach.org.models import User
+    from outreach.access.models import User
     from outreach.sync.changes import current_seq
 
     team_id = db.session.scalar(select(User.team_id).where(User.email.like(f"{email_prefix}@%")))

@@ -9,10 +9,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from outreach.access.models import User
 from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp
-from outreach.org.models import User
 from outreach.people.models import Client
 from outreach.sync.models import RecordVersion
 from tests.caseload.conftest import changes_after, max_seq, team_position

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from outreach.auth.models import Device
+from outreach.access.models import Device, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import User
 from outreach.people.models import Client
 from tests.caseload.conftest import add_intervention, london_today
 from tests.factories import make_clients, make_follow_up, make_interventions

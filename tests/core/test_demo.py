@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from outreach.access.models import Area, Team, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
-from outreach.org.models import Area, Team, User
 from outreach.people.models import Client
 
 DESIGN_ACCOUNTS = {

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from outreach.access.models import Area, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import Area, User
 from outreach.people.models import Client
 from outreach.reports.models import ReportDelivery
 

@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
+from outreach.access.models import User
 from outreach.core.extensions import db
-from outreach.org.models import User
 from tests.factories import make_interventions
 from tests.faults.conftest import free_port
 

@@ -22,9 +22,8 @@ from schemathesis import GenerationMode
 from sqlalchemy import update
 
 from outreach import create_app
-from outreach.auth.models import Device
+from outreach.access.models import Device, User
 from outreach.core.extensions import db
-from outreach.org.models import User
 from tests.conftest import TEST_CONFIG, ApiClient
 from tests.factories import build_world
 from tests.fuzz.conftest import DEFAULT_EXAMPLES, DEFAULT_SEED

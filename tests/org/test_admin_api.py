@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from outreach.access.models import Area, User
 from outreach.core.extensions import db
-from outreach.org.models import Area, User
 
 
 def test_admin_creates_area_team_and_users(app, login):

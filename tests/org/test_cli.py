@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy import func, select
 
+from outreach.access.models import Area, Team, User
+from outreach.access.passwords import verify_password
 from outreach.audit.models import AuditEvent
-from outreach.auth.passwords import verify_password
 from outreach.core.extensions import db
-from outreach.org.models import Area, Team, User
 
 
 def test_create_area_team_and_user_from_stdin(app, runner):

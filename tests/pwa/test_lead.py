@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
+from outreach.access.models import Device
 from outreach.audit.models import AuditEvent
-from outreach.auth.models import Device
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp

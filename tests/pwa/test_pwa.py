@@ -398,7 +398,8 @@ def test_navigation_follows_the_role(page, world, who, heading, links):
 def test_expired_access_token_is_refreshed_once_across_tabs(
     app, sync_api, context, page, world, monkeypatch
 ):
-    from outreach.auth.models import Device, TokenRecord
+    from outreach.access.models import Device
+    from outreach.auth.models import TokenRecord
 
     monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_EXPIRES", timedelta(seconds=1))
     sign_in(page)
@@ -667,7 +668,7 @@ def test_commissioner_reads_the_weekly_report(page, world, screenshots):
 
 
 def test_ended_session_keeps_unsynced_records(app, sync_api, context, page, world):
-    from outreach.auth.models import Device
+    from outreach.access.models import Device
 
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
@@ -713,7 +714,7 @@ def test_unknown_cursor_starts_a_full_pull(sync_api, page, world):
 def test_worker_moved_to_another_team_gets_the_new_caseload(app, sync_api, context, page, world):
     """The server refuses the old team's cursor; the phone pulls its new scope afresh,
     forgets the old team's clients and keeps (then sends) what it had not synced."""
-    from outreach.org.models import User
+    from outreach.access.models import User
     from tests.factories import make_clients
 
     with app.app_context():

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from outreach.access.models import User
 from outreach.core.extensions import db
-from outreach.org.models import User
 from outreach.reports.delivery import deliver_due, send_week
 from outreach.reports.models import ReportDelivery
 from outreach.reports.weeks import IsoWeek

@@ -22,7 +22,7 @@ import pytest
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import update
 
-from outreach.auth.models import Device
+from outreach.access.models import Device
 from outreach.auth.service import revoke_device
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention

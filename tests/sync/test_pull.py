@@ -9,11 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from outreach.access.models import Device, User
 from outreach.audit.models import AuditEvent
-from outreach.auth.models import Device
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import User
 from tests.factories import make_clients, make_interventions
 from tests.sync.helpers import (
     client_data,

@@ -395,7 +395,7 @@ def test_audit_per_applied_mutation_without_personal_data(app, worker):
 
 
 def test_device_last_sync_recorded(app, worker):
-    from outreach.auth.models import Device
+    from outreach.access.models import Device
 
     push(worker, [mutation("client", client_data())])
     with app.app_context():
@@ -476,7 +476,7 @@ def test_a_sync_after_a_quiet_spell_moves_the_last_sync_on(app, worker):
     after longer (or after a clock that ran ahead) records the new time."""
     from datetime import UTC, datetime, timedelta
 
-    from outreach.auth.models import Device
+    from outreach.access.models import Device
 
     push(worker, [mutation("client", client_data())])
     with app.app_context():

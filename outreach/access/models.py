@@ -1,10 +1,13 @@
-"""Areas (PCC areas), teams (provider teams), users and commissioners' areas."""
+"""Identity: areas (PCC areas), teams (provider teams), users, commissioners' areas and
+devices. The guard (`outreach.access.guard`) reads these on every request; every slice
+above uses them."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.core.extensions import db
@@ -74,3 +77,21 @@ class CommissionerArea(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+
+
+class Device(db.Model):
+    """A phone or browser a user signs in from."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    label: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The live refresh-token family; None after logout or reuse detection.
+    token_family: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    user: Mapped[User] = relationship()

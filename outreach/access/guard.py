@@ -17,11 +17,10 @@ from flask import g
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
-from outreach.auth.models import Device
+from outreach.access.models import CommissionerArea, Device, Team, User
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.org.models import CommissionerArea, Team, User
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
