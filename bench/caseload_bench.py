@@ -70,7 +70,7 @@ def generate(db, clients: int, interventions: int) -> dict:
     from outreach.interventions.models import FollowUp, Intervention
     from outreach.org.service import create_user
     from outreach.people.models import Client, ClientDuplicate
-    from outreach.sync.changes import allocate_seqs
+    from outreach.records.sequence import allocate_seqs
 
     rng = random.Random(5)
     now = utcnow()

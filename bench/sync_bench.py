@@ -35,7 +35,7 @@ from outreach.interventions.models import Intervention
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
 from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.records.sequence import allocate_seqs, log_changes
 
 PASSWORD = "bench-password-long-enough"
 TRIGGER = "report_rollup_insert"  # outreach/reports/rollups.py

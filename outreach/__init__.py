@@ -61,14 +61,18 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _import_models() -> None:
-    """Import every slice's models so metadata (and Alembic) sees all tables."""
+    """Import every slice's models so metadata (and Alembic) sees all tables, and the
+    slices that own synced entities, which register them and their rules
+    (`outreach.records.registry`)."""
     from outreach.access import models as _access  # noqa: F401
     from outreach.audit import models as _audit  # noqa: F401
     from outreach.auth import models as _auth  # noqa: F401
     from outreach.interventions import models as _interventions  # noqa: F401
+    from outreach.interventions import service as _intervention_rules  # noqa: F401
     from outreach.people import models as _people  # noqa: F401
+    from outreach.people import service as _people_rules  # noqa: F401
+    from outreach.records import models as _records  # noqa: F401
     from outreach.reports import models as _reports  # noqa: F401
-    from outreach.sync import models as _sync  # noqa: F401
 
 
 def _register_blueprints(app: Flask, api) -> None:

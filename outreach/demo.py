@@ -9,18 +9,16 @@ import random
 import uuid
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from outreach.access.models import Area, Team, User
 from outreach.audit.service import record_event
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import LOCATIONS, SUBSTANCES, TYPES_BY_CODE
-from outreach.interventions.models import FollowUp, Intervention
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
-from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.records.unit import UnitOfWork, Writer
 
 DEMO_PASSWORD = "outreach-demo"  # noqa: S105 - documented demo credential
 
@@ -160,7 +158,6 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
                     "match_key": match_key(initials, dob, sex),
                     "key_worker_id": rng.choice(staff).id,
                     "created_by_id": rng.choice(staff).id,
-                    "version": 1,
                     "created_at": first_seen,
                     "updated_at": first_seen,
                 }
@@ -201,7 +198,6 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
                 "referral_to": rng.choice(REFERRAL_TO[code]) if kind.referral else None,
                 "follow_up_on": None,
                 "notes": None,
-                "version": 1,
                 "created_at": occurred + timedelta(hours=rng.choice([0, 0, 0, 2, 30])),
             }
             iv["updated_at"] = iv["created_at"]
@@ -222,7 +218,6 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
                         "done_at": datetime.combine(due, time(12), tzinfo=now.tzinfo)
                         if due < today - timedelta(days=3) and rng.random() < 0.7
                         else None,
-                        "version": 1,
                         "created_at": iv["created_at"],
                         "updated_at": iv["created_at"],
                     }
@@ -230,20 +225,20 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
             interventions.append(iv)
     interventions.sort(key=lambda r: r["created_at"])
 
-    seqs = iter(allocate_seqs(len(clients) + len(interventions) + len(follow_ups)))
-    changes = []
+    # Through the unit of work, as every synced write: versions, history (version 1
+    # included), change log, audit. Past records keep their times. The demo makes its
+    # follow-ups itself (with reasons and outcomes): no slice rules.
+    uow = UnitOfWork(Writer(None, None, now, "demo"))
+    uow.lock(team.id for team in teams.values())
+    uow.reserve(len(clients) + len(interventions) + len(follow_ups))
     for entity, rows in (
         ("client", clients),
         ("intervention", interventions),
         ("follow_up", follow_ups),
     ):
         for row in rows:
-            row["server_seq"] = seq = next(seqs)
-            changes.append((seq, row["team_id"], entity, row["id"], "upsert"))
-    db.session.execute(insert(Client), clients)
-    db.session.execute(insert(Intervention), interventions)
-    db.session.execute(insert(FollowUp), follow_ups)
-    log_changes(changes)
+            uow.create(entity, row, rules=False, at=row["updated_at"])
+    uow.flush()
     record_event(
         "demo.load",
         actor_id=None,

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from outreach import create_app
 from outreach.core.extensions import db, limiter
-from outreach.sync.models import SYNC_SEQ
+from outreach.records.models import SYNC_SEQ
 from tests.factories import World, build_world
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert
-
 from outreach.access.models import Area, Team
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.interventions.models import FollowUp, Intervention
 from outreach.org.service import create_user
 from outreach.people.matching import match_key
-from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.records.unit import UnitOfWork, Writer
 
 PASSWORD = "correct-horse-battery"
+# One person per number: distinct (initials, date of birth) for 1,080,000 clients.
+_PEOPLE = itertools.count()
 
 
 @dataclass
@@ -86,13 +85,18 @@ def make_clients(
     *,
     key_worker_id: int | None = None,
     created_at: datetime | None = None,
+    same_as: int | None = None,
 ) -> list[dict]:
-    """Insert `count` clients with sequence numbers and change-log rows; return the rows."""
+    """Insert `count` clients with sequence numbers and change-log rows; return the rows.
+    Every client made here is a different person (no two share initials, date of birth
+    and sex), so no probable duplicates appear unless a test makes them: `same_as=n`
+    makes copies of person number n (a negative n never comes from the counter)."""
     now = created_at or utcnow()
     rows = []
-    for i in range(count):
-        initials = "AB" if i % 2 else "CD"
-        dob = date(1980, 1, 1) + timedelta(days=i)
+    for _ in range(count):
+        n = -same_as if same_as else next(_PEOPLE)
+        initials = ("AB", "CD", "EF", "GH")[n % 4] + "JKLMNPRSTW"[n // 4 % 10]
+        dob = date(1930, 1, 1) + timedelta(days=n // 40 % 27_000)
         rows.append(
             {
                 "id": uuid.uuid4(),
@@ -105,12 +109,11 @@ def make_clients(
                 "known_as": None,
                 "match_key": match_key(initials, dob, "male"),
                 "key_worker_id": key_worker_id,
-                "version": 1,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    _insert_synced(Client, "client", rows)
+    _insert_synced("client", rows)
     return rows
 
 
@@ -140,12 +143,11 @@ def make_interventions(
                 "location": "street",
                 "substances": ["opioids"],
                 "quantity": quantity,
-                "version": 1,
                 "created_at": now,
                 "updated_at": now,
             }
         )
-    _insert_synced(Intervention, "intervention", rows)
+    _insert_synced("intervention", rows)
     return rows
 
 
@@ -161,20 +163,23 @@ def make_follow_up(
         "reason": "Check in",
         "assigned_to_id": assigned_to_id,
         "done_at": done_at,
-        "version": 1,
         "created_at": now,
         "updated_at": now,
     }
-    _insert_synced(FollowUp, "follow_up", [row])
+    _insert_synced("follow_up", [row])
     return row
 
 
-def _insert_synced(model, entity: str, rows: list[dict]) -> None:
+def _insert_synced(entity: str, rows: list[dict]) -> None:
+    """Create the rows through the unit of work, as the app does (versions, history,
+    change log, audit), and give each its version and sequence number back."""
     if not rows:
         return
-    seqs = allocate_seqs(len(rows), {r["team_id"] for r in rows})
-    for row, seq in zip(rows, seqs, strict=True):
-        row["server_seq"] = seq
-    db.session.execute(insert(model), rows)
-    log_changes([(r["server_seq"], r["team_id"], entity, r["id"], "upsert") for r in rows])
+    uow = UnitOfWork(Writer(None, None, utcnow(), "test"))
+    uow.lock({r["team_id"] for r in rows})
+    uow.reserve(len(rows))
+    for row in rows:
+        made = uow.create(entity, row, at=row.get("updated_at"))
+        row.update(version=made["version"], server_seq=made["server_seq"])
+    uow.flush()
     db.session.commit()

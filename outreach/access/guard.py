@@ -53,6 +53,7 @@ class Actor:
 
 
 DEVICE_REVOKED = "device_revoked"
+FORBIDDEN = "Your role may not use this."
 
 
 def device_revoked_error() -> ApiError:
@@ -117,7 +118,7 @@ def require(*roles: str):
             verify_jwt_in_request()
             actor = load_actor(get_jwt())
             if roles and actor.role not in roles:
-                raise ApiError(403, "Your role may not use this.")
+                raise ApiError(403, FORBIDDEN)
             g.actor = actor
             return view(*args, **kwargs)
 

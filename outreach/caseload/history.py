@@ -12,7 +12,7 @@ from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
-from outreach.sync.models import RecordVersion
+from outreach.records.models import RecordVersion
 
 
 def client_history(client: Client) -> list[dict]:

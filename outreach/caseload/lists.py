@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,9 @@ from outreach.access.models import User
 from outreach.caseload.clock import Clock
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
+from outreach.interventions.service import open_follow_up
 from outreach.people.models import Client
+from outreach.records.fields import getter
 
 
 def team_interventions(team_id: int, clock: Clock, args: dict) -> tuple[list, int]:
@@ -63,8 +66,7 @@ def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
         .join(Client, Client.id == FollowUp.client_id)
         .where(
             FollowUp.team_id == team_id,
-            FollowUp.done_at.is_(None),
-            FollowUp.deleted_at.is_(None),
+            open_follow_up(),
             Client.deleted_at.is_(None),
             FollowUp.due_on <= clock.due_horizon,
             owner == owner_id,
@@ -82,14 +84,19 @@ def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
     ]
 
 
-def follow_up_out(fu: FollowUp) -> dict:
-    return {
-        "id": fu.id,
-        "client_id": fu.client_id,
-        "due_on": fu.due_on,
-        "reason": fu.reason,
-        "assigned_to_id": fu.assigned_to_id,
-        "done_at": fu.done_at,
-        "version": fu.version,
-        "server_seq": fu.server_seq,
-    }
+FOLLOW_UP_OUT = (
+    "id",
+    "client_id",
+    "due_on",
+    "reason",
+    "assigned_to_id",
+    "done_at",
+    "version",
+    "server_seq",
+)
+
+
+def follow_up_out(fu: Any) -> dict[str, Any]:
+    """A follow-up (model instance or row) as the caseload API shows it."""
+    get = getter(fu)
+    return {name: get(name) for name in FOLLOW_UP_OUT}

@@ -16,6 +16,7 @@ from outreach.access.models import TEAM_ROLES, Device, Team, User
 from outreach.caseload.clock import Clock
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
+from outreach.interventions.service import open_follow_up
 from outreach.people.models import Client, ClientDuplicate
 
 REFERRAL = "referral_structured_treatment"
@@ -100,8 +101,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
             .join(Client, Client.id == FollowUp.client_id)
             .where(
                 FollowUp.team_id == team_id,
-                FollowUp.done_at.is_(None),
-                FollowUp.deleted_at.is_(None),
+                open_follow_up(),
                 Client.deleted_at.is_(None),
                 FollowUp.due_on <= clock.due_horizon,
             )
@@ -225,8 +225,7 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
             )
             .where(
                 FollowUp.team_id == team_id,
-                FollowUp.done_at.is_(None),
-                FollowUp.deleted_at.is_(None),
+                open_follow_up(),
                 *([FollowUp.client_id == only] if only is not None else []),
             )
             .group_by(FollowUp.client_id)

@@ -7,7 +7,8 @@ from flask import current_app
 from flask.views import MethodView
 
 from outreach.access.guard import current_actor, require
-from outreach.caseload import follow_ups, lists, queries, service
+from outreach.access.scope import team_of
+from outreach.caseload import follow_ups, lists, merge, queries, service
 from outreach.caseload.clock import make_clock
 from outreach.caseload.history import client_history
 from outreach.caseload.schemas import (
@@ -71,7 +72,7 @@ class CaseloadOverview(MethodView):
         overdue (assignee, else the client's key worker), last sync of any of their devices.
         """
         actor = current_actor()
-        return queries.team_overview(service.team_of(actor), _clock())
+        return queries.team_overview(team_of(actor), _clock())
 
 
 @blp.route("/caseload/attention")
@@ -89,7 +90,7 @@ class CaseloadAttention(MethodView):
         structured treatment `referral_days` ago or more, no treatment entry confirmed
         since), `duplicate` (an unresolved probable-duplicate link).
         """
-        team_id = service.team_of(current_actor())
+        team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
         items, total = queries.select_clients(
@@ -111,7 +112,7 @@ class CaseloadClients(MethodView):
     @blp.alt_response(403, description="Not a team lead")
     def get(self, args):
         """The team's live clients with contact and follow-up facts; filter, sort, page."""
-        team_id = service.team_of(current_actor())
+        team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
         items, total = queries.select_clients(rows, clock, team_id=team_id, args=args)
@@ -127,7 +128,7 @@ class CaseloadInterventions(MethodView):
     @blp.alt_response(403, description="Not a team lead")
     def get(self, args):
         """The team's interventions by worker, type, client and date range, newest first."""
-        team_id = service.team_of(current_actor())
+        team_id = team_of(current_actor())
         items, total = lists.team_interventions(team_id, _clock(), args)
         return _page(items, total, args)
 
@@ -146,7 +147,7 @@ class CaseloadMine(MethodView):
         open follow-ups due within 7 days or overdue.
         """
         actor = current_actor()
-        team_id = service.team_of(actor)
+        team_id = team_of(actor)
         clock = _clock()
         overview = queries.team_overview(team_id, clock)
         me = next((w for w in overview["workers"] if w["worker_id"] == actor.id), None)
@@ -228,7 +229,7 @@ class ClientMerge(MethodView):
     @blp.alt_response(409, description="This client was merged away, or the other was deleted")
     def post(self, args, client_id):
         """Merge another client into this one (this one survives; repeat-safe)."""
-        return service.merge_clients(current_actor(), client_id, args["other_client_id"])
+        return merge.merge_clients(current_actor(), client_id, args["other_client_id"])
 
 
 @blp.route("/caseload/duplicates")
@@ -243,7 +244,7 @@ class CaseloadDuplicates(MethodView):
 
         Merge one into the other (POST /clients/{id}/merge) or dismiss the link.
         """
-        pairs = list_probable_duplicates(service.team_of(current_actor()))
+        pairs = list_probable_duplicates(team_of(current_actor()))
         start = (args["page"] - 1) * args["per_page"]
         return _page(pairs[start : start + args["per_page"]], len(pairs), args)
 
@@ -257,7 +258,7 @@ class DuplicateDismiss(MethodView):
     @blp.alt_response(409, description="Already merged")
     def post(self, duplicate_id):
         """Mark a probable duplicate as two different people (repeat-safe)."""
-        return service.dismiss_duplicate(current_actor(), duplicate_id)
+        return merge.dismiss_duplicate(current_actor(), duplicate_id)
 
 
 @blp.route("/follow-ups/<uuid:follow_up_id>/close")

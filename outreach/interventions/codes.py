@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from outreach.people.models import SEXES
+
 
 @dataclass(frozen=True)
 class InterventionType:
@@ -112,8 +114,6 @@ SUBSTANCES = {
     "amphetamines": "Amphetamines",
     "other": "Other",
 }
-
-SEXES = {"female": "Female", "male": "Male", "other": "Other", "not_stated": "Not stated"}
 
 
 def reference_data() -> dict:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from outreach.access.guard import current_actor, require
 from outreach.access.models import Area, Team, User
+from outreach.access.scope import get_or_404
 from outreach.core.blueprint import Blueprint
-from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.org import service
 from outreach.org.schemas import (
@@ -25,16 +25,6 @@ blp = Blueprint(
     "admin_org", __name__, url_prefix="/api/v1/admin", description="Organisation (admin)"
 )
 ADMIN = ("admin",)
-
-
-MAX_ID = 2**31 - 1  # INTEGER primary keys: a larger id is no row (PostgreSQL would raise)
-
-
-def _get_or_404(model, ident):
-    obj = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if obj is None:
-        raise ApiError(404, f"No such {model.__name__.lower()}.")
-    return obj
 
 
 def _user_out(user: User) -> dict:
@@ -77,7 +67,7 @@ class AreaById(MethodView):
     @blp.alt_response(404, description="No such area")
     def patch(self, args, area_id):
         """Rename, re-region or deactivate an area."""
-        return service.update_area(_get_or_404(Area, area_id), args, actor_id=current_actor().id)
+        return service.update_area(get_or_404(Area, area_id), args, actor_id=current_actor().id)
 
 
 @blp.route("/teams")
@@ -108,7 +98,7 @@ class TeamById(MethodView):
     @blp.alt_response(404, description="No such team")
     def patch(self, args, team_id):
         """Rename or deactivate a team."""
-        return service.update_team(_get_or_404(Team, team_id), args, actor_id=current_actor().id)
+        return service.update_team(get_or_404(Team, team_id), args, actor_id=current_actor().id)
 
 
 @blp.route("/users")
@@ -156,7 +146,7 @@ class UserById(MethodView):
     @blp.alt_response(404, description="No such user")
     def get(self, user_id):
         """One user."""
-        return _user_out(_get_or_404(User, user_id))
+        return _user_out(get_or_404(User, user_id))
 
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
@@ -164,5 +154,5 @@ class UserById(MethodView):
     def patch(self, args, user_id):
         """Change a user's name, role, team, areas, password or active flag."""
         return _user_out(
-            service.update_user(_get_or_404(User, user_id), args, actor_id=current_actor().id)
+            service.update_user(get_or_404(User, user_id), args, actor_id=current_actor().id)
         )

@@ -26,3 +26,12 @@ def match_key(initials: str, date_of_birth: date, sex: str, secret: str | None =
     key = (secret or current_app.config["MATCH_KEY_SECRET"]).encode()
     message = f"{normalise_initials(initials)}|{date_of_birth.isoformat()}|{sex}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def compute_match_key(
+    initials: str | None, date_of_birth: date | None, sex: str | None
+) -> str | None:
+    """The match key of a client's attributors (None while any is missing)."""
+    if not initials or date_of_birth is None or not sex:
+        return None
+    return match_key(initials, date_of_birth, sex)

@@ -21,12 +21,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from outreach.core.extensions import db
 from outreach.core.types import UTCDateTime, utcnow
 
+# The codes of a client's sex, with their labels: the one list (the check constraint,
+# the phone's checks and its choices come from it).
+SEXES = {"female": "Female", "male": "Male", "other": "Other", "not_stated": "Not stated"}
+
 
 class Client(db.Model):
     __tablename__ = "client"
     __table_args__ = (
         CheckConstraint(
-            "sex IS NULL OR sex IN ('female', 'male', 'other', 'not_stated')",
+            "sex IS NULL OR sex IN (" + ", ".join(f"'{code}'" for code in SEXES) + ")",
             name="sex_known",
         ),
         CheckConstraint("version >= 1", name="version_positive"),

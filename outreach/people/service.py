@@ -1,9 +1,10 @@
-"""Client services: match keys and probable duplicates.
+"""Client services: probable duplicates, and the client rules that run on every write.
 
 When two phones record the same person offline, the server keeps both clients and
-links them (same team, same `match_key`) in `client_duplicate`. A team lead reviews
-the links; merging belongs to the caseload slice, which reads them through
-`list_probable_duplicates`.
+links them (same team, same `match_key`) in `client_duplicate`, whoever wrote them (a
+push, the demo loader, a merge): the unit of work's "flushed" hook links every client
+whose match key is new. A team lead reviews the links; merging belongs to the caseload
+slice, which reads them through `list_probable_duplicates`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ from sqlalchemy.orm import aliased
 from outreach.core.db import in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.people.matching import match_key
 from outreach.people.models import Client, ClientDuplicate
-from outreach.people.rules import client_data
-
-
-def compute_match_key(initials: str | None, date_of_birth, sex: str | None) -> str | None:
-    """The server-side match key of a client's attributors (None if any is missing)."""
-    if not initials or date_of_birth is None or not sex:
-        return None
-    return match_key(initials, date_of_birth, sex)
+from outreach.people.rules import CLIENT
+from outreach.records.registry import on, serialize
+from outreach.records.unit import UnitOfWork
 
 
 @functools.cache
@@ -99,7 +94,7 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
 def list_probable_duplicates(team_id: int) -> list[dict]:
     """Unresolved probable-duplicate pairs of a team whose two clients are both still
     live in that team, oldest first: ``{"id", "detected_at", "client", "other_client"}``
-    with each client as the phone stores it (`client_data`). For team-lead review."""
+    with each client as the phone stores it (`serialize`). For team-lead review."""
     first, second = aliased(Client), aliased(Client)
     stmt = (
         select(ClientDuplicate, first, second)
@@ -120,8 +115,38 @@ def list_probable_duplicates(team_id: int) -> list[dict]:
         {
             "id": link.id,
             "detected_at": link.detected_at.isoformat(),
-            "client": client_data(a),
-            "other_client": client_data(b),
+            "client": serialize("client", a),
+            "other_client": serialize("client", b),
         }
         for link, a, b in db.session.execute(stmt)
     ]
+
+
+@on("prefetch", "client")
+def load_survivors(uow: UnitOfWork, changes: object) -> None:
+    """References to merged clients lead to their survivors: load those too (the chain
+    is a few hops at most)."""
+    for _ in range(5):
+        clients = uow.table(CLIENT.name)
+        missing = {
+            r["merged_into_id"]
+            for r in clients.values()
+            if r["merged_into_id"] is not None and r["merged_into_id"] not in clients
+        }
+        if not missing:
+            return
+        uow.load(CLIENT.name, missing)
+
+
+@on("flushed", "client")
+def link_written_clients(uow: UnitOfWork) -> None:
+    """Link every client this work wrote with a new match key to its probable
+    duplicates in the team (after the rows are written)."""
+    by_team: dict[int, list[tuple[uuid.UUID, str]]] = {}
+    originals = uow.original.get(CLIENT.name, {})
+    for row in uow.touched(CLIENT.name):
+        before = originals.get(row["id"])
+        if row["match_key"] and (before is None or before["match_key"] != row["match_key"]):
+            by_team.setdefault(row["team_id"], []).append((row["id"], row["match_key"]))
+    for team_id, clients in sorted(by_team.items()):
+        link_probable_duplicates(team_id, clients)

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from outreach.access.guard import current_actor, require
-from outreach.access.models import Area
+from outreach.access.scope import areas_of
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
@@ -56,14 +56,7 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
     else:
         week = last_complete_week(now, tz)
     area = args.get("area")
-    if actor.is_admin:
-        stmt = select(Area.id, Area.code)
-        stmt = stmt.where(Area.code == area) if area else stmt.where(Area.active.is_(True))
-    else:
-        stmt = select(Area.id, Area.code).where(Area.id.in_(list(actor.area_ids)))
-    rows = db.session.execute(stmt.order_by(Area.code)).all()
-    if not rows or (area and area not in {code for _, code in rows}):
-        raise ApiError(404, "No such area in your scope.")
+    rows = areas_of(actor, code=area)
     return [area_id for area_id, _ in rows], week, area
 
 

@@ -16,18 +16,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from outreach.audit.service import record_event
+from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, lock_teams, log_changes
-from outreach.sync.models import RecordVersion, SyncMutation
+from outreach.records.models import RecordVersion, SyncMutation
+from outreach.records.unit import UnitOfWork, Writer
 
 CHUNK = 500
 ERASED_REASON = "(erased after the retention period)"
+ERASED_CLIENT_COLUMNS = (
+    "initials",
+    "date_of_birth",
+    "sex",
+    "postcode_district",
+    "known_as",
+    "match_key",
+)
 
 
 @dataclass
@@ -96,63 +105,46 @@ def apply_retention(
 
 def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) -> None:
     ids = [client_id for client_id, _team in rows]
+    uow = UnitOfWork(Writer(None, None, now, "retention"))
     # The teams' sequence locks first (as a push takes them): a push holding one cannot
     # add a follow-up to these clients between the read below and the anonymising.
-    lock_teams({team for _c, team in rows})
-    follow_ups = db.session.execute(
-        select(FollowUp.id, FollowUp.team_id).where(FollowUp.client_id.in_(ids))
-    ).all()
-    seqs = allocate_seqs(
-        len(rows) + len(follow_ups), {t for _c, t in rows} | {t for _f, t in follow_ups}
-    )
-    client_params = [
-        {"b_id": client_id, "b_seq": seqs[i]} for i, (client_id, _t) in enumerate(rows)
-    ]
-    clients = Client.__table__
-    db.session.execute(
-        update(clients)
-        .where(clients.c.id == bindparam("b_id"))
-        .values(
-            initials=None,
-            date_of_birth=None,
-            sex=None,
-            postcode_district=None,
-            known_as=None,
-            match_key=None,
-            anonymised_at=now,
-            deleted_at=func.coalesce(clients.c.deleted_at, now),
-            version=clients.c.version + 1,
-            server_seq=bindparam("b_seq"),
-            updated_at=now,
-        ),
-        client_params,
-    )
-    follow_up_seqs = seqs[len(rows) :]
-    follow_up_params = [
-        {"b_id": fid, "b_seq": follow_up_seqs[i]} for i, (fid, _team) in enumerate(follow_ups)
-    ]
-    if follow_up_params:
-        table = FollowUp.__table__
-        db.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                reason=ERASED_REASON,
-                deleted_at=func.coalesce(table.c.deleted_at, now),
-                version=table.c.version + 1,
-                server_seq=bindparam("b_seq"),
-                updated_at=now,
-            ),
-            follow_up_params,
+    uow.lock({team for _c, team in rows})
+    c, f = Client.__table__.c, FollowUp.__table__.c
+    clients = uow.load_where("client", among(c.id, ids), lock=True)
+    follow_ups = uow.load_where("follow_up", among(f.client_id, ids), lock=True)
+    uow.reserve(len(clients) + len(follow_ups))
+    # Erasure, not an edit: no slice rules; phones drop the records (remove).
+    for client in clients:
+        uow.update(
+            "client",
+            {
+                **client,
+                **dict.fromkeys(ERASED_CLIENT_COLUMNS),
+                "anonymised_at": now,
+                "deleted_at": client["deleted_at"] or now,
+            },
+            reason="anonymise",
+            op="remove",
+            rules=False,
         )
+    for follow_up in follow_ups:
+        uow.update(
+            "follow_up",
+            {**follow_up, "reason": ERASED_REASON, "deleted_at": follow_up["deleted_at"] or now},
+            reason="anonymise",
+            op="remove",
+            rules=False,
+        )
+    uow.flush()
     result.interventions_scrubbed += db.session.execute(
         update(Intervention)
         .where(Intervention.client_id.in_(ids), Intervention.notes.is_not(None))
         .values(notes=None)
     ).rowcount
     intervention_ids = select(Intervention.id).where(Intervention.client_id.in_(ids))
-    follow_up_ids = [fid for fid, _t in follow_ups]
-    # History and ledger rows hold copies of the erased values.
+    follow_up_ids = [fu["id"] for fu in follow_ups]
+    # History and ledger rows hold copies of the erased values (the unit of work's
+    # own included): none is kept.
     db.session.execute(
         delete(RecordVersion).where(
             or_(
@@ -163,7 +155,7 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
                 ),
                 and_(
                     RecordVersion.entity == "follow_up",
-                    RecordVersion.record_id.in_(follow_up_ids),
+                    among(RecordVersion.record_id, follow_up_ids),
                 ),
             )
         )
@@ -173,16 +165,9 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
             or_(
                 SyncMutation.record_id.in_(ids),
                 SyncMutation.record_id.in_(intervention_ids),
-                SyncMutation.record_id.in_(follow_up_ids),
+                among(SyncMutation.record_id, follow_up_ids),
             )
         )
-    )
-    log_changes(
-        [(seqs[i], team, "client", cid, "remove") for i, (cid, team) in enumerate(rows)]
-        + [
-            (follow_up_seqs[i], team, "follow_up", fid, "remove")
-            for i, (fid, team) in enumerate(follow_ups)
-        ]
     )
     result.follow_ups += len(follow_ups)
     db.session.commit()

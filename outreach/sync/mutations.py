@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from outreach.core.schemas import is_unicode_text
-from outreach.interventions.rules import normalise_follow_up, normalise_intervention
-from outreach.people.rules import normalise_client
-from outreach.sync.records import ENTITIES
+from outreach.records.registry import ENTITIES, Checking
 
 
 @dataclass(frozen=True)
@@ -134,12 +132,7 @@ def parse_mutation(
         return None, rejected(raw_mid, raw_id, errors), mutation_id
     values: dict = {}
     if op == "upsert":
-        if entity == "client":
-            values, errors = normalise_client(data, today=ctx.now.date())
-        elif entity == "intervention":
-            values, errors = normalise_intervention(data, now=ctx.now, skew=ctx.skew)
-        else:
-            values, errors = normalise_follow_up(data, now=ctx.now, skew=ctx.skew)
+        values, errors = ENTITIES[entity].normalise(data, Checking(ctx.now, ctx.skew))
         if errors:
             return None, rejected(raw_mid, raw_id, errors), mutation_id
     mutation = Mutation(index, mutation_id, entity, op, record_id, base, values)

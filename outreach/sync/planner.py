@@ -1,252 +1,303 @@
-"""Steps 2-4 of a push: mutations applied in order to an in-memory copy of the rows
-they touch (stale edits merged against their base version, references checked,
-follow-ups made). See `outreach.sync.push` for the rules."""
+"""Steps 3-4 of a push: the rows a batch touches read into a unit of work, then each
+mutation applied in order to those working rows (stale edits merged against their base
+version, references checked). See `outreach.sync.push` for the rules. The state of
+one planning is a `PushPlan`; the functions below are the only writers of it."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from outreach.access.scope import team_members
+from outreach.records.history import VersionKey, versions_data
+from outreach.records.registry import ENTITIES, EntitySpec, hooks, serialize
+from outreach.records.sequence import SeqPool
+from outreach.records.unit import Row, UnitOfWork, Writer
 from outreach.sync.mutations import Mutation, PushContext, rejected
-from outreach.sync.plan import Plan, PlanLoader, SeqPool
-from outreach.sync.records import ENTITIES, column_names, serialize
-from outreach.sync.stamping import Stamper
 
 NOT_FOUND = "No record with this id in your team."
-NO_CLIENT = "No client with this id in your team."
-NO_INTERVENTION = "No intervention with this id in your team."
 NO_MEMBER = "No member of your team has this id."
 
 
-class Planner(PlanLoader, Stamper):
-    """Applies mutations in order to an in-memory copy of the rows they touch."""
+def no_such(entity: str) -> str:
+    return f"No {entity.replace('_', '-')} with this id in your team."
 
-    def __init__(self, ctx: PushContext, pool: SeqPool):
-        self.ctx = ctx
-        self.pool = pool
 
-    def plan(self, mutations: list[Mutation]) -> Plan:
-        plan = self.load(mutations)
-        self.p = plan
-        for m in mutations:
-            result = self.apply(m)
-            if result["status"] != "rejected":
-                plan.ledger.append(
-                    {
-                        "mutation_id": m.mutation_id,
-                        "device_id": self.ctx.device_id,
-                        "user_id": self.ctx.user_id,
-                        "entity": m.entity,
-                        "record_id": m.id,
-                        "result": result,
-                        "created_at": self.ctx.now,
-                    }
-                )
-            plan.results[m.index] = result
-        return plan
+@dataclass
+class PushPlan:
+    """One batch planned: the working rows and what each mutation came to."""
 
-    def apply(self, m: Mutation) -> dict:
-        rows = self.p.rows[m.entity]
-        row = rows.get(m.id)
-        if row is not None and row["team_id"] != self.ctx.team_id:
-            return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
-        if m.op == "delete":
-            if row is None:
-                return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
-            if row["deleted_at"] is not None:
-                return self._result(m, "applied", row)
-            new = self._tombstone(m.entity, row, "delete", m)
-            return self._result(m, "applied", new)
+    ctx: PushContext
+    uow: UnitOfWork
+    # Stored data of the versions stale edits are based on (from history).
+    bases: dict[VersionKey, dict[str, Any]] = field(default_factory=dict)
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    # Active workers and leads of the team: read only when a mutation names one.
+    members: set[int] | None = None
+
+    def team_members(self) -> set[int]:
+        if self.members is None:
+            self.members = team_members(self.ctx.team_id)
+        return self.members
+
+
+def plan_push(ctx: PushContext, pool: SeqPool, mutations: list[Mutation]) -> PushPlan:
+    """Read what the batch touches and apply its mutations, in order, in memory."""
+    uow = UnitOfWork(Writer(ctx.user_id, ctx.device_id, ctx.now, "sync"), pool=pool)
+    plan = PushPlan(ctx, uow)
+    _load(plan, mutations)
+    for m in mutations:
+        result = _apply(plan, m)
+        if result["status"] != "rejected":
+            plan.ledger.append(
+                {
+                    "mutation_id": m.mutation_id,
+                    "device_id": ctx.device_id,
+                    "user_id": ctx.user_id,
+                    "entity": m.entity,
+                    "record_id": m.id,
+                    "result": result,
+                    "created_at": ctx.now,
+                }
+            )
+        plan.results[m.index] = result
+    return plan
+
+
+def _load(plan: PushPlan, mutations: list[Mutation]) -> None:
+    """Every row the batch names (its records and the records they reference), then
+    what the slices' rules need (prefetch hooks), then the base versions of stale
+    edits: one query per table and kind."""
+    uow = plan.uow
+    ids: dict[str, set[uuid.UUID]] = {entity: set() for entity in ENTITIES}
+    for m in mutations:
+        ids[m.entity].add(m.id)
+        for name, target in ENTITIES[m.entity].references.items():
+            value = m.values.get(name)
+            if target in ids and value:
+                ids[target].add(uuid.UUID(value))
+    for entity, wanted in ids.items():
+        uow.load(entity, wanted)
+    for entity in ENTITIES:
+        for hook in hooks("prefetch", entity):
+            hook(uow, mutations)
+    stale = set()
+    for m in mutations:
+        row = uow.get(m.entity, m.id)
+        if m.op == "upsert" and row is not None and (m.base_version or 1) < row["version"]:
+            stale.add((m.entity, m.id, m.base_version or 1))
+    plan.bases = versions_data(stale) if stale else {}
+
+
+def _apply(plan: PushPlan, m: Mutation) -> dict[str, Any]:
+    row = plan.uow.get(m.entity, m.id)
+    if row is not None and row["team_id"] != plan.ctx.team_id:
+        return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
+    if m.op == "delete":
         if row is None:
-            return self._create(m)
+            return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
         if row["deleted_at"] is not None:
-            return self._edit_deleted(m, row)
-        return self._edit(m, row)
+            return _result(m, "applied", row)
+        new = plan.uow.delete(m.entity, row, mutation_id=m.mutation_id)
+        return _result(m, "applied", new)
+    if row is None:
+        return _create(plan, m)
+    if row["deleted_at"] is not None:
+        return _edit_deleted(plan, m, row)
+    return _edit(plan, m, row)
 
-    def _result(self, m: Mutation, status: str, row: dict, record: bool = False) -> dict:
-        out = {
-            "mutation_id": str(m.mutation_id),
+
+def _result(m: Mutation, status: str, row: Row, record: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mutation_id": str(m.mutation_id),
+        "id": str(m.id),
+        "status": status,
+        "version": row["version"],
+        "server_seq": row["server_seq"],
+    }
+    if record:
+        out["record"] = {
+            "entity": m.entity,
             "id": str(m.id),
-            "status": status,
             "version": row["version"],
             "server_seq": row["server_seq"],
+            "deleted": row["deleted_at"] is not None,
+            "data": serialize(m.entity, row),
         }
-        if record:
-            data = serialize(m.entity, row)
-            out["record"] = {
-                "entity": m.entity,
-                "id": str(m.id),
-                "version": row["version"],
-                "server_seq": row["server_seq"],
-                "deleted": row["deleted_at"] is not None,
-                "data": data,
-            }
-        return out
+    return out
 
-    def _full_values(self, m: Mutation, base: dict | None) -> dict:
-        """The phone's record: missing optional fields are null; missing required
-        fields keep the base's value."""
-        spec = ENTITIES[m.entity]
-        out = {}
-        for name in spec.fields:
-            if name in m.values:
-                out[name] = m.values[name]
-            elif name in spec.required and base is not None:
-                out[name] = base.get(name)
-            elif name == "substances":
-                out[name] = []
-            else:
-                out[name] = None
-        return out
 
-    def _check_refs(self, entity: str, values: dict, current: dict | None) -> tuple[dict, dict]:
-        """Check references against the team; redirect merged clients. Returns
-        (errors, redirected {field: original value}). Unchanged references pass."""
-        errors: dict[str, list[str]] = {}
-        redirected: dict = {}
+def _full_values(spec: EntitySpec, m: Mutation, base: dict[str, Any] | None) -> dict[str, Any]:
+    """The phone's record: missing optional fields are null; missing required fields
+    keep the base's value."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        if f.name in m.values:
+            out[f.name] = m.values[f.name]
+        elif f.required and base is not None:
+            out[f.name] = base.get(f.name)
+        elif f.name == "substances":
+            out[f.name] = []
+        else:
+            out[f.name] = None
+    return out
 
-        def changed(name: str) -> bool:
-            return current is None or values.get(name) != current.get(name)
 
-        if (
-            entity in ("intervention", "follow_up")
-            and values.get("client_id")
-            and changed("client_id")
-        ):
-            survivor = self._live_client(uuid.UUID(values["client_id"]))
-            if survivor is None:
-                errors["client_id"] = [NO_CLIENT]
-            elif str(survivor) != values["client_id"]:
-                redirected["client_id"] = values["client_id"]
-                values["client_id"] = str(survivor)
-        if entity == "follow_up" and values.get("intervention_id") and changed("intervention_id"):
-            row = self.p.rows["intervention"].get(uuid.UUID(values["intervention_id"]))
-            if row is None or row["team_id"] != self.ctx.team_id or row["deleted_at"]:
-                errors["intervention_id"] = [NO_INTERVENTION]
-        for name in ("key_worker_id", "assigned_to"):
-            if values.get(name) is not None and changed(name) and values[name] not in self.members:
-                errors[name] = [NO_MEMBER]
-        return errors, redirected
-
-    def _live_client(self, client_id: uuid.UUID) -> uuid.UUID | None:
-        clients = self.p.rows["client"]
-        for _ in range(6):
-            row = clients.get(client_id)
-            if row is None or row["team_id"] != self.ctx.team_id:
-                return None
-            if row["merged_into_id"] is not None:
-                client_id = row["merged_into_id"]
-                continue
-            if row["deleted_at"] is not None or row["anonymised_at"] is not None:
-                return None
-            return client_id
+def _resolve(plan: PushPlan, entity: str, record_id: uuid.UUID) -> uuid.UUID | None:
+    """The live record of the team a reference means (a merged client's survivor)."""
+    spec = ENTITIES[entity]
+    team_id = plan.ctx.team_id
+    if spec.resolve is not None:
+        return spec.resolve(plan.uow, record_id, team_id)
+    row = plan.uow.get(entity, record_id)
+    if row is None or row["team_id"] != team_id or row["deleted_at"] is not None:
         return None
+    return record_id
 
-    def _create(self, m: Mutation) -> dict:
-        spec = ENTITIES[m.entity]
-        values = self._full_values(m, None)
-        errors = spec.check(values)
-        ref_errors, redirected = self._check_refs(m.entity, values, None)
-        errors.update(ref_errors)
-        if errors:
-            return rejected(m.mutation_id, m.id, errors)
-        ctx = self.ctx
-        row = dict.fromkeys(column_names(m.entity))
-        row.update(
-            id=m.id,
-            team_id=ctx.team_id,
-            created_at=ctx.now,
-            deleted_at=None,
-        )
-        if m.entity == "client":
-            row.update(area_id=ctx.area_id, created_by_id=ctx.user_id)
-        elif m.entity == "intervention":
-            row.update(area_id=ctx.area_id, worker_id=ctx.user_id, device_id=ctx.device_id)
-        else:
-            row.update(created_by_id=ctx.user_id)
-        losing = {"from": "device", "values": redirected} if redirected else None
-        new = self._write(m.entity, row, values, "create", m, losing=losing, is_new=True)
-        self._after(m.entity, new, m)
-        return self._result(
-            m, "conflict" if redirected else "applied", new, record=bool(redirected)
-        )
 
-    def _edit(self, m: Mutation, row: dict) -> dict:
-        spec = ENTITIES[m.entity]
-        theirs_data = serialize(m.entity, row)
-        theirs = {name: theirs_data.get(name) for name in spec.fields}
-        base_version = m.base_version or 1
-        stale = base_version != row["version"]
-        base = theirs
-        if stale:
-            key = (m.entity, m.id, base_version)
-            base_data = self.versions.get(key)
-            if key in self.batch_versions:
-                base_data = serialize(m.entity, self.batch_versions[key])
-            base = {n: base_data.get(n) for n in spec.fields} if base_data else None
-        mine = self._full_values(m, base if base is not None else theirs)
-        losing_values: dict = {}
-        winner = "device"
-        if not stale:
-            merged = dict(mine)
-        else:
-            winner = self._winner(m.entity, mine, theirs)
-            merged, losing_values = _merge(spec.fields, mine, theirs, base, winner)
+def _check_refs(
+    plan: PushPlan, entity: str, values: dict[str, Any], current: dict[str, Any] | None
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Check changed references against the team; redirect merged records. Returns
+    (errors, redirected {field: the phone's value})."""
+    errors: dict[str, list[str]] = {}
+    redirected: dict[str, Any] = {}
+    for name, target in ENTITIES[entity].references.items():
+        value = values.get(name)
+        if value is None or (current is not None and value == current.get(name)):
+            continue
+        if target == "member":
+            if value not in plan.team_members():
+                errors[name] = [NO_MEMBER]
+            continue
+        resolved = _resolve(plan, target, uuid.UUID(value))
+        if resolved is None:
+            errors[name] = [no_such(target)]
+        elif str(resolved) != value:
+            redirected[name] = value
+            values[name] = str(resolved)
+    return errors, redirected
+
+
+# Columns a new record takes from who pushed it, where its table has them.
+def _pusher_columns(ctx: PushContext) -> dict[str, Any]:
+    return {
+        "area_id": ctx.area_id,
+        "created_by_id": ctx.user_id,
+        "worker_id": ctx.user_id,
+        "device_id": ctx.device_id,
+    }
+
+
+def _create(plan: PushPlan, m: Mutation) -> dict[str, Any]:
+    spec = ENTITIES[m.entity]
+    values = _full_values(spec, m, None)
+    errors = spec.check(values)
+    ref_errors, redirected = _check_refs(plan, m.entity, values, None)
+    errors.update(ref_errors)
+    if errors:
+        return rejected(m.mutation_id, m.id, errors)
+    ctx = plan.ctx
+    row: Row = {"id": m.id, "team_id": ctx.team_id, "created_at": ctx.now}
+    row.update((k, v) for k, v in _pusher_columns(ctx).items() if k in spec.columns_list)
+    row.update(spec.columns(values))
+    losing = {"from": "device", "values": redirected} if redirected else None
+    new = plan.uow.create(m.entity, row, losing=losing, mutation_id=m.mutation_id)
+    status = "conflict" if redirected else "applied"
+    return _result(m, status, new, record=bool(redirected))
+
+
+def _winner(spec: EntitySpec, mine: dict[str, Any], theirs: dict[str, Any]) -> str:
+    """Who wins fields both sides changed: the server, unless the entity's `later_wins`
+    time is later on the phone's side (interventions: the later contact)."""
+    if spec.later_wins:
+        a, b = mine.get(spec.later_wins), theirs.get(spec.later_wins)
+        if a and b and datetime.fromisoformat(a) > datetime.fromisoformat(b):
+            return "device"
+    return "server"
+
+
+def _edit(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
+    spec = ENTITIES[m.entity]
+    names = spec.field_names
+    theirs_data = serialize(m.entity, row)
+    theirs = {name: theirs_data.get(name) for name in names}
+    base_version = m.base_version or 1
+    stale = base_version != row["version"]
+    base: dict[str, Any] | None = theirs
+    if stale:
+        key = (m.entity, m.id, base_version)
+        base_data = plan.bases.get(key)
+        if key in plan.uow.versions:  # a version made or replaced earlier in this batch
+            base_data = serialize(m.entity, plan.uow.versions[key])
+        base = {name: base_data.get(name) for name in names} if base_data else None
+    mine = _full_values(spec, m, base if base is not None else theirs)
+    losing_values: dict[str, Any] = {}
+    winner = "device"
+    if not stale:
+        merged = dict(mine)
+    else:
+        winner = _winner(spec, mine, theirs)
+        merged, losing_values = _merge(names, mine, theirs, base, winner)
+    errors = spec.check(merged)
+    if errors and stale:
+        # A field-by-field merge can break a record rule: take the winner's record.
+        merged = dict(theirs if winner == "server" else mine)
+        loser = mine if winner == "server" else theirs
+        losing_values = {n: loser[n] for n in names if mine[n] != theirs[n]}
         errors = spec.check(merged)
-        if errors and stale:
-            # A field-by-field merge can break a record rule: take the winner's record.
-            merged = dict(theirs if winner == "server" else mine)
-            losing_values = {
-                n: (mine if winner == "server" else theirs)[n]
-                for n in spec.fields
-                if mine[n] != theirs[n]
-            }
-            errors = spec.check(merged)
-        ref_errors, redirected = self._check_refs(m.entity, merged, theirs)
-        errors.update(ref_errors)
-        if errors:
-            return rejected(m.mutation_id, m.id, errors)
-        losing = None
-        if losing_values:
-            losing = {"from": "device" if winner == "server" else "server", "values": losing_values}
-        if redirected:
-            losing = losing or {"from": "device", "values": {}}
-            losing["values"].update(redirected)
-        reason = "conflict" if losing else "edit"
-        new = self._write(m.entity, row, merged, reason, m, losing=losing)
-        self._after(m.entity, new, m, previous=row)
-        differs = any(merged[n] != mine[n] for n in spec.fields) or bool(redirected)
-        status = "conflict" if differs else "applied"
-        return self._result(m, status, new, record=differs)
-
-    def _winner(self, entity: str, mine: dict, theirs: dict) -> str:
-        """Who wins fields both sides changed: the later contact for interventions,
-        else (and on a tie) the server."""
-        a, b = mine.get("occurred_at"), theirs.get("occurred_at")
-        if entity == "intervention" and a and b:
-            later = datetime.fromisoformat(a) > datetime.fromisoformat(b)
-            return "device" if later else "server"
-        return "server"
-
-    def _edit_deleted(self, m: Mutation, row: dict) -> dict:
-        """Delete wins: keep the tombstone, keep the edit as losing values, and send
-        the devices a fresh remove."""
-        spec = ENTITIES[m.entity]
-        current = serialize(m.entity, row)
-        mine = self._full_values(m, current)
-        losing = {
-            "from": "device",
-            "values": {n: mine[n] for n in spec.fields if mine[n] != current.get(n)},
-        }
-        new = dict(row)
-        self._stamp(m.entity, new, "conflict", m, losing=losing, op="remove")
-        return self._result(m, "conflict", new, record=True)
+    ref_errors, redirected = _check_refs(plan, m.entity, merged, theirs)
+    errors.update(ref_errors)
+    if errors:
+        return rejected(m.mutation_id, m.id, errors)
+    losing = None
+    if losing_values:
+        losing = {"from": "device" if winner == "server" else "server", "values": losing_values}
+    if redirected:
+        losing = losing or {"from": "device", "values": {}}
+        losing["values"].update(redirected)
+    reason = "conflict" if losing else "edit"
+    new = plan.uow.update(
+        m.entity,
+        {**row, **spec.columns(merged)},
+        reason=reason,
+        losing=losing,
+        mutation_id=m.mutation_id,
+    )
+    differs = any(merged[n] != mine[n] for n in names) or bool(redirected)
+    status = "conflict" if differs else "applied"
+    return _result(m, status, new, record=differs)
 
 
-def _merge(fields, mine: dict, theirs: dict, base: dict | None, winner: str):
+def _edit_deleted(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
+    """Delete wins: keep the tombstone, keep the edit as losing values, and send the
+    devices a fresh remove."""
+    spec = ENTITIES[m.entity]
+    current = serialize(m.entity, row)
+    mine = _full_values(spec, m, current)
+    losing = {
+        "from": "device",
+        "values": {n: mine[n] for n in spec.field_names if mine[n] != current.get(n)},
+    }
+    new = plan.uow.update(
+        m.entity, row, reason="conflict", losing=losing, op="remove", mutation_id=m.mutation_id
+    )
+    return _result(m, "conflict", new, record=True)
+
+
+def _merge(
+    names: tuple[str, ...],
+    mine: dict[str, Any],
+    theirs: dict[str, Any],
+    base: dict[str, Any] | None,
+    winner: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Three-way merge (two-way when the base is unknown). Returns (merged, losing)."""
     merged, losing = {}, {}
-    for name in fields:
+    for name in names:
         a, b = mine[name], theirs[name]
         if a == b:
             merged[name] = b

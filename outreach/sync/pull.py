@@ -39,18 +39,21 @@ from outreach.core.db import among, on_postgres
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.interventions.codes import reference_data
-from outreach.sync import records_json
-from outreach.sync.changes import current_seq
-from outreach.sync.models import SyncChange
-from outreach.sync.records import (
+from outreach.records.models import SyncChange
+from outreach.records.registry import (
     CHUNK,
-    MODELS,
+    ENTITIES,
     in_scope,
     intervention_window,
     load_rows,
     serialize,
+    team_rows,
 )
+from outreach.records.sequence import current_seq
+from outreach.sync import records_json
 
+# A first pull sends each entity in turn (by `server_seq` within it): clients before
+# the records that name them.
 SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
 _SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})(?::t([0-9]{1,9}))?$")
 _SEQ = re.compile(r"^([0-9]{1,18})(?:\.t([0-9]{1,9}))?$")
@@ -153,15 +156,8 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
     index, after_seq, after_id = cursor.entity_index, cursor.after_seq, cursor.after_id
     while index < len(SNAPSHOT_ORDER):
         entity = SNAPSHOT_ORDER[index]
-        table = MODELS[entity].__table__
-        c = table.c
-        stmt = select(table).where(
-            c.team_id == ctx.team_id, c.deleted_at.is_(None), c.server_seq <= cursor.seq
-        )
-        if entity == "client":
-            stmt = stmt.where(c.merged_into_id.is_(None), c.anonymised_at.is_(None))
-        elif entity == "intervention":
-            stmt = stmt.where(c.occurred_at >= since)
+        c = ENTITIES[entity].model.__table__.c
+        stmt = team_rows(entity, ctx.team_id, since).where(c.server_seq <= cursor.seq)
         if after_id is not None:
             stmt = stmt.where(
                 or_(c.server_seq > after_seq, and_(c.server_seq == after_seq, c.id > after_id))
@@ -206,7 +202,7 @@ def _incremental_page(
     # One change per record: its last sequence in this page, in sequence order.
     last: dict[tuple, int] = {}
     for seq, entity, record_id in rows:
-        if entity not in MODELS:  # not a record devices hold
+        if entity not in ENTITIES:  # not a record devices hold
             continue
         last.pop((entity, record_id), None)
         last[(entity, record_id)] = seq
@@ -234,19 +230,12 @@ def _incremental_page(
     return changes, Cursor(end), False
 
 
-# What `in_scope` reads of a row, besides its team and deletion.
-SCOPE_COLUMNS = {
-    "client": ("merged_into_id", "anonymised_at"),
-    "intervention": ("occurred_at",),
-    "follow_up": (),
-}
-
-
 def _load_with_json(entity: str, ids) -> dict:
-    """Like `load_rows`, but only the columns `in_scope` reads, plus the change JSON."""
-    table = MODELS[entity].__table__
-    c = table.c
-    columns = [c.id, c.team_id, c.deleted_at, *(c[name] for name in SCOPE_COLUMNS[entity])]
+    """Like `load_rows`, but only the columns `in_scope` reads, plus the change JSON
+    (PostgreSQL builds it)."""
+    spec = ENTITIES[entity]
+    c = spec.model.__table__.c
+    columns = [c.id, c.team_id, c.deleted_at, *(c[name] for name in spec.live_columns)]
     ids = list(ids)
     out: dict = {}
     for start in range(0, len(ids), CHUNK):

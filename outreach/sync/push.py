@@ -3,14 +3,17 @@
 Order of work, so one bad record never poisons the batch and sequences become
 visible in commit order:
 
-1. every mutation is checked in Python on its own (shape, size, field rules);
-2. the team's sequence lock is taken (`allocate_seqs`), serialising the team's pushes;
-3. the ledger and every record the batch touches are read: one query per table;
-4. the mutations are applied in order to an in-memory copy of those rows (stale
-   edits merged against their base version, references checked, follow-ups made);
-5. everything is written in bulk inside a savepoint; if the database refuses the
-   batch anyway, each mutation is re-applied in its own savepoint and only the
-   ones the database refuses are rejected.
+1. every mutation is checked in Python on its own (shape, size, field rules:
+   `outreach.sync.mutations`, with each entity's spec from `outreach.records.registry`);
+2. the team's sequence lock is taken (`SeqPool`), serialising the team's pushes;
+3. the ledger and every record the batch touches are read into a unit of work
+   (`outreach.records.unit`): one query per table (`outreach.sync.planner`);
+4. the mutations are applied in order to those working rows (stale edits merged
+   against their base version, references checked; slice rules such as the follow-up
+   an intervention asks for run as the unit of work's hooks);
+5. the unit of work writes everything in bulk inside a savepoint, with the ledger; if
+   the database refuses the batch anyway, each mutation is re-applied in its own
+   savepoint and only the ones the database refuses are rejected.
 
 Rules that are not obvious:
 
@@ -33,58 +36,55 @@ Rules that are not obvious:
 * An intervention with `client_id` and `follow_up_on` gets a follow-up with id
   `uuid5(intervention_id, "follow_up")` unless one exists for it; while it is open
   its due date follows the intervention. A follow-up the phone makes for the same
-  intervention replaces it (the server's is deleted).
+  intervention replaces it (the server's is deleted). (`outreach.interventions.service`)
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from outreach.audit.models import AuditEvent
-from outreach.audit.service import event_rows
 from outreach.core.bulk import insert_rows
+from outreach.core.db import in_batch, on_postgres
 from outreach.core.extensions import db
-from outreach.people.service import link_probable_duplicates
-from outreach.sync.changes import log_changes, write_history
-from outreach.sync.models import SyncMutation
+from outreach.records.models import SyncMutation
+from outreach.records.sequence import SeqPool
 from outreach.sync.mutations import Mutation, PushContext, parse_mutation, rejected
-from outreach.sync.plan import Plan, SeqPool, load_ledger
-from outreach.sync.planner import Planner
-from outreach.sync.records import MODELS
+from outreach.sync.planner import PushPlan, plan_push
 
-__all__ = ["PushContext", "push_mutations", "summarise", "write_plan"]
+__all__ = ["PushContext", "push_mutations", "summarise"]
 DB_ERRORS = (IntegrityError, DataError)
+LEDGER_CHUNK = 500
 
 
-# ---------------------------------------------------------------- step 5: write
+@functools.cache
+def _ledger_query(postgres: bool):
+    ledger = SyncMutation.__table__.c
+    return select(ledger.mutation_id, ledger.user_id, ledger.result).where(
+        in_batch(ledger.mutation_id, postgres)
+    )
 
 
-def write_plan(plan: Plan, team_id: int) -> None:
-    """Bulk writes of a planned batch (call inside a savepoint): one bulk insert
-    (`insert_rows`) or Core executemany per table and kind."""
-    for entity in ("client", "intervention", "follow_up"):
-        table = MODELS[entity].__table__
-        rows = plan.rows[entity]
-        inserts = [rows[i] for i in plan.new[entity]]
-        insert_rows(table, inserts)
-        updates = [
-            {"b_id": i, **{k: v for k, v in rows[i].items() if k != "id"}}
-            for i in plan.dirty[entity] - plan.new[entity]
-        ]
-        if updates:
-            db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
-    if plan.matched_clients:
-        link_probable_duplicates(team_id, plan.matched_clients.items())
-    log_changes(plan.changes)
-    write_history(plan.history)
+def load_ledger(mutation_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, dict]]:
+    """(user_id, stored result) of already-applied mutations: one query per 500."""
+    out: dict[uuid.UUID, tuple[int, dict]] = {}
+    statement = _ledger_query(on_postgres())
+    connection = db.session.connection()
+    for start in range(0, len(mutation_ids), LEDGER_CHUNK):
+        chunk = mutation_ids[start : start + LEDGER_CHUNK]
+        for mid, user_id, result in connection.execute(statement, {"ids": chunk}):
+            out[mid] = (user_id, result)
+    return out
+
+
+def write_plan(plan: PushPlan) -> None:
+    """Step 5 (call inside a savepoint): the unit of work's rows, history, change log
+    and audit, then the ledger."""
+    plan.uow.flush()
     insert_rows(SyncMutation.__table__, plan.ledger)
-    insert_rows(AuditEvent.__table__, event_rows(plan.audit))
-
-
-# ---------------------------------------------------------------- the service
 
 
 def _seqs_needed(m: Mutation) -> int:
@@ -108,7 +108,6 @@ def push_mutations(ctx: PushContext, raw_mutations: list, *, measure: bool = Tru
     parsed: list[Mutation] = []
     ids_seen: dict[uuid.UUID, int] = {}
     repeats: dict[int, int] = {}
-    all_ids: list[uuid.UUID] = []
     for index, raw in enumerate(raw_mutations):
         mutation, rejection, mutation_id = parse_mutation(index, raw, ctx, measure=measure)
         if mutation_id is not None:
@@ -116,17 +115,15 @@ def push_mutations(ctx: PushContext, raw_mutations: list, *, measure: bool = Tru
                 repeats[index] = ids_seen[mutation_id]
                 continue
             ids_seen[mutation_id] = index
-            all_ids.append(mutation_id)
         if mutation is None:
             results[index] = rejection
         else:
             parsed.append(mutation)
-    pool = SeqPool(ctx.team_id)
+    pool = SeqPool([ctx.team_id])
     if parsed:
         pool.reserve(sum(_seqs_needed(m) for m in parsed))  # takes the team's lock until commit
-    ledger = load_ledger(all_ids) if all_ids else {}
-    to_apply: list[Mutation] = []
-    for index, mutation_id in ((i, m) for m, i in ids_seen.items()):
+    ledger = load_ledger(list(ids_seen)) if ids_seen else {}
+    for mutation_id, index in ids_seen.items():
         if mutation_id not in ledger:
             continue
         user_id, stored = ledger[mutation_id]
@@ -138,20 +135,19 @@ def push_mutations(ctx: PushContext, raw_mutations: list, *, measure: bool = Tru
             )
     to_apply = [m for m in parsed if m.mutation_id not in ledger]
     if to_apply:
-        planner = Planner(ctx, pool)
-        plan = planner.plan(to_apply)
+        plan = plan_push(ctx, pool, to_apply)
         try:
             with db.session.begin_nested():
-                write_plan(plan, ctx.team_id)
+                write_plan(plan)
             for index, result in plan.results.items():
                 results[index] = result
         except DB_ERRORS:
             # The database refused the batch: apply each mutation in its own savepoint.
             for m in to_apply:
-                single = Planner(ctx, pool).plan([m])
+                single = plan_push(ctx, pool, [m])
                 try:
                     with db.session.begin_nested():
-                        write_plan(single, ctx.team_id)
+                        write_plan(single)
                     results[m.index] = single.results[m.index]
                 except DB_ERRORS:
                     results[m.index] = rejected(
@@ -162,6 +158,7 @@ def push_mutations(ctx: PushContext, raw_mutations: list, *, measure: bool = Tru
                     )
     for index, first in repeats.items():
         earlier = results[first]
+        assert earlier is not None
         results[index] = _duplicate(earlier) if earlier["status"] != "rejected" else earlier
     return results  # type: ignore[return-value]
 

@@ -17,25 +17,7 @@ from sqlalchemy import JSON, Text, case, cast, func, literal_column, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from outreach.core.types import UTCDateTime
-from outreach.sync.records import ENTITIES, MODELS
-
-# Server fields every record's `data` ends with, after the phone's own fields.
-_SERVER_TAIL = ("version", "server_seq", "created_at", "updated_at", "deleted_at")
-# JSON names whose column is named otherwise.
-_COLUMN_OF = {"assigned_to": "assigned_to_id"}
-
-
-def _wire(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, _COLUMN_OF.get(name, name)) for name in names)
-
-
-# (JSON name, column) of each record's `data`, in `serialize`'s order: the id, the
-# phone's fields, then server fields (tests/sync/test_records_json.py holds the order).
-WIRE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "client": _wire(("id", *ENTITIES["client"].fields, *_SERVER_TAIL, "merged_into_id")),
-    "intervention": _wire(("id", *ENTITIES["intervention"].fields, "worker_id", *_SERVER_TAIL)),
-    "follow_up": _wire(("id", *ENTITIES["follow_up"].fields, *_SERVER_TAIL)),
-}
+from outreach.records.registry import ENTITIES
 
 
 def _text(value: str) -> ColumnElement:
@@ -67,9 +49,10 @@ def _value(column) -> ColumnElement:
 def change_json(entity: str) -> ColumnElement:
     """The JSON text of an `upsert` change of one row of `entity`: entity, op, id,
     version, server_seq and data, as pull sends it."""
-    table = MODELS[entity].__table__
+    spec = ENTITIES[entity]
+    table = spec.model.__table__
     data: list = []
-    for name, column in WIRE_FIELDS[entity]:
+    for name, column in spec.wire:
         data += [_text(name), _value(table.c[column])]
     change = func.json_build_object(
         _text("entity"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from outreach.access.guard import Actor
-from outreach.access.models import Device, Team
+from outreach.access.models import Device
+from outreach.access.scope import team_area_of
 from outreach.audit.service import record_events
-from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.sync.pull import PullContext, pull_changes
@@ -32,15 +32,6 @@ def note_sync(actor: Actor, now) -> None:
     )
 
 
-def _team_area(actor: Actor) -> tuple[int, int]:
-    if actor.team_id is None:
-        raise ApiError(403, "Only members of a team can sync.")
-    area_id = next(iter(actor.area_ids), None)
-    if area_id is None:
-        area_id = db.session.scalar(select(Team.area_id).where(Team.id == actor.team_id))
-    return actor.team_id, area_id
-
-
 def push(
     actor: Actor,
     mutations: list,
@@ -50,7 +41,7 @@ def push(
     body_bytes: int = 0,
 ) -> list[dict]:
     """Apply a push for `actor` in one transaction and commit; return the results."""
-    team_id, area_id = _team_area(actor)
+    team_id, area_id = team_area_of(actor)
     now = utcnow()
     ctx = PushContext(
         user_id=actor.id,
@@ -83,7 +74,7 @@ def push(
 
 def pull(actor: Actor, cursor: str | None, limit: int, *, window_days: int) -> dict:
     """One page of changes for `actor`'s team; records the device's last sync."""
-    team_id, _area_id = _team_area(actor)
+    team_id, _area_id = team_area_of(actor)
     now = utcnow()
     ctx = PullContext(
         user_id=actor.id,

@@ -15,7 +15,7 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import Intervention
 from outreach.people.models import Client, ClientDuplicate
-from outreach.sync.models import SyncChange
+from outreach.records.models import SyncChange
 from tests.factories import make_clients, make_follow_up, make_interventions
 
 
@@ -65,7 +65,7 @@ def team_position(email_prefix: str) -> int:
     """The pull position of a user's team now: a device's cursor is its own team's
     (each team has its own high-water mark on PostgreSQL)."""
     from outreach.access.models import User
-    from outreach.sync.changes import current_seq
+    from outreach.records.sequence import current_seq
 
     team_id = db.session.scalar(select(User.team_id).where(User.email.like(f"{email_prefix}@%")))
     return current_seq(team_id)

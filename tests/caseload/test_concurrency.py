@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
-from outreach.sync.models import SyncChange
+from outreach.records.models import SyncChange
 from tests.caseload.conftest import add_intervention, now
 from tests.conftest import ApiClient
 
@@ -93,7 +93,7 @@ def test_reassign_takes_the_team_lock_before_client_rows(pg_only, app, world, st
     from sqlalchemy import text
 
     from outreach.people.models import Client
-    from outreach.sync.changes import allocate_seqs
+    from outreach.records.sequence import allocate_seqs
 
     client_id = street.clients[0]
     holding, release = threading.Event(), threading.Event()

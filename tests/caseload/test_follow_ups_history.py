@@ -10,7 +10,7 @@ from sqlalchemy import select
 from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp
-from outreach.sync.models import RecordVersion
+from outreach.records.models import RecordVersion
 from tests.caseload.conftest import add_intervention, changes_after, london_today, max_seq, now
 from tests.caseload.test_assign import pull
 
@@ -28,7 +28,9 @@ def test_close_follow_up(app, street, lead, login, follow_up_in):
         assert changes_after(before) == [(street.team_id, "follow_up", fu, "upsert")]
         row = db.session.get(FollowUp, fu)
         assert row.done_at is not None and row.server_seq == body["server_seq"]
-        history = db.session.scalar(select(RecordVersion).where(RecordVersion.record_id == fu))
+        history = db.session.scalar(
+            select(RecordVersion).where(RecordVersion.record_id == fu, RecordVersion.version == 2)
+        )
         assert history.reason == "close" and history.data["done_at"] is not None
         assert db.session.scalar(
             select(AuditEvent).where(AuditEvent.action == "caseload.follow_up_close")
@@ -130,7 +132,8 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     events = body["events"]
     kinds = [e["kind"] for e in events]
     assert kinds.count("intervention") == 2 and kinds.count("follow_up") == 1
-    assert kinds.count("key_worker_change") == 2 and kinds.count("merge") == 1
+    # The first key worker (at creation), then the two reassignments.
+    assert kinds.count("key_worker_change") == 3 and kinds.count("merge") == 1
     first = next(e for e in events if e["record_id"] == str(iv["id"]))
     assert first["type"] == "naloxone_supplied" and first["recorded_by_name"] == "Worker"
     assert datetime.fromisoformat(first["occurred_at"]) == happened.replace(
@@ -144,6 +147,7 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     assert [(c["from_worker_id"], c["to_worker_id"], c["change_reason"]) for c in changes] == [
         (street.worker2, street.lead, "other"),
         (street.worker, street.worker2, "location"),
+        (None, street.worker, "create"),
     ]
     assert changes[0]["recorded_by_name"] == "Lead" and changes[1]["from_worker_name"] == "Worker"
     merge = next(e for e in events if e["kind"] == "merge")
@@ -151,7 +155,7 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     follow = next(e for e in events if e["kind"] == "follow_up")
     assert follow["record_id"] == str(fu) and follow["assigned_to_id"] == street.lead
     paged = lead.get(f"/api/v1/clients/{c0}/history?per_page=2&page=3").get_json()
-    assert paged["meta"]["total"] == 6 and len(paged["events"]) == 2
+    assert paged["meta"]["total"] == 7 and len(paged["events"]) == 2
     # the tombstone has no history of its own any more
     assert lead.get(f"/api/v1/clients/{c1}/history").status_code == 404
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 
 from outreach.core.bulk import COPY_MIN_ROWS, insert_rows
 from outreach.core.extensions import db
-from outreach.sync.models import RecordVersion, SyncMutation
+from outreach.records.models import RecordVersion, SyncMutation
 
 
 def ledger_rows(count: int, world, **over) -> list[dict]:

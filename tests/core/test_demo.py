@@ -71,3 +71,62 @@ def test_demo_password_signs_in(client, runner):
         },
     )
     assert r.status_code == 200
+
+
+def test_two_phones_editing_a_demo_client_keep_both_changes(app, runner, client):
+    """A demo client's version 1 is in history (the demo writes through the unit of
+    work), so a stale edit from a second phone merges three ways: each phone's change to
+    its own field is kept."""
+    import uuid
+
+    from tests.conftest import ApiClient
+
+    assert runner.invoke(args=["outreach", "demo"]).exit_code == 0
+    with app.app_context():
+        team = db.session.scalar(select(Team.id).where(Team.name == "Durham Street Outreach"))
+        target = db.session.scalars(
+            select(Client).where(Client.team_id == team).order_by(Client.id)
+        ).first()
+        record = {
+            "id": str(target.id),
+            "initials": target.initials,
+            "date_of_birth": target.date_of_birth.isoformat(),
+            "sex": target.sex,
+            "postcode_district": target.postcode_district,
+            "known_as": target.known_as,
+            "key_worker_id": target.key_worker_id,
+        }
+        assert target.version == 1
+    phones = [
+        ApiClient(client, email, password="outreach-demo")
+        for email in ("worker.durham@outreach.test", "worker2.durham@outreach.test")
+    ]
+
+    def edit(phone, **changes):
+        body = {
+            "device_id": str(phone.device_id),
+            "schema_version": 1,
+            "mutations": [
+                {
+                    "mutation_id": str(uuid.uuid4()),
+                    "entity": "client",
+                    "op": "upsert",
+                    "id": record["id"],
+                    "base_version": 1,
+                    "data": {**record, **changes},
+                }
+            ],
+        }
+        response = phone.post("/api/v1/sync/push", json=body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["results"][0]
+
+    new_district = "DH9" if record["postcode_district"] != "DH9" else "DH8"
+    assert edit(phones[0], known_as="Robin")["status"] == "applied"
+    second = edit(phones[1], postcode_district=new_district)
+    assert second["status"] == "conflict"  # the phone is told the merged record
+    merged = second["record"]["data"]
+    assert merged["known_as"] == "Robin" and merged["postcode_district"] == new_district
+    with app.app_context():
+        stored = db.session.get(Client, target.id)
+        assert (stored.known_as, stored.postcode_district) == ("Robin", new_district)

@@ -25,9 +25,9 @@ def _push_failing_midway(monkeypatch, fail) -> None:
     written (the team's lock, the device's last sync and the ledger read already done)."""
     real_write = push_module.write_plan
 
-    def write_after_failure(plan, team_id):
+    def write_after_failure(plan):
         fail()
-        real_write(plan, team_id)
+        real_write(plan)
 
     monkeypatch.setattr(push_module, "write_plan", write_after_failure)
 

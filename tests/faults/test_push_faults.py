@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from outreach.core.extensions import db
 from outreach.people.models import Client
-from outreach.sync.models import SyncMutation
+from outreach.records.models import SyncMutation
 from tests.conftest import ApiClient, need
 from tests.faults.conftest import client_mutations, push_body
 

@@ -7,16 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from outreach.interventions.rules import (
-    check_follow_up,
-    check_intervention,
-    follow_up_id_for,
-    normalise_follow_up,
-    normalise_intervention,
-)
+from outreach.interventions.rules import FOLLOW_UP, INTERVENTION, follow_up_id_for
+from outreach.records.registry import Checking
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SKEW = timedelta(minutes=10)
+
+
+def normalise_intervention(data, *, now=NOW, skew=SKEW):
+    return INTERVENTION.normalise(data, Checking(now, skew))
+
+
+def normalise_follow_up(data, *, now=NOW, skew=SKEW):
+    return FOLLOW_UP.normalise(data, Checking(now, skew))
 
 
 def good(**over) -> dict:
@@ -37,7 +40,7 @@ def test_valid_intervention_is_canonical():
     assert errors == {}
     assert values["occurred_at"] == "2026-11-29T10:00:00+00:00"
     assert values["substances"] == ["opioids", "crack"]
-    assert check_intervention(values) == {}
+    assert INTERVENTION.check(values) == {}
 
 
 @pytest.mark.parametrize(
@@ -90,7 +93,7 @@ def test_within_clock_skew_is_accepted():
 def test_record_rules(over, field):
     values, errors = normalise_intervention(good(**over), now=NOW, skew=SKEW)
     assert errors == {}
-    assert field in check_intervention(values)
+    assert field in INTERVENTION.check(values)
 
 
 def test_follow_up_rules_and_deterministic_id():
@@ -107,7 +110,7 @@ def test_follow_up_rules_and_deterministic_id():
     )
     assert errors == {} and values["reason"] == "Check in"
     assert values["done_at"] == "2026-11-29T11:00:00+00:00"
-    assert check_follow_up({"client_id": None, "due_on": None, "reason": None}).keys() == {
+    assert FOLLOW_UP.check({"client_id": None, "due_on": None, "reason": None}).keys() == {
         "client_id",
         "due_on",
         "reason",

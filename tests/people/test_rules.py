@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from outreach.interventions.codes import SEXES
-from outreach.people.rules import SEX_CODES, check_client, client_columns, normalise_client
+from outreach.interventions.codes import reference_data
+from outreach.people.rules import CLIENT
+from outreach.records.registry import Checking
 
-TODAY = date(2026, 11, 29)
+CHECKING = Checking(datetime(2026, 11, 29, 12, 0, tzinfo=UTC), timedelta(minutes=10))
 
 
-def test_sex_codes_agree_with_the_code_list():
-    assert tuple(SEXES) == SEX_CODES
+def normalise_client(data):
+    return CLIENT.normalise(data, CHECKING)
+
+
+def test_sex_codes_are_one_list():
+    """The phone's choices, the check and the database constraint agree."""
+    codes = [s["code"] for s in reference_data()["sexes"]]
+    assert codes == ["female", "male", "other", "not_stated"]
+    for code in codes:
+        assert normalise_client({"sex": code})[1] == {}
+    constraint = next(
+        c
+        for c in CLIENT.model.__table__.constraints
+        if getattr(c, "name", "") == "ck_client_sex_known"
+    )
+    assert all(f"'{code}'" in str(constraint.sqltext) for code in codes)
 
 
 def test_valid_client_is_normalised():
@@ -27,7 +42,6 @@ def test_valid_client_is_normalised():
             "key_worker_id": 3,
             "match_key": "ignored",
         },
-        today=TODAY,
     )
     assert errors == {}
     assert values == {
@@ -38,8 +52,8 @@ def test_valid_client_is_normalised():
         "known_as": "Jo",
         "key_worker_id": 3,
     }
-    assert check_client(values) == {}
-    assert client_columns(values)["date_of_birth"] == date(1984, 6, 15)
+    assert CLIENT.check(values) == {}
+    assert CLIENT.columns(values)["date_of_birth"] == date(1984, 6, 15)
 
 
 @pytest.mark.parametrize(
@@ -63,9 +77,9 @@ def test_valid_client_is_normalised():
     ],
 )
 def test_invalid_fields(field, value):
-    _values, errors = normalise_client({field: value}, today=TODAY)
+    _values, errors = normalise_client({field: value})
     assert field in errors
 
 
 def test_required_fields():
-    assert set(check_client({"initials": "JD"})) == {"date_of_birth", "sex", "postcode_district"}
+    assert set(CLIENT.check({"initials": "JD"})) == {"date_of_birth", "sex", "postcode_district"}

@@ -10,9 +10,9 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
+from outreach.records.history import write_history
+from outreach.records.models import RecordVersion, SyncChange
 from outreach.retention.service import apply_retention
-from outreach.sync.changes import write_history
-from outreach.sync.models import RecordVersion, SyncChange
 from tests.factories import make_clients, make_follow_up, make_interventions
 
 
@@ -88,7 +88,21 @@ def test_retention_anonymises_old_clients_only(app, world):
         )
         follow_up = db.session.scalar(select(FollowUp))
         assert follow_up.deleted_at and "private" not in follow_up.reason
-        assert db.session.scalar(select(func.count()).select_from(RecordVersion)) == 0
+        # No history of the anonymised clients or their records is kept; others' stays.
+        erased = (
+            {row["id"] for row in old}
+            | set(
+                db.session.scalars(
+                    select(Intervention.id).where(
+                        Intervention.client_id.in_([r["id"] for r in old])
+                    )
+                )
+            )
+            | {follow_up.id}
+        )
+        kept_history = set(db.session.scalars(select(RecordVersion.record_id)))
+        assert not kept_history & erased
+        assert recent[0]["id"] in kept_history
         removes = db.session.scalars(
             select(SyncChange.record_id).where(
                 SyncChange.op == "remove", SyncChange.entity == "client"

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp
 from outreach.people.models import Client
-from outreach.sync.changes import allocate_seqs, log_changes
+from outreach.records.sequence import allocate_seqs, log_changes
 
 
 def now_iso(delta: timedelta = timedelta(0)) -> str:
@@ -133,12 +133,13 @@ def move_client(client_id, team_id: int, area_id: int) -> None:
 def server_scope(app, team_id: int, days: int = 90) -> dict:
     """What a device of the team should hold, serialised by the server: {(entity, id): data}."""
     from outreach.core.types import utcnow
-    from outreach.sync.records import MODELS, in_scope, serialize
+    from outreach.records.registry import ENTITIES, in_scope, serialize
 
     since = utcnow() - timedelta(days=days)
     out = {}
     with app.app_context():
-        for entity, model in MODELS.items():
+        for entity, spec in ENTITIES.items():
+            model = spec.model
             for row in db.session.scalars(select(model).where(model.team_id == team_id)):
                 if in_scope(entity, row, team_id, since):
                     out[(entity, str(row.id))] = serialize(entity, row)

@@ -182,7 +182,7 @@ def test_concurrent_pushers_and_pullers_converge(app, world, pg_only):
 def test_first_allocations_on_a_new_database_race_safely(app, world, pg_only):
     """Four writers of one team at once on a new database: the team's lock row is
     created once, and each writer's numbers are a block no other writer interleaves."""
-    from outreach.sync.changes import allocate_seqs
+    from outreach.records.sequence import allocate_seqs
 
     team = world.team_ids["street"]
     barrier = threading.Barrier(4)
@@ -211,7 +211,7 @@ def test_first_allocations_on_a_new_database_race_safely(app, world, pg_only):
 def test_a_teams_open_write_holds_back_only_that_team(app, world, pg_only):
     """A push of one team does not wait for another team's open transaction, and a
     pull never passes a number still being written for its own team."""
-    from outreach.sync.changes import allocate_seqs, current_seq
+    from outreach.records.sequence import allocate_seqs, current_seq
 
     street, custody = world.team_ids["street"], world.team_ids["custody"]
     opened, release = threading.Event(), threading.Event()

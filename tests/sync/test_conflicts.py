@@ -11,9 +11,9 @@ from sqlalchemy import select
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
-from outreach.sync.changes import write_history
-from outreach.sync.models import RecordVersion
-from outreach.sync.records import serialize
+from outreach.records.history import write_history
+from outreach.records.models import RecordVersion
+from outreach.records.registry import serialize
 from tests.sync.helpers import (
     client_data,
     intervention_data,
@@ -231,17 +231,11 @@ def test_database_refusal_falls_back_to_one_savepoint_per_mutation(app, worker, 
     real = push_module.write_plan
     calls = {"n": 0}
 
-    def flaky(plan, team_id):
+    def flaky(plan):
         calls["n"] += 1
-        bad = any(row.get("known_as") == "boom" for row in plan.rows["client"].values()) and any(
-            plan.new.values()
-        )
-        real(plan, team_id)
-        if bad and any(
-            r.get("known_as") == "boom"
-            for i, r in plan.rows["client"].items()
-            if i in plan.new["client"]
-        ):
+        real(plan)
+        new_clients = plan.uow.new.get("client", set())
+        if any(plan.uow.rows["client"][i]["known_as"] == "boom" for i in new_clients):
             raise IntegrityError("forced", {}, Exception("forced"))
 
     monkeypatch.setattr(push_module, "write_plan", flaky)

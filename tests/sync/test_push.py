@@ -14,7 +14,7 @@ from outreach.interventions.models import FollowUp, Intervention
 from outreach.interventions.rules import follow_up_id_for
 from outreach.people.matching import match_key
 from outreach.people.models import Client, ClientDuplicate
-from outreach.sync.models import RecordVersion, SyncChange, SyncMutation
+from outreach.records.models import RecordVersion, SyncChange, SyncMutation
 from tests.sync.helpers import (
     client_data,
     intervention_data,

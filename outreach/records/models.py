@@ -1,4 +1,6 @@
-"""Sync bookkeeping: the global sequence, the change log, the mutation ledger, history."""
+"""Bookkeeping of every synced record: the sequence its changes are numbered from, the
+change log phones pull, the history of every version, and the ledger of the mutations
+phones pushed (DESIGN §2, §4)."""
 
 from __future__ import annotations
 
@@ -62,22 +64,6 @@ class SyncChange(db.Model):
     op: Mapped[str] = mapped_column(String(10))
 
 
-class SyncMutation(db.Model):
-    """Ledger of applied mutations: a replay returns the stored result."""
-
-    __tablename__ = "sync_mutation"
-
-    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    device_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    entity: Mapped[str] = mapped_column(String(20))
-    # Retention erases a client's ledger rows (a conflict's stored result holds the
-    # merged record) by record id: without this, a scan of the whole ledger per chunk.
-    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    result: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class RecordVersion(db.Model):
     """Every version of every synced record, plus values that lost a conflict."""
 
@@ -94,3 +80,19 @@ class RecordVersion(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncMutation(db.Model):
+    """Ledger of applied mutations: a replay returns the stored result."""
+
+    __tablename__ = "sync_mutation"
+
+    mutation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    entity: Mapped[str] = mapped_column(String(20))
+    # Retention erases a client's ledger rows (a conflict's stored result holds the
+    # merged record) by record id: without this, a scan of the whole ledger per chunk.
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    result: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,8 @@
 """The server sequence and the change log every synced write goes through.
 
-Any code that changes a client, intervention or follow-up (sync push, caseload
-reassign/merge, retention, demo loader) allocates sequence numbers here and logs
-one change per affected team, in the same transaction as the write.
+The unit of work (`outreach.records.unit`) allocates sequence numbers here and logs one
+change per team whose phones hold the record, in the same transaction as the write.
+Sequence numbers come in a `SeqPool`: the first use takes the teams' locks (DESIGN §4).
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from outreach.core.bulk import insert_rows
-from outreach.core.db import among, on_postgres
+from outreach.core.db import on_postgres
 from outreach.core.extensions import db
-from outreach.core.types import utcnow
-from outreach.sync.models import RecordVersion, SyncChange, SyncCounter, SyncTeamSeq
-from outreach.sync.records import serialize
+from outreach.records.models import SyncChange, SyncCounter, SyncTeamSeq
 
 COUNTER_ID = 1
 
@@ -136,77 +134,41 @@ def log_changes(rows: list[tuple[int, int, str, uuid.UUID, str]]) -> None:
     )
 
 
-# Interventions are most of what phones push and are rarely edited: creating one writes
-# no history row (its version 1 is the record itself). The first change to it writes
-# version 1's data first (`first_version_history`), so every superseded version stays
-# in history for stale-edit merges. Clients and follow-ups keep a row per version from
-# creation: caseload history reads their versions.
-HISTORY_FROM_FIRST_CHANGE = frozenset({"intervention"})
+# Numbers taken at a time when a writer did not say how many it needs (a push's follow-ups
+# beyond its estimate): unused ones are gaps in the sequence, which cost nothing.
+RESERVE_AHEAD = 16
 
 
-def records_creation(entity: str) -> bool:
-    """Whether creating a record of `entity` writes its version 1 to history."""
-    return entity not in HISTORY_FROM_FIRST_CHANGE
+class SeqPool:
+    """Sequence numbers for one unit of work. Numbers are allocated only while every
+    team the work logs changes for is locked: locking another team throws away the
+    numbers held (they were taken before that team's lock) and takes fresh ones."""
 
+    def __init__(self, team_ids: Iterable[int] = ()) -> None:
+        self.teams: set[int] = set(team_ids)
+        self.free: list[int] = []
+        self.locked = False
 
-def first_versions_recorded(entity: str, record_ids) -> set:
-    """Which of `record_ids` already have version 1 in history (made before history
-    started at the first change, or at a creation that recorded losing values)."""
-    ids = list(dict.fromkeys(record_ids))
-    if records_creation(entity):
-        return set(ids)
-    found: set = set()
-    for start in range(0, len(ids), 500):
-        found.update(
-            db.session.scalars(
-                select(RecordVersion.record_id).where(
-                    RecordVersion.entity == entity,
-                    RecordVersion.version == 1,
-                    among(RecordVersion.record_id, ids[start : start + 500]),
-                )
-            )
-        )
-    return found
+    def lock(self, team_ids: Iterable[int]) -> None:
+        """Take the teams' sequence locks now (until commit)."""
+        new = set(team_ids) - self.teams if self.locked else set(team_ids) | self.teams
+        if self.locked and not new:
+            return
+        self.teams |= new
+        lock_teams(self.teams)
+        self.locked = True
+        self.free = []
 
+    def reserve(self, count: int) -> None:
+        """Allocate `count` more numbers (locking the pool's teams first)."""
+        if not self.locked:
+            self.lock(())
+        new = allocate_seqs(max(count, 1), sorted(self.teams))
+        self.free = sorted(self.free + new, reverse=True)  # pop() gives the lowest
 
-def first_version_history(entity: str, row) -> dict | None:
-    """The history row of version 1 of `row` (a dict of columns or a model instance)
-    about to be superseded, for entities whose creation wrote none; else None."""
-    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
-    if records_creation(entity) or get("version") != 1:
-        return None
-    return {
-        "entity": entity,
-        "record_id": get("id"),
-        "version": 1,
-        "reason": "create",
-        "data": serialize(entity, row),
-        "actor_id": get("worker_id"),
-        "device_id": get("device_id"),
-        "recorded_at": get("created_at"),
-    }
-
-
-def write_history(rows: list[dict]) -> None:
-    """Insert record_version rows: entity, record_id, version, reason, data, losing?,
-    actor_id, device_id. `data` is the record as the phone stores it (JSON-safe)."""
-    if not rows:
-        return
-    now = utcnow()
-    insert_rows(
-        RecordVersion.__table__,
-        [
-            {
-                "entity": r["entity"],
-                "record_id": r["record_id"],
-                "version": r["version"],
-                "reason": r["reason"],
-                "data": r["data"],
-                "losing": r.get("losing"),
-                "actor_id": r.get("actor_id"),
-                "device_id": r.get("device_id"),
-                "recorded_at": r.get("recorded_at", now),
-            }
-            for r in rows
-        ],
-    )
+    def take(self, team_ids: Iterable[int]) -> int:
+        """The next number, for a change logged for `team_ids`."""
+        self.lock(team_ids)
+        if not self.free:
+            self.reserve(RESERVE_AHEAD)
+        return self.free.pop()

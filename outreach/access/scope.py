@@ -1,0 +1,110 @@
+"""What the caller may see: the one place slices ask (DESIGN §2).
+
+Two answers, one message each: a role that may not use an endpoint gets 403
+(`forbidden`, raised by `require` and by the helpers here when an actor has no team);
+an object outside the caller's scope gets 404 (`out_of_scope`), never a hint that it
+exists. Team-held records (clients, interventions, follow-ups, duplicate links) are
+in scope for the members of their team; areas for their commissioners, every area for
+admins.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+
+from outreach.access.guard import FORBIDDEN, Actor
+from outreach.access.models import TEAM_ROLES, Area, Team, User
+from outreach.core.errors import ApiError
+from outreach.core.extensions import db
+
+MAX_ID = 2**31 - 1  # INTEGER primary keys: a larger id is no row (PostgreSQL would raise)
+S = TypeVar("S", bound=Select[Any])
+
+
+def forbidden() -> ApiError:
+    """403: the caller's role may not do this."""
+    return ApiError(403, FORBIDDEN)
+
+
+def out_of_scope(what: str, *, errors: dict | None = None) -> ApiError:
+    """404 for anything the caller may not see, whether or not it exists."""
+    return ApiError(404, f"No such {what} in your scope.", errors=errors)
+
+
+def team_of(actor: Actor) -> int:
+    """The caller's team. Roles without one (commissioners, admins) may not use
+    team-scoped endpoints."""
+    if actor.team_id is None:
+        raise forbidden()
+    return actor.team_id
+
+
+def team_area_of(actor: Actor) -> tuple[int, int]:
+    """(team, area of the team) of a team member."""
+    team_id = team_of(actor)
+    area_id = next(iter(actor.area_ids), None)
+    if area_id is None:  # the guard loads it with the user; this is a fallback
+        area_id = db.session.scalar(select(Team.area_id).where(Team.id == team_id))
+    if area_id is None:
+        raise forbidden()
+    return team_id, area_id
+
+
+def in_team(stmt: S, model: Any, actor: Actor) -> S:
+    """`stmt` limited to the caller's team's rows of a team-held `model`."""
+    return stmt.where(model.team_id == team_of(actor))
+
+
+def areas_of(actor: Actor, *, code: str | None = None) -> list[tuple[int, str]]:
+    """(id, code) of the areas the caller may report on, by code: a commissioner's own,
+    every active area for an admin (or the one asked for, active or not). `code`
+    narrows to one area; outside the scope it is a 404."""
+    stmt = select(Area.id, Area.code)
+    if actor.is_admin:
+        stmt = stmt.where(Area.code == code) if code else stmt.where(Area.active.is_(True))
+    elif actor.role == "commissioner":
+        stmt = stmt.where(Area.id.in_(list(actor.area_ids)))
+    else:
+        raise forbidden()
+    rows = [
+        (area_id, area_code) for area_id, area_code in db.session.execute(stmt.order_by(Area.code))
+    ]
+    if not rows or (code and code not in {c for _, c in rows}):
+        raise out_of_scope("area")
+    return rows
+
+
+def team_member(actor: Actor, user_id: int, *, field: str = "worker_id") -> User:
+    """An active worker or lead of the caller's team (404 outside it; 422 when the
+    account is no longer active)."""
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if user is None or user.team_id != team_of(actor) or user.role not in TEAM_ROLES:
+        raise out_of_scope("worker")
+    if not user.active:
+        raise ApiError(
+            422,
+            "The request has invalid fields.",
+            errors={field: ["That worker's account is not active."]},
+        )
+    return user
+
+
+def team_members(team_id: int) -> set[int]:
+    """Ids of the active workers and leads of a team."""
+    return set(
+        db.session.scalars(
+            select(User.id).where(
+                User.team_id == team_id, User.active.is_(True), User.role.in_(TEAM_ROLES)
+            )
+        )
+    )
+
+
+def get_or_404(model: Any, ident: int, what: str | None = None) -> Any:
+    """An admin's lookup of an organisation row by integer id."""
+    row = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+    if row is None:
+        raise ApiError(404, f"No such {what or model.__name__.lower()}.")
+    return row

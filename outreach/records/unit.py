@@ -1,0 +1,356 @@
+"""The one way to write a synced record (DESIGN §2): a unit of work.
+
+Everything that changes a client, intervention, follow-up or any registered entity
+(sync push, caseload actions, retention, the demo loader, test factories) does it here,
+inside the caller's transaction:
+
+1. `lock(teams)`: the teams' sequence locks, taken before any record is read or locked
+   (the one lock order: device row, then team sequence rows in id order, then records);
+2. `load` / `load_where`: the rows the work touches, into a working set of dicts;
+3. `create` / `update`: a new version of a row: version + 1, the next sequence number
+   (`SeqPool`), `updated_at`; a history row (`record_version`) for every version except
+   the creation of entities that record history from their first change; a change-log
+   row for every team whose phones hold the record before or after; an audit event.
+   Slice rules run as hooks (`outreach.records.registry.on`): "written" after a version
+   is made, "deleted" when a record is deleted (a deleted intervention's open follow-ups
+   go with it);
+4. `flush()`: every row inserted or updated in bulk, then the pre-image of every
+   version this work superseded that history does not hold yet (so a stale edit always
+   finds the version it was based on, version 1 included), the history, change-log and
+   audit rows, then the "flushed" hooks (probable duplicates of new clients).
+
+The caller commits. Results (versions, sequence numbers) are in the working rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, select, update
+
+from outreach.audit.models import AuditEvent
+from outreach.audit.service import event_rows
+from outreach.core.bulk import insert_rows
+from outreach.core.db import among
+from outreach.core.extensions import db
+from outreach.records.history import VersionKey, versions_recorded, write_history
+from outreach.records.registry import ENTITIES, hooks, load_rows, serialize, write_order
+from outreach.records.sequence import SeqPool, log_changes
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes, from where, when; `source` names the channel in audit actions
+    (`sync`, `caseload`, `retention`, `demo`)."""
+
+    actor_id: int | None
+    device_id: uuid.UUID | None
+    now: datetime
+    source: str
+
+
+@dataclass
+class UnitOfWork:
+    """The working set of one transaction's writes to synced records, and what they
+    will write. State is declared here; the methods below are the only writers of it."""
+
+    writer: Writer
+    pool: SeqPool = field(default_factory=SeqPool)
+    rows: dict[str, dict[uuid.UUID, Row]] = field(default_factory=dict)
+    original: dict[str, dict[uuid.UUID, Row]] = field(default_factory=dict)
+    new: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    dirty: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    # Every version this work replaced or made: (entity, id, version) -> row.
+    versions: dict[VersionKey, Row] = field(default_factory=dict)
+    history: list[Row] = field(default_factory=list)
+    changes: list[tuple[int, int, str, uuid.UUID, str]] = field(default_factory=list)
+    audit: list[Row] = field(default_factory=list)
+    # Stored versions this work superseded (pre-images to keep, if history lacks them).
+    superseded: dict[VersionKey, Row] = field(default_factory=dict)
+    _index: dict[tuple[str, str], dict[Any, set[uuid.UUID]]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ the working set
+
+    def lock(self, team_ids: Iterable[int]) -> None:
+        """Take the teams' sequence locks now: before reading or locking any record."""
+        self.pool.lock(team_ids)
+
+    def reserve(self, count: int) -> None:
+        """Allocate the sequence numbers `count` new versions will take, in one go (a
+        writer that knows how many it makes; more are allocated as needed)."""
+        if count > 0:
+            self.pool.reserve(count)
+
+    def table(self, entity: str) -> dict[uuid.UUID, Row]:
+        return self.rows.setdefault(entity, {})
+
+    def get(self, entity: str, record_id: uuid.UUID) -> Row | None:
+        return self.rows.get(entity, {}).get(record_id)
+
+    def _add_loaded(self, entity: str, loaded: Mapping[uuid.UUID, Row]) -> None:
+        rows = self.table(entity)
+        original = self.original.setdefault(entity, {})
+        for record_id, row in loaded.items():
+            if record_id not in rows:
+                rows[record_id] = row
+                original[record_id] = row
+                self._reindex(entity, row)
+
+    def load(self, entity: str, ids: Iterable[uuid.UUID], *, lock: bool = False) -> None:
+        """Read the current rows of `ids` not yet in the working set."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self.table(entity)]
+        if not missing:
+            return
+        if lock:
+            table = ENTITIES[entity].model.__table__
+            self.load_where(entity, among(table.c.id, missing), lock=True)
+        else:
+            self._add_loaded(entity, load_rows(entity, missing))
+
+    def load_where(
+        self, entity: str, condition: ColumnElement[bool], *, lock: bool = False
+    ) -> list[Row]:
+        """Read the rows of `entity` matching `condition` (in id order, locked if asked)
+        into the working set; returns their working copies."""
+        table = ENTITIES[entity].model.__table__
+        stmt = select(table).where(condition).order_by(table.c.id)
+        if lock:
+            stmt = stmt.with_for_update()
+        loaded = {row.id: dict(row._mapping) for row in db.session.execute(stmt)}
+        self._add_loaded(entity, loaded)
+        return [self.table(entity)[i] for i in loaded]
+
+    def children(self, entity: str, column: str, value: Any) -> list[Row]:
+        """Working rows of `entity` whose `column` is `value` (an index kept in step)."""
+        key = (entity, column)
+        if key not in self._index:
+            index: dict[Any, set[uuid.UUID]] = {}
+            for record_id, row in self.table(entity).items():
+                index.setdefault(row.get(column), set()).add(record_id)
+            self._index[key] = index
+        ids = self._index[key].get(value, set())
+        rows = self.table(entity)
+        return [rows[i] for i in sorted(ids, key=str) if rows[i].get(column) == value]
+
+    def _reindex(self, entity: str, row: Row) -> None:
+        for (indexed, column), index in self._index.items():
+            if indexed == entity:
+                index.setdefault(row.get(column), set()).add(row["id"])
+
+    # ------------------------------------------------------------ new versions
+
+    def create(
+        self,
+        entity: str,
+        row: Row,
+        *,
+        reason: str = "create",
+        losing: dict[str, Any] | None = None,
+        cause: str | None = None,
+        mutation_id: uuid.UUID | None = None,
+        audit_action: str | None = None,
+        audit_detail: dict[str, Any] | None = None,
+        rules: bool = True,
+        at: datetime | None = None,
+    ) -> Row:
+        """Version 1 of a new record (`row` holds every column but the bookkeeping).
+        `at`: when it was made, if not now (a loader of past records)."""
+        spec = ENTITIES[entity]
+        new = dict.fromkeys(spec.columns_list)
+        new.update(row)
+        if new.get("created_at") is None:
+            new["created_at"] = at or self.writer.now
+        new["version"] = 0
+        self.new.setdefault(entity, set()).add(new["id"])
+        return self._stamp(
+            entity,
+            new,
+            reason=reason,
+            losing=losing,
+            cause=cause,
+            mutation_id=mutation_id,
+            audit_action=audit_action,
+            audit_detail=audit_detail,
+            rules=rules,
+            at=at,
+        )
+
+    def update(
+        self,
+        entity: str,
+        row: Row,
+        *,
+        reason: str,
+        losing: dict[str, Any] | None = None,
+        op: str | None = None,
+        cause: str | None = None,
+        mutation_id: uuid.UUID | None = None,
+        audit_action: str | None = None,
+        audit_detail: dict[str, Any] | None = None,
+        rules: bool = True,
+    ) -> Row:
+        """The next version of a record in the working set: `row` is its working row
+        with the changes made (a copy; the working row is replaced). `rules=False`
+        skips the slices' "written" hooks, for a writer that does their work itself
+        (a merge moves every follow-up of the merged client)."""
+        if row["id"] not in self.table(entity):
+            raise KeyError(f"{entity} {row['id']} is not in the unit of work: load it first")
+        return self._stamp(
+            entity,
+            dict(row),
+            reason=reason,
+            losing=losing,
+            op=op,
+            cause=cause,
+            mutation_id=mutation_id,
+            audit_action=audit_action,
+            audit_detail=audit_detail,
+            rules=rules,
+        )
+
+    def delete(
+        self, entity: str, row: Row, *, reason: str = "delete", rules: bool = True, **kw: Any
+    ) -> Row:
+        """A tombstone (`deleted_at`), then the slices' "deleted" hooks."""
+        tombstone = {**row, "deleted_at": self.writer.now}
+        new = self.update(entity, tombstone, reason=reason, rules=rules, **kw)
+        if rules:
+            for hook in hooks("deleted", entity):
+                hook(self, new)
+        return new
+
+    def _stamp(
+        self,
+        entity: str,
+        new: Row,
+        *,
+        reason: str,
+        losing: dict[str, Any] | None = None,
+        op: str | None = None,
+        cause: str | None = None,
+        mutation_id: uuid.UUID | None = None,
+        audit_action: str | None = None,
+        audit_detail: dict[str, Any] | None = None,
+        rules: bool = True,
+        at: datetime | None = None,
+    ) -> Row:
+        spec = ENTITIES[entity]
+        writer = self.writer
+        at = at or writer.now
+        record_id = new["id"]
+        previous = self.table(entity).get(record_id)
+        if spec.derive is not None:
+            spec.derive(new)
+        teams = {new["team_id"]} | ({previous["team_id"]} if previous else set())
+        seq = self.pool.take(teams)
+        new["version"] = (new["version"] or 0) + 1
+        new["server_seq"] = seq
+        new["updated_at"] = at
+        if previous is not None:
+            key = (entity, record_id, previous["version"])
+            self.versions.setdefault(key, previous)
+            if previous is self.original.get(entity, {}).get(record_id):
+                self.superseded[key] = previous
+            self.dirty.setdefault(entity, set()).add(record_id)
+        self.table(entity)[record_id] = new
+        self._reindex(entity, new)
+        self.versions[(entity, record_id, new["version"])] = new
+        if new["version"] > 1 or losing is not None or spec.history_on_create:
+            self.history.append(
+                {
+                    "entity": entity,
+                    "record_id": record_id,
+                    "version": new["version"],
+                    "reason": reason,
+                    "data": serialize(entity, new),
+                    "losing": losing,
+                    "actor_id": writer.actor_id,
+                    "device_id": writer.device_id,
+                    "recorded_at": at,
+                }
+            )
+        if op is None:
+            op = "remove" if new["deleted_at"] is not None else "upsert"
+        for team_id in sorted(teams):
+            self.changes.append((seq, team_id, entity, record_id, op))
+        detail: dict[str, Any] = {"version": new["version"]}
+        if mutation_id is not None:
+            detail["mutation_id"] = str(mutation_id)
+        if cause:
+            detail["cause"] = cause
+        detail.update(audit_detail or {})
+        self.audit.append(
+            {
+                "actor_id": writer.actor_id,
+                "device_id": writer.device_id,
+                "action": audit_action or f"{writer.source}.{reason}",
+                "entity": entity,
+                "record_id": record_id,
+                "detail": detail,
+            }
+        )
+        if rules:
+            for hook in hooks("written", entity):
+                hook(self, new, previous)
+        return new
+
+    def touched(self, entity: str) -> list[Row]:
+        """Working rows of `entity` this work made a version of."""
+        ids = self.new.get(entity, set()) | self.dirty.get(entity, set())
+        rows = self.table(entity)
+        return [rows[i] for i in sorted(ids, key=str)]
+
+    # ------------------------------------------------------------ writing
+
+    def flush(self) -> None:
+        """Write everything (call inside the caller's transaction or savepoint)."""
+        for spec in write_order():
+            entity = spec.name
+            table = spec.model.__table__
+            rows = self.table(entity)
+            new_ids = self.new.get(entity, set())
+            insert_rows(table, [rows[i] for i in sorted(new_ids, key=str)])
+            updates = [
+                {"b_id": i, **{k: v for k, v in rows[i].items() if k != "id"}}
+                for i in sorted(self.dirty.get(entity, set()) - new_ids, key=str)
+            ]
+            if updates:
+                db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        write_history(self._preimages() + self.history)
+        log_changes(self.changes)
+        if self.audit:
+            insert_rows(AuditEvent.__table__, event_rows(self.audit))
+        for entity in ENTITIES:
+            for hook in hooks("flushed", entity):
+                hook(self)
+
+    def _preimages(self) -> list[Row]:
+        """History rows of stored versions this work replaced that history lacks (a
+        record created without a history row, or before history was kept)."""
+        if not self.superseded:
+            return []
+        held = versions_recorded(self.superseded)
+        out = []
+        for key, row in self.superseded.items():
+            if key in held:
+                continue
+            entity, record_id, version = key
+            out.append(
+                {
+                    "entity": entity,
+                    "record_id": record_id,
+                    "version": version,
+                    "reason": "create" if version == 1 else "edit",
+                    "data": serialize(entity, row),
+                    "actor_id": row.get("worker_id") or row.get("created_by_id"),
+                    "device_id": row.get("device_id"),
+                    "recorded_at": row.get("updated_at") or row.get("created_at"),
+                }
+            )
+        return out
