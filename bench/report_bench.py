@@ -1,7 +1,7 @@
 """Report benchmark: 1,000,000 interventions in 13 areas on PostgreSQL.
 
 Times the reports' aggregation (one week, and the 12-week window every report reads)
-through `outreach.reports.service.aggregate` (on PostgreSQL it reads the weekly
+through `outreach.reports.aggregation.aggregate` (on PostgreSQL it reads the weekly
 roll-ups a trigger keeps, see outreach/reports/rollups.py) against (a) the bare GROUP
 BY (area, team, type) over the interventions themselves and (b) the very statements our
 path sends, run bare through the driver (so (b) is the cost of the ORM and Python
@@ -203,10 +203,11 @@ def main() -> None:
     from outreach.core.extensions import db
     from outreach.core.types import utcnow
     from outreach.interventions.models import Intervention
+    from outreach.reports.aggregation import aggregate
+    from outreach.reports.assembly import build_report
     from outreach.reports.models import ReportWeekCount
     from outreach.reports.render import render_pdf
     from outreach.reports.rollups import rebuild
-    from outreach.reports.service import aggregate, build_report
     from outreach.reports.weeks import last_complete_week, week_range
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_FAST": True, "TESTING": False})

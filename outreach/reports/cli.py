@@ -1,14 +1,13 @@
-"""`flask outreach reports ...` and `flask outreach scheduler`."""
+"""`flask outreach reports ...`: preview, send, rebuild the roll-ups."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from outreach.core.extensions import db
@@ -36,8 +35,8 @@ def _week(value: str | None):
 def preview(week: str | None, areas: tuple[str, ...], out: str) -> None:
     """Write the PDF a commissioner of these areas would receive (nothing is sent)."""
     from outreach.access.models import Area
+    from outreach.reports.assembly import build_report
     from outreach.reports.render import render_pdf
-    from outreach.reports.service import build_report
 
     iso = _week(week)
     stmt = select(Area).where(Area.active.is_(True)).order_by(Area.code)
@@ -87,70 +86,6 @@ def rebuild_rollups() -> None:
     click.echo("Roll-ups rebuilt from the interventions.")
 
 
-@click.command("scheduler")
-@click.option("--retry-minutes", default=5, show_default=True, help="Retry/catch-up interval")
-@with_appcontext
-def scheduler(retry_minutes: int) -> None:
-    """Run the weekly report job (REPORT_SCHEDULE, TIMEZONE) until stopped.
-
-    On start it catches up weeks missed while it was down; every few minutes it retries
-    failed deliveries; daily at 03:30 it applies data retention. Every send is
-    idempotent in the database, so a second scheduler or a restart never sends twice.
-    """
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
-
-    app = current_app._get_current_object()
-    cfg = app.config
-
-    def job() -> None:
-        from outreach.reports.delivery import deliver_due
-
-        with app.app_context():
-            try:
-                for o in deliver_due():
-                    log.info("delivery %s %s: %s", o.period, o.status, o.detail)
-            finally:
-                db.session.remove()
-
-    sched = BlockingScheduler(timezone=cfg["TIMEZONE"])
-    sched.add_job(
-        job,
-        CronTrigger.from_crontab(cfg["REPORT_SCHEDULE"], timezone=cfg["TIMEZONE"]),
-        id="weekly-reports",
-        coalesce=True,
-        misfire_grace_time=3600,
-        max_instances=1,
-    )
-    sched.add_job(
-        job, "interval", minutes=retry_minutes, id="retry-reports", coalesce=True, max_instances=1
-    )
-
-    def retention() -> None:
-        """Daily data retention (idempotent: anonymised clients are not selected again)."""
-        from outreach.retention.service import apply_retention
-
-        with app.app_context():
-            try:
-                result = apply_retention(years=cfg["RETENTION_YEARS"])
-                log.info("retention: %s clients anonymised", result.clients)
-            finally:
-                db.session.remove()
-
-    sched.add_job(
-        retention,
-        CronTrigger(hour=3, minute=30, timezone=cfg["TIMEZONE"]),
-        id="retention",
-        coalesce=True,
-        max_instances=1,
-    )
-    click.echo(f"Scheduler running: reports at '{cfg['REPORT_SCHEDULE']}' {cfg['TIMEZONE']}.")
-    job()  # catch up on start
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        sched.start()
-
-
 def register_report_commands(group: AppGroup) -> None:
     """Attach the reports commands to the `outreach` group."""
     group.add_command(reports_cli)
-    group.add_command(scheduler)

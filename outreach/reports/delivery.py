@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from outreach.access.models import CommissionerArea, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
+from outreach.reports.assembly import WeeklyReport
 from outreach.reports.models import ReportDelivery
 from outreach.reports.weeks import IsoWeek, last_complete_week
 
@@ -125,8 +126,8 @@ def claim(user: User, period: str, now: datetime, *, force: bool = False) -> int
 
 def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=False) -> Outcome:
     """Claim, build, email and record one recipient's report for `week`."""
+    from outreach.reports.assembly import build_report
     from outreach.reports.render import render_pdf
-    from outreach.reports.service import build_report
 
     now = now or utcnow()
     period = str(week)
@@ -158,7 +159,7 @@ def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=Fal
     row.status = "sent"
     row.sent_at = utcnow()
     row.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    row.figures = report["figures"]
+    row.figures = report.figures
     row.last_error = None
     row.next_attempt_at = None
     row.claimed_until = None
@@ -168,24 +169,24 @@ def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=Fal
     return Outcome(user.email, period, "sent")
 
 
-def subject_for(report: dict) -> str:
-    scope = report["summary"]["scope"]["name"] if report["summary"] else "Outreach"
-    return f"Outreach weekly summary {report['week']}: {scope}"
+def subject_for(report: WeeklyReport) -> str:
+    scope = report.summary.scope.name if report.summary else "Outreach"
+    return f"Outreach weekly summary {report.week}: {scope}"
 
 
-def body_for(report: dict) -> str:
+def body_for(report: WeeklyReport) -> str:
     """A short text body: no figures beyond the suppressed headline, no personal data."""
-    names = ", ".join(a["name"] for a in report["areas"])
+    names = ", ".join(a["name"] for a in report.areas)
     lines = [
         "Hello,",
         "",
         f"Attached is the Outreach weekly summary for {names}, "
-        f"week {report['week']} ({report['week_start']} to {report['week_end']}).",
-        f"Data read at {report['data_read_at']}.",
+        f"week {report.week} ({report.week_start} to {report.week_end}).",
+        f"Data read at {report.data_read_at}.",
     ]
-    if report["revisions"]:
+    if report.revisions:
         lines.append(
-            f"{len(report['revisions'])} figure(s) from earlier weeks have changed since "
+            f"{len(report.revisions)} figure(s) from earlier weeks have changed since "
             "they were sent; see Revisions in the PDF."
         )
     lines += [

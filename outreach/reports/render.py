@@ -1,4 +1,5 @@
-"""Render a built report: inline SVG charts, the HTML/PDF (WeasyPrint) and the CSV."""
+"""Rendering: a built report as print HTML with inline SVG charts, as a PDF (WeasyPrint)
+and as CSV."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from outreach.reports.service import csv_rows
+from outreach.reports.assembly import Row, TrendPoint, WeeklyReport
+from outreach.reports.measures import REGION, cell_label
 from outreach.reports.suppression import HIDDEN, SMALL
+from outreach.reports.weeks import IsoWeek
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(
@@ -35,12 +38,12 @@ logging.getLogger("weasyprint").setLevel(logging.WARNING)
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
-def trend_svg(trend: list[dict], measure: str = "interventions", title: str = "") -> Markup:
+def trend_svg(trend: list[TrendPoint], measure: str = "interventions", title: str = "") -> Markup:
     """A 12-week column chart; suppressed weeks are drawn as a hatched stub labelled."""
     hatch = f"hatch{next(_ids)}"
     width, height, left, bottom, top = 500, 170, 34, 34, 14
     plot_h = height - bottom - top
-    values = [_num(row[measure]) for row in trend]
+    values = [_num(getattr(row, measure)) for row in trend]
     peak = max([v for v in values if v is not None] + [5])
     step = (width - left - 8) / max(len(trend), 1)
     bar = step * 0.62
@@ -59,7 +62,7 @@ def trend_svg(trend: list[dict], measure: str = "interventions", title: str = ""
     ]
     for i, (row, value) in enumerate(zip(trend, values, strict=True)):
         x = left + i * step + (step - bar) / 2
-        shown = row[measure]
+        shown = getattr(row, measure)
         last = i == len(trend) - 1
         if value is None:
             h = plot_h * 4 / peak if shown == SMALL else 0
@@ -80,7 +83,7 @@ def trend_svg(trend: list[dict], measure: str = "interventions", title: str = ""
             f'<text x="{x + bar / 2:.1f}" y="{label_y:.1f}" font-size="8" '
             f'text-anchor="middle" fill="{INK}">{escape(shown)}</text>'
         )
-        day = row["week_start"][8:10] + "/" + row["week_start"][5:7]
+        day = row.week_start[8:10] + "/" + row.week_start[5:7]
         parts.append(
             f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 12}" font-size="7.5" '
             f'text-anchor="middle" fill="{MUTED}">{day}</text>'
@@ -92,11 +95,11 @@ def trend_svg(trend: list[dict], measure: str = "interventions", title: str = ""
     return Markup("".join(parts))  # noqa: S704 - every text part is escaped
 
 
-def types_svg(by_type: list[dict], title: str = "") -> Markup:
+def types_svg(by_type: list[Row], title: str = "") -> Markup:
     """Horizontal bars, one per intervention type."""
     row_h, label_w, width = 15, 190, 500
     height = row_h * len(by_type) + 8
-    values = [_num(r["value"]) for r in by_type]
+    values = [_num(r.value) for r in by_type]
     peak = max([v for v in values if v is not None] + [5])
     span = width - label_w - 40
     parts = [
@@ -107,9 +110,9 @@ def types_svg(by_type: list[dict], title: str = "") -> Markup:
         y = 4 + i * row_h
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 10}" font-size="8.5" text-anchor="end" '
-            f'fill="{INK}">{escape(row["label"])}</text>'
+            f'fill="{INK}">{escape(row.label or "")}</text>'
         )
-        w = span * (value if value is not None else (4 if row["value"] == SMALL else 0)) / peak
+        w = span * (value if value is not None else (4 if row.value == SMALL else 0)) / peak
         fill = ACCENT if value is not None else PALE
         if w:
             parts.append(
@@ -118,16 +121,16 @@ def types_svg(by_type: list[dict], title: str = "") -> Markup:
             )
         parts.append(
             f'<text x="{label_w + w + 4:.1f}" y="{y + 10}" font-size="8.5" '
-            f'fill="{INK}">{escape(row["value"])}</text>'
+            f'fill="{INK}">{escape(row.value)}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part is escaped
 
 
-def render_html(report: dict) -> str:
+def render_html(report: WeeklyReport) -> str:
     """The report as print HTML (what WeasyPrint lays out)."""
-    read_at = datetime.fromisoformat(report["data_read_at"].replace("Z", "+00:00"))
-    local = read_at.astimezone(ZoneInfo(report["timezone"]))
+    read_at = datetime.fromisoformat(report.data_read_at.replace("Z", "+00:00"))
+    local = read_at.astimezone(ZoneInfo(report.timezone))
     return _env.get_template("reports/weekly.html").render(
         r=report,
         read_at_local=local.strftime("%-d %B %Y, %H:%M %Z"),
@@ -137,20 +140,20 @@ def render_html(report: dict) -> str:
     )
 
 
-def _week_label(report: dict) -> str:
-    start = datetime.fromisoformat(report["week_start"])
-    end = datetime.fromisoformat(report["week_end"])
+def _week_label(report: WeeklyReport) -> str:
+    start = datetime.fromisoformat(report.week_start)
+    end = datetime.fromisoformat(report.week_end)
     return f"{start:%-d %B} to {end:%-d %B %Y}"
 
 
-def render_pdf(report: dict) -> bytes:
+def render_pdf(report: WeeklyReport) -> bytes:
     """The report as an A4 PDF."""
     from weasyprint import HTML
 
     return HTML(string=render_html(report), base_url=str(TEMPLATES)).write_pdf()
 
 
-def render_csv(report: dict) -> str:
+def render_csv(report: WeeklyReport) -> str:
     """Every published (suppressed) figure of the report window, one per row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -158,3 +161,19 @@ def render_csv(report: dict) -> str:
         # Guard spreadsheet formula injection in text cells (names come from admins).
         writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row])
     return out.getvalue()
+
+
+def csv_rows(report: WeeklyReport) -> list[list[str]]:
+    """Rows of the CSV: every published cell of every week of the trend window."""
+    names = {a["code"]: a["name"] for a in report.areas}
+    names[REGION] = "All areas"
+    rows = [["week", "week_start", "scope", "scope_name", "measure", "label", "value"]]
+    multi = len(report.areas) > 1
+    for period, shown in report.cells.items():
+        start = IsoWeek.parse(period).monday.isoformat()
+        for (scope, measure), value in shown.items():
+            if scope == REGION and not multi:
+                continue
+            label = cell_label(measure, report.team_names)
+            rows.append([period, start, scope, names.get(scope, scope), measure, label, value])
+    return rows

@@ -13,7 +13,9 @@ from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.schemas import ErrorSchema
 from outreach.core.types import utcnow
+from outreach.reports import assembly
 from outreach.reports.models import ReportDelivery
+from outreach.reports.render import render_csv, render_pdf
 from outreach.reports.schemas import (
     DeliveryQueryArgsSchema,
     DeliverySchema,
@@ -60,18 +62,16 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
     return [area_id for area_id, _ in rows], week, area
 
 
-def _report(args: dict) -> dict:
-    from outreach.reports.service import build_report, narrow_report
-
+def _report(args: dict) -> assembly.WeeklyReport:
     area_ids, week, area = _resolve(args)
-    report = build_report(area_ids, week, recipient_id=current_actor().id)
-    return narrow_report(report, area) if area else report
+    report = assembly.build_report(area_ids, week, recipient_id=current_actor().id)
+    return assembly.narrow_report(report, area) if area else report
 
 
-def _filename(report: dict, ext: str) -> str:
-    codes = [a["code"] for a in report["areas"]]
+def _filename(report: assembly.WeeklyReport, ext: str) -> str:
+    codes = [a["code"] for a in report.areas]
     scope = codes[0] if len(codes) == 1 else "all-areas"
-    return f"outreach-{report['week']}-{scope}.{ext}"
+    return f"outreach-{report.week}-{scope}.{ext}"
 
 
 @blp.route("/reports/weekly")
@@ -85,9 +85,7 @@ class WeeklyReport(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """Weekly summary (suppressed counts) for one of the caller's areas or all of them."""
-        from outreach.reports.service import public_report
-
-        return public_report(_report(args)), 200, NO_STORE
+        return _report(args).public(), 200, NO_STORE
 
 
 @blp.route("/reports/weekly.pdf")
@@ -108,13 +106,11 @@ class WeeklyReportPdf(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The weekly summary as the PDF commissioners receive by email."""
-        from outreach.reports.render import render_pdf
-
         report = _report(args)
         return _download(render_pdf(report), "application/pdf", report, "pdf")
 
 
-def _download(body, mimetype: str, report, extension: str) -> Response:
+def _download(body, mimetype: str, report: assembly.WeeklyReport, extension: str) -> Response:
     """A report file as an attachment, never cached."""
     filename = _filename(report, extension)
     return Response(
@@ -143,8 +139,6 @@ class WeeklyReportCsv(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The suppressed counts as CSV."""
-        from outreach.reports.render import render_csv
-
         report = _report(args)
         return _download(render_csv(report), "text/csv", report, "csv")
 

@@ -8,7 +8,8 @@ from sqlalchemy import update
 
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
-from outreach.reports.service import aggregate, build_report
+from outreach.reports.aggregation import aggregate
+from outreach.reports.assembly import build_report
 from outreach.reports.weeks import IsoWeek, last_complete_week, week_range
 
 W13, W14 = IsoWeek(2026, 13), IsoWeek(2026, 14)
@@ -112,7 +113,7 @@ def test_counts_by_type_team_area_clients_and_quantities(ctx, world, record, cli
     assert (1, durham) not in agg.measures  # week 46: nothing
 
     # The built report: regional totals first, one section per area, suppressed.
-    report = build_report([durham, dorset], IsoWeek(2026, 47))
+    report = build_report([durham, dorset], IsoWeek(2026, 47)).public()
     head = {h["measure"]: h for h in report["summary"]["headline"]}
     assert head["interventions"]["value"] == "19"
     assert head["clients"]["value"] == "9"

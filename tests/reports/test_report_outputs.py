@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from outreach.core.extensions import db
+from outreach.reports.assembly import build_report
 from outreach.reports.models import ReportDelivery
 from outreach.reports.render import render_pdf
-from outreach.reports.service import build_report
 from outreach.reports.weeks import IsoWeek
 
 W46, W47 = IsoWeek(2026, 46), IsoWeek(2026, 47)
@@ -28,7 +28,7 @@ def _sent(user_id, email, week, report):
             status="sent",
             attempts=1,
             sent_at=datetime(2026, 11, 16, 8, tzinfo=UTC),
-            figures=report["figures"],
+            figures=report.figures,
         )
     )
     db.session.commit()
@@ -43,7 +43,7 @@ def test_revisions_list_changed_earlier_weeks(ctx, world, record):
     # Late (offline) records for weeks 45 and 46 arrive after week 46 was sent.
     record(when="2026-11-12T10:00:00Z", n=3)
     record(when="2026-11-05T10:00:00Z", type_="diversion", n=2)
-    report = build_report([durham], W47, recipient_id=user)
+    report = build_report([durham], W47, recipient_id=user).public()
     changes = {(r["week"], r["measure"]): (r["old"], r["new"]) for r in report["revisions"]}
     assert changes[("2026-W46", "interventions")] == ("8", "11")
     assert changes[("2026-W45", "interventions")] == ("6", "8")
@@ -52,7 +52,7 @@ def test_revisions_list_changed_earlier_weeks(ctx, world, record):
     labels = {r["label"] for r in report["revisions"]}
     assert "Diversion into treatment" in labels
     # Another recipient, never sent anything: no revisions.
-    assert build_report([durham], W47, recipient_id=world.user_ids["admin"])["revisions"] == []
+    assert build_report([durham], W47, recipient_id=world.user_ids["admin"]).revisions == []
 
 
 def test_pdf_text_matches_json(ctx, world, record, clients):
@@ -63,6 +63,7 @@ def test_pdf_text_matches_json(ctx, world, record, clients):
     record(when="2026-11-10T10:00:00Z", n=12)  # week 46
     report = build_report([world.area_ids["durham"], world.area_ids["dorset"]], W47)
     pdf = render_pdf(report)
+    report = report.public()
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
     ).stdout.decode()

@@ -16,8 +16,8 @@ from outreach.core.extensions import db
 from outreach.interventions.codes import TYPE_CODES
 from outreach.interventions.models import Intervention
 from outreach.reports import rollups
+from outreach.reports.aggregation import aggregate
 from outreach.reports.models import ReportClientFirst, ReportClientWeek, ReportWeekCount
-from outreach.reports.service import aggregate
 from outreach.reports.weeks import IsoWeek, week_range
 from tests.factories import make_clients, make_interventions
 

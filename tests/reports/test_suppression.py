@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outreach.reports.service import Aggregates, AreaInfo, published_week
+from outreach.reports.aggregation import Aggregates, AreaInfo
+from outreach.reports.publication import published_week
 from outreach.reports.suppression import HIDDEN, SMALL, change, is_hidden, suppress
 
 

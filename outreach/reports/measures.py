@@ -1,0 +1,84 @@
+"""What a weekly report counts and says: its measures, their labels and definitions.
+One list: the JSON, the CSV, the PDF and the email all read these."""
+
+from __future__ import annotations
+
+from outreach.interventions.codes import TYPES_BY_CODE
+
+TREND_WEEKS = 12
+REGION = "region"  # the scope of a several-area report's totals
+
+# Scalar measures per scope (besides interventions by type and by team).
+MEASURES = {
+    "interventions": "Interventions",
+    "clients": "Unique clients engaged",
+    "new_clients": "New clients",
+    "anonymous": "Anonymous contacts",
+    "referrals": "Referrals to structured treatment",
+    "treatment_entries": "Treatment entries confirmed",
+    "diversions": "Diversions into treatment",
+    "naloxone_kits": "Naloxone kits supplied",
+    "nsp_packs": "Needle and syringe packs supplied",
+}
+# Headline measures that are the count of one intervention type.
+TYPE_MEASURES = {
+    "referrals": "referral_structured_treatment",
+    "treatment_entries": "treatment_entry_confirmed",
+    "diversions": "diversion",
+}
+# Measures whose regional figure is the sum of the areas' (used as constraints).
+ADDITIVE = ("interventions", "anonymous", "naloxone_kits", "nsp_packs", "new_clients")
+
+DEFINITIONS = [
+    (
+        "Week",
+        "An ISO week: Monday 00:00 to Sunday 24:00, UK time (Europe/London), "
+        "including the weeks when the clocks change.",
+    ),
+    ("Interventions", "Every recorded contact of one type (a visit can record several)."),
+    ("Unique clients engaged", "Distinct clients with at least one intervention in the week."),
+    (
+        "New clients",
+        "Clients whose first recorded intervention ever falls in the week, counted in the "
+        "area of that first intervention.",
+    ),
+    ("Anonymous contacts", "Interventions recorded without identifying the client."),
+    (
+        "Referrals to structured treatment",
+        "Referrals into a structured drug or alcohol treatment service.",
+    ),
+    ("Treatment entries confirmed", "Clients confirmed as having started structured treatment."),
+    (
+        "Diversions",
+        "Diversions from police custody or an out-of-court disposal into treatment or education.",
+    ),
+    ("Naloxone kits", "Take-home naloxone kits handed over (sum of kits recorded)."),
+    ("Needle and syringe packs", "Needle and syringe packs supplied (sum of packs recorded)."),
+    (
+        "Change",
+        "This week's figure minus last week's; shown only when both figures are shown.",
+    ),
+    (
+        "Data read",
+        "When the figures were read from the database. Records made offline arrive late, "
+        "so earlier weeks can change; changes to figures already sent are listed as "
+        "revisions.",
+    ),
+    ("Deleted records", "Records deleted by a worker or a team lead are not counted."),
+]
+
+SUPPRESSION_NOTE = (
+    "To protect the people behind the figures, any count from 1 to 4 is shown as <5. "
+    "Where a total or a difference would let a reader work out a figure shown as <5, "
+    "another figure is hidden too and shown as *. A change from last week is shown only "
+    "when both weeks' figures are shown. Zero is shown as 0."
+)
+
+
+def cell_label(measure: str, teams: dict[int, str] | None = None) -> str:
+    """The label of a published cell: a headline measure, a type or a team."""
+    if measure.startswith("type:"):
+        return TYPES_BY_CODE[measure[5:]].label
+    if measure.startswith("team:"):
+        return (teams or {}).get(int(measure[5:]), f"Team {measure[5:]}")
+    return MEASURES.get(measure, measure)
