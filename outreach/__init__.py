@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from outreach.config import load_config
+from outreach.core.config import load_config
 from outreach.core.jsonio import OrjsonProvider
 from outreach.shell import register_shell
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -136,7 +137,9 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
         if user.team_id is not None:
             workers_by_team.setdefault(user.team_id, []).append(user)
 
-    clients, interventions, follow_ups = [], [], []
+    clients: list[dict[str, Any]] = []
+    interventions: list[dict[str, Any]] = []
+    follow_ups: list[dict[str, Any]] = []
     for team_name, count in CLIENTS_PER_TEAM.items():
         team = teams[team_name]
         staff = workers_by_team[team.id]
@@ -165,13 +168,15 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
 
     codes, weights = zip(*TYPE_WEIGHTS.items(), strict=True)
     by_team: dict[int, list[dict]] = {}
-    for client in clients:
-        by_team.setdefault(client["team_id"], []).append(client)
+    for made in clients:
+        by_team.setdefault(made["team_id"], []).append(made)
     for team_name, team in teams.items():
         staff = workers_by_team[team.id]
         team_clients = by_team.get(team.id, [])
         for _ in range(len(team_clients) * 8):
-            client = rng.choice(team_clients) if rng.random() > 0.15 else None
+            client: dict[str, Any] | None = (
+                rng.choice(team_clients) if rng.random() > 0.15 else None
+            )
             earliest = client["created_at"] if client else now - timedelta(days=84)
             span = max(int((now - earliest).total_seconds()), 3600)
             occurred = earliest + timedelta(seconds=rng.randint(0, span - 1))

@@ -10,14 +10,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 ROLES = ("worker", "team_lead", "commissioner", "admin")
 TEAM_ROLES = ("worker", "team_lead")
 
 
-class Area(db.Model):
+class Area(Model):
     __tablename__ = "area"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,7 +29,7 @@ class Area(db.Model):
     teams: Mapped[list[Team]] = relationship(back_populates="area")
 
 
-class Team(db.Model):
+class Team(Model):
     __tablename__ = "team"
     __table_args__ = (UniqueConstraint("area_id", "name"),)
 
@@ -42,7 +42,7 @@ class Team(db.Model):
     area: Mapped[Area] = relationship(back_populates="teams")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint(
@@ -70,7 +70,7 @@ class User(db.Model):
     )
 
 
-class CommissionerArea(db.Model):
+class CommissionerArea(Model):
     __tablename__ = "commissioner_area"
 
     user_id: Mapped[int] = mapped_column(
@@ -79,7 +79,7 @@ class CommissionerArea(db.Model):
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
 
 
-class Device(db.Model):
+class Device(Model):
     """A phone or browser a user signs in from."""
 
     __tablename__ = "device"

@@ -9,11 +9,11 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Uuid, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.core.db import BigIntPK
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_entity_record", "entity", "record_id"),)
 

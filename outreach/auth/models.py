@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 
-class TokenRecord(db.Model):
+class TokenRecord(Model):
     """One issued refresh token. Spent on use; a second use revokes the family."""
 
     __tablename__ = "token_record"

@@ -16,6 +16,7 @@ from outreach.access.passwords import verify_password
 from outreach.access.profile import profile_of
 from outreach.audit.service import record_event
 from outreach.auth.models import TokenRecord
+from outreach.core.db import rowcount
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
@@ -100,15 +101,17 @@ def refresh(claims: dict) -> dict:
     if device is None or device.revoked_at is not None:
         raise device_revoked_error()
     # Compare-and-set: of two concurrent uses, exactly one spends the token.
-    spent = db.session.execute(
-        update(TokenRecord)
-        .where(
-            TokenRecord.jti == record.jti,
-            TokenRecord.spent_at.is_(None),
-            TokenRecord.revoked_at.is_(None),
+    spent = rowcount(
+        db.session.execute(
+            update(TokenRecord)
+            .where(
+                TokenRecord.jti == record.jti,
+                TokenRecord.spent_at.is_(None),
+                TokenRecord.revoked_at.is_(None),
+            )
+            .values(spent_at=now)
         )
-        .values(spent_at=now)
-    ).rowcount
+    )
     if spent != 1 or device.token_family != record.family:
         if device.token_family == record.family:
             _revoke_family(device, now)

@@ -57,7 +57,7 @@ def client_history(client: Client) -> list[dict]:
     events.extend(_client_changes(client))
     names = _names({e.get(k) for e in events for k in _USER_KEYS} - {None})
     for event in events:
-        event["recorded_by_name"] = names.get(event.get("recorded_by_id"))
+        event["recorded_by_name"] = names.get(event.get("recorded_by_id"))  # type: ignore[arg-type]
         for key in ("assigned_to_id", "from_worker_id", "to_worker_id"):
             if key in event:
                 event[key.replace("_id", "_name")] = names.get(event[key])

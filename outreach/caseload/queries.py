@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
@@ -341,7 +342,8 @@ def clients_with_contact(
 def _sort_key(sort: str):
     far_past = datetime.min.replace(year=1)
 
-    def key(row: dict):
+    def key(row: dict) -> Any:
+        primary: Any
         if sort.lstrip("-") == "last_contact":
             value = row["last_contact_at"]
             primary = (value is not None, value.replace(tzinfo=None) if value else far_past)

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import JSON, Table, exc, insert
+from sqlalchemy.sql import FromClause
 
 from outreach.core import jsonio
 from outreach.core.extensions import db
@@ -105,11 +106,12 @@ def _values(rows: Sequence[dict], keys: tuple[str, ...], processors: list) -> li
     return out
 
 
-def insert_rows(table: Table, rows: Sequence[dict]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table` in the session's
-    transaction: what `session.execute(insert(table), rows)` does, faster."""
+def insert_rows(table: FromClause, rows: Sequence[dict]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` (a model's `__table__`) in
+    the session's transaction: what `session.execute(insert(table), rows)` does, faster."""
     if not rows:
         return
+    assert isinstance(table, Table)
     connection = db.session.connection()
     dialect = connection.dialect
     keys = tuple(k for k in rows[0] if k in table.c)  # Core ignores other keys too
@@ -165,7 +167,11 @@ def _recordset_insert(
 
 
 def _copy(
-    connection, statement: str, values: list[list], types: list | None, dbapi_error: type
+    connection,
+    statement: str,
+    values: list[list],
+    types: list | None,
+    dbapi_error: type[Exception],
 ) -> None:
     driver: Callable = connection.connection.cursor
     try:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, any_, bindparam
+from sqlalchemy import BigInteger, ColumnElement, CursorResult, Integer, Result, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from outreach.core.extensions import db
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed (SQLAlchemy types every result as `Result`)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def on_postgres() -> bool:

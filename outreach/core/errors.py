@@ -85,8 +85,9 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in getattr(exc, "get_headers", lambda: [])() or []:
             if name.lower() in {"allow", "retry-after"}:
                 response.headers[name] = value
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        valid_methods = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
     @app.errorhandler(DataError)

@@ -1,5 +1,7 @@
 """Flask extensions, created once and initialised in the app factory."""
 
+from typing import TYPE_CHECKING
+
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,6 +27,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:  # the type checker cannot see db.Model (made at run time): a stand-in
+
+    class Model(Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model  # the models' base: Flask-SQLAlchemy's, on the declarative Base
 migrate = Migrate()
 jwt = JWTManager()
 

@@ -58,4 +58,4 @@ class OrjsonProvider(DefaultJSONProvider):
     def response(self, *args: Any, **kwargs: Any):
         obj = self._prepare_response_obj(args, kwargs)
         body = dumps_bytes(obj, indent=self._app.debug)  # pretty for people debugging
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return self._app.response_class(body, mimetype=self.mimetype)  # type: ignore[arg-type]

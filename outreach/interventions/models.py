@@ -19,11 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 
-class Intervention(db.Model):
+class Intervention(Model):
     __tablename__ = "intervention"
     __table_args__ = (
         CheckConstraint("quantity IS NULL OR quantity >= 0", name="quantity_not_negative"),
@@ -58,7 +58,7 @@ class Intervention(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class FollowUp(db.Model):
+class FollowUp(Model):
     __tablename__ = "follow_up"
     __table_args__ = (
         CheckConstraint("version >= 1", name="version_positive"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from outreach.access.models import ROLES, TEAM_ROLES, Area, CommissionerArea, Team, User
 from outreach.access.passwords import hash_password, password_problem
@@ -145,9 +145,7 @@ def create_user(
 
 def _set_areas(user: User, area_codes: list[str]) -> None:
     areas = [_area_by_code(code) for code in dict.fromkeys(area_codes)]
-    db.session.execute(
-        CommissionerArea.__table__.delete().where(CommissionerArea.user_id == user.id)
-    )
+    db.session.execute(delete(CommissionerArea).where(CommissionerArea.user_id == user.id))
     for area in areas:
         db.session.add(CommissionerArea(user_id=user.id, area_id=area.id))
     db.session.flush()

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 # The codes of a client's sex, with their labels: the one list (the check constraint,
@@ -26,7 +26,7 @@ from outreach.core.types import UTCDateTime, utcnow
 SEXES = {"female": "Female", "male": "Male", "other": "Other", "not_stated": "Not stated"}
 
 
-class Client(db.Model):
+class Client(Model):
     __tablename__ = "client"
     __table_args__ = (
         CheckConstraint(
@@ -64,7 +64,7 @@ class Client(db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ClientDuplicate(db.Model):
+class ClientDuplicate(Model):
     """Two clients of one team with the same match_key: probably one person."""
 
     __tablename__ = "client_duplicate"

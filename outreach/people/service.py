@@ -70,13 +70,13 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
         )
     }
     now = utcnow()
-    rows = []
+    links: list[dict] = []
     for cid, other in pairs:
         pair = frozenset((cid, other))
         if pair in seen:
             continue
         seen.add(pair)
-        rows.append(
+        links.append(
             {
                 "team_id": team_id,
                 "client_id": cid,
@@ -86,9 +86,9 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
                 "resolution": None,
             }
         )
-    if rows:
-        db.session.execute(insert(ClientDuplicate), rows)
-    return len(rows)
+    if links:
+        db.session.execute(insert(ClientDuplicate), links)
+    return len(links)
 
 
 def list_probable_duplicates(team_id: int) -> list[dict]:

@@ -11,11 +11,11 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Sequence, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outreach.core.db import BigIntPK
-from outreach.core.extensions import db
+from outreach.core.extensions import Model, db
 from outreach.core.types import UTCDateTime, utcnow
 
 
-class SyncCounter(db.Model):
+class SyncCounter(Model):
     """SQLite (and the counter's history on PostgreSQL): one row holding the last
     allocated server_seq. Allocating takes this row's lock until commit, so sequence
     numbers become visible in order (DESIGN §4: a lower seq never appears after a pull
@@ -33,7 +33,7 @@ class SyncCounter(db.Model):
 SYNC_SEQ = Sequence("sync_seq", metadata=db.metadata)
 
 
-class SyncTeamSeq(db.Model):
+class SyncTeamSeq(Model):
     """PostgreSQL: per team, the highest sequence number whose changes are committed.
 
     A writer locks its teams' rows (in team id order) before taking numbers from
@@ -51,7 +51,7 @@ class SyncTeamSeq(db.Model):
     high: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class SyncChange(db.Model):
+class SyncChange(Model):
     """A record changed for a team's devices at server_seq `seq` (upsert or remove)."""
 
     __tablename__ = "sync_change"
@@ -64,7 +64,7 @@ class SyncChange(db.Model):
     op: Mapped[str] = mapped_column(String(10))
 
 
-class RecordVersion(db.Model):
+class RecordVersion(Model):
     """Every version of every synced record, plus values that lost a conflict."""
 
     __tablename__ = "record_version"
@@ -82,7 +82,7 @@ class RecordVersion(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SyncMutation(db.Model):
+class SyncMutation(Model):
     """Ledger of applied mutations: a replay returns the stored result."""
 
     __tablename__ = "sync_mutation"

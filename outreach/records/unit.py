@@ -167,7 +167,7 @@ class UnitOfWork:
         if new.get("created_at") is None:
             new["created_at"] = at or self.writer.now
         new["version"] = 0
-        self.new.setdefault(entity, set()).add(new["id"])
+        self.new.setdefault(entity, set()).add(row["id"])
         return self._stamp(
             entity,
             new,

@@ -23,11 +23,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
     Date,
     DateTime,
+    Select,
     and_,
     bindparam,
     case,
@@ -138,7 +140,7 @@ def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids:
     first, last = weeks[0].monday, weeks[-1].monday
     lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
     wc, cw, cf = ReportWeekCount, ReportClientWeek, ReportClientFirst
-    counts = select(
+    counts: Select[tuple[Any, ...]] = select(  # type: ignore[assignment]
         literal("counts").label("kind"),
         wc.week_start,
         wc.area_id,
@@ -151,7 +153,9 @@ def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids:
     engaged = and_(cw.week_start.between(first, last), among(cw.area_id, ids))
     parts = [
         counts,
-        select(literal("clients"), cw.week_start, cw.area_id, null(), null(), func.count(), 0, 0)
+        select(
+            literal("clients"), cw.week_start, cw.area_id, null(), null(), func.count(), ZERO, ZERO
+        )
         .where(engaged)
         .group_by(cw.week_start, cw.area_id),
     ]
@@ -159,14 +163,21 @@ def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids:
         pairs = select(cw.week_start, cw.client_id).where(engaged).distinct().subquery()
         parts.append(
             select(
-                literal("region"), pairs.c.week_start, null(), null(), null(), func.count(), 0, 0
+                literal("region"),
+                pairs.c.week_start,
+                null(),
+                null(),
+                null(),
+                func.count(),
+                ZERO,
+                ZERO,
             ).group_by(pairs.c.week_start)
         )
     first_week = cast(
         func.date_trunc("week", func.timezone(rollups.ROLLUP_TIMEZONE, cf.first_at)), Date
     )
     parts.append(
-        select(literal("new"), first_week, cf.area_id, null(), null(), func.count(), 0, 0)
+        select(literal("new"), first_week, cf.area_id, null(), null(), func.count(), ZERO, ZERO)
         .where(cf.first_at >= lo, cf.first_at < hi, among(cf.area_id, ids))
         .group_by(first_week, cf.area_id)
     )
@@ -182,6 +193,10 @@ def _counts_from_rollups(result: Aggregates, weeks: list[IsoWeek], tz: str, ids:
             result.regional_clients[w] = count
         else:
             result.measures[(w, area_id)]["new_clients"] = count
+
+
+ZERO = literal(0)
+COUNT = func.count()
 
 
 def _width_bucket(column, weeks: list[IsoWeek], tz: str):

@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.access.models import CommissionerArea, User
+from outreach.core.db import rowcount
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.reports.assembly import WeeklyReport
@@ -119,7 +120,7 @@ def claim(user: User, period: str, now: datetime, *, force: bool = False) -> int
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return None
     return db.session.scalar(select(D.id).where(D.recipient_id == user.id, D.period == period))
 
@@ -145,7 +146,7 @@ def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=Fal
         send_email(user.email, subject_for(report), body_for(report), pdf, f"outreach-{period}.pdf")
     except Exception as exc:  # noqa: BLE001 - recorded for admins, retried with back-off
         db.session.rollback()
-        row = db.session.get(ReportDelivery, delivery_id)
+        row = db.session.get_one(ReportDelivery, delivery_id)
         error = f"{type(exc).__name__}: {exc}"[:500]
         row.status = "failed"
         row.last_error = error
@@ -155,7 +156,7 @@ def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=Fal
         db.session.commit()
         log.warning("report delivery %s failed (attempt %s): %s", delivery_id, row.attempts, error)
         return Outcome(user.email, period, "failed", error)
-    row = db.session.get(ReportDelivery, delivery_id)
+    row = db.session.get_one(ReportDelivery, delivery_id)
     row.status = "sent"
     row.sent_at = utcnow()
     row.pdf_sha256 = hashlib.sha256(pdf).hexdigest()

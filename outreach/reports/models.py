@@ -20,13 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outreach.core.extensions import db
+from outreach.core.extensions import Model
 from outreach.core.types import UTCDateTime, utcnow
 
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
 
-class ReportDelivery(db.Model):
+class ReportDelivery(Model):
     __tablename__ = "report_delivery"
     __table_args__ = (UniqueConstraint("recipient_id", "period"),)
 
@@ -52,7 +52,7 @@ class ReportDelivery(db.Model):
 # rebuild-rollups` recomputes them. No foreign keys: they only ever hold counts.
 
 
-class ReportWeekCount(db.Model):
+class ReportWeekCount(Model):
     """Live interventions per week (Monday, Europe/London), area, team and type."""
 
     __tablename__ = "report_week_count"
@@ -66,7 +66,7 @@ class ReportWeekCount(db.Model):
     anonymous: Mapped[int] = mapped_column(Integer)
 
 
-class ReportClientWeek(db.Model):
+class ReportClientWeek(Model):
     """Live interventions per week, client and area: a row means the client was engaged
     that week in that area (rows falling to zero are removed). Keyed week then client,
     so distinct clients of a week come off the index in order."""
@@ -79,7 +79,7 @@ class ReportClientWeek(db.Model):
     interventions: Mapped[int] = mapped_column(Integer)
 
 
-class ReportClientFirst(db.Model):
+class ReportClientFirst(Model):
     """Each client's first live intervention ever (time and area): new clients."""
 
     __tablename__ = "report_client_first"

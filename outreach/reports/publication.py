@@ -98,14 +98,14 @@ def published_week(agg: Aggregates, w: int) -> Published:
         v, c = _regional_cells(agg, w, values)
         values.update(v)
         constraints += c
-    shown = suppress(values, constraints)
+    shown: Published = suppress(values, constraints)  # type: ignore[assignment]
     for area in agg.areas:
         for team_id, _name in area.teams[:1] if len(area.teams) == 1 else ():
             shown[(area.code, f"team:{team_id}")] = shown[(area.code, "interventions")]
     if len(agg.areas) == 1:
-        area = agg.areas[0].code
+        only = agg.areas[0].code
         for (scope, name), value in list(shown.items()):
-            if scope == area and not name.startswith("team:"):
+            if scope == only and not name.startswith("team:"):
                 shown[(REGION, name)] = value
     return shown
 
@@ -140,7 +140,7 @@ def revisions_for(
     names[REGION] = "All areas"
     out = []
     for period in sorted(periods):
-        old = next((d.figures[period] for d in sent if period in (d.figures or {})), None)
+        old = next((d.figures[period] for d in sent if d.figures and period in d.figures), None)
         new = figures.get(period)
         if old is None or new is None:
             continue

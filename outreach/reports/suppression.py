@@ -218,7 +218,7 @@ def _path_move(key, hidden, constraints, values, display, budget: int = 4000) ->
     ranges = {k: _range(display[k]) for k in hidden}
     nodes = [0]
 
-    def apply(delta, imbalance, cell, step):
+    def apply(delta: dict, imbalance: dict, cell: Hashable, step: int) -> tuple[dict, dict]:
         delta = {**delta, cell: delta.get(cell, 0) + step}
         imbalance = dict(imbalance)
         for n in of_cell.get(cell, ()):
@@ -227,7 +227,7 @@ def _path_move(key, hidden, constraints, values, display, budget: int = 4000) ->
                 del imbalance[n]
         return delta, imbalance
 
-    def search(delta, imbalance, depth) -> bool:
+    def search(delta: dict, imbalance: dict, depth: int) -> bool:
         if not imbalance:
             return True
         nodes[0] += 1
@@ -267,16 +267,16 @@ def _fits(x, d, ranges, sign) -> bool:
 def _null_space(hidden, constraints) -> list[list[int]]:
     """Integer basis of {d : every constraint holds for the hidden cells moved by d}."""
     col = {k: i for i, k in enumerate(hidden)}
-    rows = []
+    rows: list[dict[int, Fraction]] = []
     for total, parts in constraints:
-        row: dict[int, Fraction] = {}
+        coefs: dict[int, int] = {}
         for key, coef in [(total, 1), *((p, -1) for p in parts)]:
             if key in col:
-                row[col[key]] = row.get(col[key], 0) + coef
-        row = {c: Fraction(v) for c, v in row.items() if v}
-        if row:
-            rows.append(row)
-    pivots: list[tuple[int, dict]] = []
+                coefs[col[key]] = coefs.get(col[key], 0) + coef
+        exact = {c: Fraction(v) for c, v in coefs.items() if v}
+        if exact:
+            rows.append(exact)
+    pivots: list[tuple[int, dict[int, Fraction]]] = []
     for row in rows:
         for pc, prow in pivots:
             if pc in row:
@@ -304,7 +304,7 @@ def _null_space(hidden, constraints) -> list[list[int]]:
         vec = [Fraction(0)] * len(hidden)
         vec[free] = Fraction(1)
         for pc, prow in pivots:
-            vec[pc] = -prow.get(free, 0)
+            vec[pc] = -prow.get(free, Fraction(0))
         scale = math.lcm(*(v.denominator for v in vec))
         basis.append([int(v * scale) for v in vec])
     return basis

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from outreach.audit.service import record_event
-from outreach.core.db import among
+from outreach.core.db import among, rowcount
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
@@ -84,11 +84,13 @@ def apply_retention(
         return result
     for start in range(0, len(expired), CHUNK):
         _anonymise_chunk(expired[start : start + CHUNK], now, result)
-    result.interventions_scrubbed += db.session.execute(
-        update(Intervention)
-        .where(Intervention.occurred_at < result.cutoff, Intervention.notes.is_not(None))
-        .values(notes=None)
-    ).rowcount
+    result.interventions_scrubbed += rowcount(
+        db.session.execute(
+            update(Intervention)
+            .where(Intervention.occurred_at < result.cutoff, Intervention.notes.is_not(None))
+            .values(notes=None)
+        )
+    )
     record_event(
         "retention.run",
         actor_id=None,
@@ -136,11 +138,13 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
             rules=False,
         )
     uow.flush()
-    result.interventions_scrubbed += db.session.execute(
-        update(Intervention)
-        .where(Intervention.client_id.in_(ids), Intervention.notes.is_not(None))
-        .values(notes=None)
-    ).rowcount
+    result.interventions_scrubbed += rowcount(
+        db.session.execute(
+            update(Intervention)
+            .where(Intervention.client_id.in_(ids), Intervention.notes.is_not(None))
+            .values(notes=None)
+        )
+    )
     intervention_ids = select(Intervention.id).where(Intervention.client_id.in_(ids))
     follow_up_ids = [fu["id"] for fu in follow_ups]
     # History and ledger rows hold copies of the erased values (the unit of work's

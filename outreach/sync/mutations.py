@@ -4,8 +4,10 @@ rules), so one malformed mutation is rejected alone (DESIGN §4)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from outreach.core.schemas import is_unicode_text
 from outreach.records.registry import ENTITIES, Checking
@@ -62,6 +64,7 @@ def _size(value, limit: int) -> int:
     stack = [value]
     while stack:
         item = stack.pop()
+        members: Iterable[Any]
         if isinstance(item, dict):
             total += 2 + sum(len(k) + 4 if isinstance(k, str) else 8 for k in item)
             members = item.values()
@@ -128,10 +131,12 @@ def parse_mutation(
     data = raw.get("data")
     if op == "upsert" and not isinstance(data, dict):
         errors["data"] = ["Must be an object: the record."]
-    if errors:
+    if errors or mutation_id is None or record_id is None:
         return None, rejected(raw_mid, raw_id, errors), mutation_id
+    assert isinstance(entity, str) and isinstance(op, str)
     values: dict = {}
     if op == "upsert":
+        assert isinstance(data, dict)
         values, errors = ENTITIES[entity].normalise(data, Checking(ctx.now, ctx.skew))
         if errors:
             return None, rejected(raw_mid, raw_id, errors), mutation_id

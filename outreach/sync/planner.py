@@ -253,7 +253,7 @@ def _edit(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
     errors.update(ref_errors)
     if errors:
         return rejected(m.mutation_id, m.id, errors)
-    losing = None
+    losing: dict[str, Any] | None = None
     if losing_values:
         losing = {"from": "device" if winner == "server" else "server", "values": losing_values}
     if redirected:

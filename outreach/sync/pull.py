@@ -29,6 +29,7 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, or_, select
@@ -167,6 +168,7 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
         room = limit - len(changes)
         rows = db.session.execute(stmt.order_by(c.server_seq, c.id).limit(room + 1)).all()
         for row in rows[:room]:
+            change: orjson.Fragment | dict[str, Any]
             if in_database:
                 change = orjson.Fragment(row.change_json)
             else:

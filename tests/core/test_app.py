@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from outreach import create_app
-from outreach.config import ConfigError
+from outreach.core.config import ConfigError
 
 
 def assert_envelope(response, status):
