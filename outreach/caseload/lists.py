@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from outreach.access.models import User
 from outreach.caseload.clock import Clock
@@ -57,19 +57,30 @@ def _intervention_out(iv: Intervention, worker_name: str | None) -> dict:
     }
 
 
+# Whose a follow-up is: its assignee, else its client's key worker.
+FOLLOW_UP_OWNER: ColumnElement[int] = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
+
+
+def follow_ups_due(team_id: int, clock: Clock) -> list[Any]:
+    """The conditions of the team's follow-ups a worker must see to (joined to their
+    client): open, of a live client, due up to 7 days ahead or overdue."""
+    return [
+        FollowUp.team_id == team_id,
+        open_follow_up(),
+        Client.deleted_at.is_(None),
+        FollowUp.due_on <= clock.due_horizon,
+    ]
+
+
 def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
     """Open follow-ups of live clients owned by `owner_id` (assignee, else key worker),
     due up to 7 days ahead or overdue, soonest first."""
-    owner = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
     rows = db.session.execute(
         select(FollowUp, Client.initials, Client.known_as)
         .join(Client, Client.id == FollowUp.client_id)
         .where(
-            FollowUp.team_id == team_id,
-            open_follow_up(),
-            Client.deleted_at.is_(None),
-            FollowUp.due_on <= clock.due_horizon,
-            owner == owner_id,
+            *follow_ups_due(team_id, clock),
+            owner_id == FOLLOW_UP_OWNER,
         )
         .order_by(FollowUp.due_on, FollowUp.id)
     ).all()

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from outreach.access.models import TEAM_ROLES, Device, Team, User
 from outreach.caseload.clock import Clock
+from outreach.caseload.lists import FOLLOW_UP_OWNER, follow_ups_due
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.interventions.service import open_follow_up
@@ -90,7 +91,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
             .group_by(Intervention.worker_id)
         )
     }
-    owner = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id).label("owner")
+    owner = FOLLOW_UP_OWNER.label("owner")
     follow_ups = {
         row.owner: (_n(row.due), _n(row.overdue))
         for row in db.session.execute(
@@ -100,12 +101,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
                 func.sum(case((FollowUp.due_on < clock.today, 1), else_=0)).label("overdue"),
             )
             .join(Client, Client.id == FollowUp.client_id)
-            .where(
-                FollowUp.team_id == team_id,
-                open_follow_up(),
-                Client.deleted_at.is_(None),
-                FollowUp.due_on <= clock.due_horizon,
-            )
+            .where(*follow_ups_due(team_id, clock))
             .group_by(owner)
         )
     }

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, bindparam, select, update
 
@@ -42,6 +42,21 @@ from outreach.records.registry import ENTITIES, hooks, load_rows, serialize, wri
 from outreach.records.sequence import SeqPool, log_changes
 
 Row = dict[str, Any]
+
+
+class How(TypedDict, total=False):
+    """How a new version is recorded, besides its reason (all optional)."""
+
+    losing: dict[str, Any] | None  # values that lost a conflict, kept in history
+    op: str  # the change phones get: upsert, or remove (default: remove when deleted)
+    cause: str  # why a rule made it (audit detail), e.g. follow_up_on
+    mutation_id: uuid.UUID  # the phone's mutation (audit detail)
+    audit_action: str  # instead of "<source>.<reason>"
+    audit_detail: dict[str, Any]  # more audit detail
+    # False: no "written"/"deleted" hooks, for a writer that does the slices' work
+    # itself (a merge moves every follow-up of the merged client).
+    rules: bool
+    at: datetime  # when the version was made, if not now (a loader of past records)
 
 
 @dataclass(frozen=True)
@@ -145,104 +160,37 @@ class UnitOfWork:
 
     # ------------------------------------------------------------ new versions
 
-    def create(
-        self,
-        entity: str,
-        row: Row,
-        *,
-        reason: str = "create",
-        losing: dict[str, Any] | None = None,
-        cause: str | None = None,
-        mutation_id: uuid.UUID | None = None,
-        audit_action: str | None = None,
-        audit_detail: dict[str, Any] | None = None,
-        rules: bool = True,
-        at: datetime | None = None,
-    ) -> Row:
-        """Version 1 of a new record (`row` holds every column but the bookkeeping).
-        `at`: when it was made, if not now (a loader of past records)."""
+    def create(self, entity: str, row: Row, *, reason: str = "create", **how: Unpack[How]) -> Row:
+        """Version 1 of a new record (`row` holds every column but the bookkeeping)."""
         spec = ENTITIES[entity]
         new = dict.fromkeys(spec.columns_list)
         new.update(row)
         if new.get("created_at") is None:
-            new["created_at"] = at or self.writer.now
+            new["created_at"] = how.get("at") or self.writer.now
         new["version"] = 0
         self.new.setdefault(entity, set()).add(row["id"])
-        return self._stamp(
-            entity,
-            new,
-            reason=reason,
-            losing=losing,
-            cause=cause,
-            mutation_id=mutation_id,
-            audit_action=audit_action,
-            audit_detail=audit_detail,
-            rules=rules,
-            at=at,
-        )
+        return self._stamp(entity, new, reason, how)
 
-    def update(
-        self,
-        entity: str,
-        row: Row,
-        *,
-        reason: str,
-        losing: dict[str, Any] | None = None,
-        op: str | None = None,
-        cause: str | None = None,
-        mutation_id: uuid.UUID | None = None,
-        audit_action: str | None = None,
-        audit_detail: dict[str, Any] | None = None,
-        rules: bool = True,
-    ) -> Row:
+    def update(self, entity: str, row: Row, *, reason: str, **how: Unpack[How]) -> Row:
         """The next version of a record in the working set: `row` is its working row
-        with the changes made (a copy; the working row is replaced). `rules=False`
-        skips the slices' "written" hooks, for a writer that does their work itself
-        (a merge moves every follow-up of the merged client)."""
+        with the changes made (a copy; the working row is replaced)."""
         if row["id"] not in self.table(entity):
             raise KeyError(f"{entity} {row['id']} is not in the unit of work: load it first")
-        return self._stamp(
-            entity,
-            dict(row),
-            reason=reason,
-            losing=losing,
-            op=op,
-            cause=cause,
-            mutation_id=mutation_id,
-            audit_action=audit_action,
-            audit_detail=audit_detail,
-            rules=rules,
-        )
+        return self._stamp(entity, dict(row), reason, how)
 
-    def delete(
-        self, entity: str, row: Row, *, reason: str = "delete", rules: bool = True, **kw: Any
-    ) -> Row:
+    def delete(self, entity: str, row: Row, *, reason: str = "delete", **how: Unpack[How]) -> Row:
         """A tombstone (`deleted_at`), then the slices' "deleted" hooks."""
-        tombstone = {**row, "deleted_at": self.writer.now}
-        new = self.update(entity, tombstone, reason=reason, rules=rules, **kw)
-        if rules:
+        new = self.update(entity, {**row, "deleted_at": self.writer.now}, reason=reason, **how)
+        if how.get("rules", True):
             for hook in hooks("deleted", entity):
                 hook(self, new)
         return new
 
-    def _stamp(
-        self,
-        entity: str,
-        new: Row,
-        *,
-        reason: str,
-        losing: dict[str, Any] | None = None,
-        op: str | None = None,
-        cause: str | None = None,
-        mutation_id: uuid.UUID | None = None,
-        audit_action: str | None = None,
-        audit_detail: dict[str, Any] | None = None,
-        rules: bool = True,
-        at: datetime | None = None,
-    ) -> Row:
+    def _stamp(self, entity: str, new: Row, reason: str, how: How) -> Row:
         spec = ENTITIES[entity]
         writer = self.writer
-        at = at or writer.now
+        at = how.get("at") or writer.now
+        losing = how.get("losing")
         record_id = new["id"]
         previous = self.table(entity).get(record_id)
         if spec.derive is not None:
@@ -275,27 +223,26 @@ class UnitOfWork:
                     "recorded_at": at,
                 }
             )
-        if op is None:
-            op = "remove" if new["deleted_at"] is not None else "upsert"
+        op = how.get("op") or ("remove" if new["deleted_at"] is not None else "upsert")
         for team_id in sorted(teams):
             self.changes.append((seq, team_id, entity, record_id, op))
         detail: dict[str, Any] = {"version": new["version"]}
-        if mutation_id is not None:
-            detail["mutation_id"] = str(mutation_id)
-        if cause:
-            detail["cause"] = cause
-        detail.update(audit_detail or {})
+        if how.get("mutation_id") is not None:
+            detail["mutation_id"] = str(how["mutation_id"])
+        if how.get("cause"):
+            detail["cause"] = how["cause"]
+        detail.update(how.get("audit_detail") or {})
         self.audit.append(
             {
                 "actor_id": writer.actor_id,
                 "device_id": writer.device_id,
-                "action": audit_action or f"{writer.source}.{reason}",
+                "action": how.get("audit_action") or f"{writer.source}.{reason}",
                 "entity": entity,
                 "record_id": record_id,
                 "detail": detail,
             }
         )
-        if rules:
+        if how.get("rules", True):
             for hook in hooks("written", entity):
                 hook(self, new, previous)
         return new
