@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from outreach.access.models import User
 from outreach.caseload.clock import Clock
@@ -57,8 +57,9 @@ def _intervention_out(iv: Intervention, worker_name: str | None) -> dict:
     }
 
 
-# Whose a follow-up is: its assignee, else its client's key worker.
-FOLLOW_UP_OWNER: ColumnElement[int] = func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
+def follow_up_owner() -> Any:
+    """SQL: whose a follow-up is: its assignee, else its client's key worker."""
+    return func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
 
 
 def follow_ups_due(team_id: int, clock: Clock) -> list[Any]:
@@ -80,7 +81,7 @@ def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
         .join(Client, Client.id == FollowUp.client_id)
         .where(
             *follow_ups_due(team_id, clock),
-            owner_id == FOLLOW_UP_OWNER,
+            follow_up_owner() == owner_id,
         )
         .order_by(FollowUp.due_on, FollowUp.id)
     ).all()

@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from outreach.access.models import TEAM_ROLES, Device, Team, User
 from outreach.caseload.clock import Clock
-from outreach.caseload.lists import FOLLOW_UP_OWNER, follow_ups_due
+from outreach.caseload.lists import follow_up_owner, follow_ups_due
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.interventions.service import open_follow_up
@@ -91,7 +91,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
             .group_by(Intervention.worker_id)
         )
     }
-    owner = FOLLOW_UP_OWNER.label("owner")
+    owner = follow_up_owner().label("owner")
     follow_ups = {
         row.owner: (_n(row.due), _n(row.overdue))
         for row in db.session.execute(
