@@ -1,0 +1,1146 @@
+"""Phone benchmark (issue 16): the worker's PWA on a cheap phone with a big team.
+
+Not a test: it prints. It starts the app itself (migrations, demo world, gunicorn on a
+free loopback port), loads a big team THROUGH THE API (a Durham Street Outreach worker
+pushes `--clients` clients and `--interventions` interventions of the last 90 days, in
+batches of 500), then times the PWA in Debian's Chromium (Playwright, headless, 360x640,
+mobile, touch, en-GB, Europe/London, CPU throttled `--throttle`x through CDP), each run on
+a fresh browser profile, for the big team and for a small demo team (Dorset Outreach):
+
+    first sync        Sign in -> the full client count shown and the sync finished
+    offline open      (offline for real) reload -> caseload usable (rows shown, search box)
+    search            one letter typed -> the filtered list; Backspace -> the full list
+    open a client     tap the first row -> the client's page
+    record            "Record intervention" -> the form ready; Save -> "Intervention saved."
+
+plus the longest main-thread task while opening, DOM nodes after the first sync and the
+JS heap. Medians of `--runs` runs per team, side by side, with the ratio big / small.
+The steps after the offline open run offline too, as on the street (the save stays in the
+outbox). Runs alternate big, small, big, ... so a busy spell on the machine hits both.
+
+    .venv/bin/python bench/phone_bench.py                          # SQLite in a temp dir
+    .venv/bin/python bench/phone_bench.py --runs 1 --clients 1000 --interventions 4000
+    .venv/bin/python bench/phone_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/phone_bench
+    .venv/bin/python bench/phone_bench.py --json phone.json        # the figures, every run
+
+`--database-url` names a throwaway PostgreSQL database: it is DROPPED and recreated.
+Progress goes to stderr, the table to stdout.
+
+How times are taken: inside the page. The bench arms a watcher in the page before each
+action; the action's first input event (pointerdown, touchstart, keydown) gives the start
+(its `timeStamp`, i.e. when the input arrived, even if the main thread was busy), and a
+requestAnimationFrame loop stamps `performance.now()` on the first frame where the step's
+condition holds. The offline open is measured from the reload's navigation start (the new
+document's time origin) by a watcher installed before the page's own scripts run. So
+Playwright's round trips are not in the figures. Before each step the page is given up to
+5 s to go idle (the worker acts on a settled screen).
+
+The screens change (a virtualised caseload, a first-sync progress line, a client picker, a
+PIN lock): everything that knows today's UI is in the "UI adapters" section below, one
+small function per condition or action. Adapt those, not the measuring code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+DEMO_PASSWORD = "outreach-demo"  # the demo world's documented local password
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--enable-precise-memory-info",  # performance.memory, sampled every frame of a step
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 640},
+    "device_scale_factor": 1,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-GB",
+    "timezone_id": "Europe/London",
+    "service_workers": "allow",
+}
+PUSH_BATCH = 500  # the most one push may carry (DESIGN §4)
+PHONE_PULL_LIMIT = 200  # static/js/core/sync.js PULL_LIMIT: to count the pages a phone pulls
+INTERVENTION_DAYS = 89  # inside the 90 days a phone holds (OUTREACH_SYNC_INTERVENTION_DAYS)
+SETTLE_MS = 5_000
+
+
+@dataclass(frozen=True)
+class Team:
+    key: str
+    name: str
+    email: str
+
+
+BIG = Team("big", "Durham Street Outreach", "worker.durham@outreach.test")
+SMALL = Team("small", "Dorset Outreach", "worker.dorset@outreach.test")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# =========================================================================================
+# UI adapters: the only code that knows today's screens (static/js/views/*.js,
+# static/index.html). Each condition is a JS function `(arg) => boolean` run on every
+# animation frame until it holds; each action is what a worker's thumb does. They look for
+# roles, labels and visible text, not CSS classes.
+# =========================================================================================
+
+
+@dataclass(frozen=True)
+class Condition:
+    what: str  # for messages
+    js: str  # `(arg) => boolean`, evaluated in the page
+    arg: Any = None
+
+
+# The caseload's count line (views/caseload.js `count`, a role=status paragraph):
+# "5020 clients" for the whole list, "463 of 5020 clients" while searching. Digits may
+# gain thousands separators; a first-sync progress line ("Getting your caseload: 1,200 of
+# 5,000") does not end in "clients" and is not mistaken for it.
+CASELOAD_COUNT_JS = r"""() => {
+  const main = document.querySelector('main');
+  if (!main) return null;
+  for (const el of main.querySelectorAll('[role=status]')) {
+    const m = /^\s*([\d,]+)(?: of ([\d,]+))? clients?\s*$/.exec(el.textContent);
+    if (m) {
+      const n = (s) => Number(s.replace(/,/g, ''));
+      return m[2] ? { shown: n(m[1]), total: n(m[2]) } : { shown: n(m[1]), total: n(m[1]) };
+    }
+  }
+  return null;
+}"""
+
+# The main heading's text (each screen has one h1 in <main>).
+HEADING_JS = "() => (document.querySelector('main h1')?.textContent || '').trim()"
+
+# Links to a client's page in the caseload list: the rows.
+CLIENT_ROWS_JS = r"""() => [...document.querySelectorAll('main a[href]')]
+  .filter((a) => a.getAttribute('href').startsWith('#/client/'))"""
+
+# The element of `selector` in <main> whose visible text is exactly `text`.
+BY_TEXT_JS = r"""(selector, text) => [...document.querySelectorAll('main ' + selector)]
+  .find((el) => el.textContent.trim() === text)"""
+
+# The control labelled `text` (a <label> whose own text is exactly that).
+LABELLED_JS = r"""(text) => {
+  for (const label of document.querySelectorAll('main label')) {
+    const own = [...label.childNodes].filter((n) => n.nodeType === 3)
+      .map((n) => n.textContent).join('') || label.textContent;
+    if (own.trim() === text) return label.control;
+  }
+  return null;
+}"""
+
+
+def caseload_full_and_synced(expected_clients: int) -> Condition:
+    """First sync done: the caseload counts every client of the team, and the sync bar
+    says the outbox is empty ("All changes synced") and no sync is running (`#last-sync`
+    shows a last sync and no "Syncing")."""
+    return Condition(
+        f"caseload shows {expected_clients} clients and the sync finished",
+        f"""(n) => {{
+          const heading = ({HEADING_JS})();
+          const count = ({CASELOAD_COUNT_JS})();
+          const state = document.getElementById('sync-state')?.textContent || '';
+          const last = document.getElementById('last-sync')?.textContent || '';
+          return heading === 'Caseload' && !!count && count.shown === n && count.total === n
+            && state.includes('All changes synced')
+            && last.includes('Last synced') && !last.includes('Syncing');
+        }}""",
+        expected_clients,
+    )
+
+
+def caseload_usable(expected_clients: int) -> Condition:
+    """The caseload can be used: every client counted, rows in the list, and the search
+    box there and enabled (this check runs in an animation frame, so the main thread is
+    free to take the keystroke)."""
+    return Condition(
+        f"caseload usable with {expected_clients} clients",
+        f"""(n) => {{
+          if (({HEADING_JS})() !== 'Caseload') return false;
+          const count = ({CASELOAD_COUNT_JS})();
+          const search = ({LABELLED_JS})('Search clients');
+          return !!count && count.total === n && count.shown === n
+            && ({CLIENT_ROWS_JS})().length > 0 && !!search && !search.disabled;
+        }}""",
+        expected_clients,
+    )
+
+
+def search_filtered(expected_total: int) -> Condition:
+    """The list shows the search's result: the count line reads "N of M clients"."""
+    return Condition(
+        "search result shown",
+        f"""(n) => {{
+          const count = ({CASELOAD_COUNT_JS})();
+          return !!count && count.total === n && count.shown < n;
+        }}""",
+        expected_total,
+    )
+
+
+def search_cleared(expected_total: int) -> Condition:
+    """Back to the whole list: "M clients" and rows shown."""
+    return Condition(
+        "full list shown again",
+        f"""(n) => {{
+          const count = ({CASELOAD_COUNT_JS})();
+          return !!count && count.total === n && count.shown === n
+            && ({CLIENT_ROWS_JS})().length > 0;
+        }}""",
+        expected_total,
+    )
+
+
+def client_page_shown() -> Condition:
+    """A client's page: its heading "Client XY" and its Record intervention action."""
+    return Condition(
+        "client page shown",
+        f"""() => {{
+          const heading = ({HEADING_JS})();
+          return heading.startsWith('Client ') && heading !== 'Client not found'
+            && !!({BY_TEXT_JS})('a', 'Record intervention');
+        }}""",
+    )
+
+
+def record_form_ready() -> Condition:
+    """The intervention form, ready to fill: its heading, the client already chosen,
+    and an enabled Save button."""
+    return Condition(
+        "record form ready",
+        f"""() => {{
+          if (({HEADING_JS})() !== 'Record intervention') return false;
+          const client = ({LABELLED_JS})('Client');
+          const save = ({BY_TEXT_JS})('button', 'Save');
+          return !!client && client.value !== '' && !!save && !save.disabled;
+        }}""",
+    )
+
+
+def intervention_saved() -> Condition:
+    """The notice after saving."""
+    return Condition(
+        'notice "Intervention saved." shown',
+        """() => [...document.querySelectorAll('main [role=status]')]
+          .some((el) => el.textContent.trim() === 'Intervention saved.')""",
+    )
+
+
+def open_sign_in(page, base_url: str) -> None:
+    page.goto(base_url + "/")
+    page.get_by_label("Email").wait_for()
+
+
+def fill_sign_in(page, email: str, password: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+
+
+def submit_sign_in(page) -> None:
+    page.get_by_role("button", name="Sign in").click()
+
+
+def first_search_letter(page) -> str:
+    """The first letter of the first listed client's name: a search that finds someone."""
+    name = page.evaluate(f"() => ({CLIENT_ROWS_JS})()[0].textContent.trim()")
+    return name[0]
+
+
+def search_box(page):
+    return page.get_by_role("searchbox", name="Search clients")
+
+
+def type_search_letter(page, letter: str) -> None:
+    search_box(page).focus()
+    page.keyboard.press(letter)
+
+
+def clear_search(page) -> None:
+    page.keyboard.press("Backspace")
+
+
+def search_result_count(page) -> int:
+    return page.evaluate(f"() => ({CASELOAD_COUNT_JS})().shown")
+
+
+def open_first_client(page) -> None:
+    page.get_by_role("main").get_by_role("listitem").get_by_role("link").first.tap()
+
+
+def open_record_form(page) -> None:
+    page.get_by_role("main").get_by_role("link", name="Record intervention").tap()
+
+
+def fill_intervention(page) -> None:
+    """A harm-reduction talk in the street (no quantity, no referral needed)."""
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+
+
+def tap_save(page) -> None:
+    page.get_by_role("button", name="Save").tap()
+
+
+# =========================================================================================
+# In-page instruments: input timestamps, the condition watcher, long tasks, resources.
+# =========================================================================================
+
+INSTRUMENTS_JS = r"""(() => {
+  if (window.__bench) return;
+  const b = window.__bench = {
+    longtasks: [], armed: false, inputAt: null, doneAt: null, token: 0, heapPeak: 0,
+  };
+  b.sampleHeap = () => {
+    const used = performance.memory ? performance.memory.usedJSHeapSize : 0;
+    if (used > b.heapPeak) b.heapPeak = used;
+  };
+  try { performance.setResourceTimingBufferSize(10000); } catch (e) { /* old browser */ }
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) b.longtasks.push([e.startTime, e.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+  } catch (e) { b.noLongtasks = true; }
+  for (const type of ['pointerdown', 'touchstart', 'mousedown', 'keydown']) {
+    addEventListener(type, (e) => {
+      if (b.armed) { b.armed = false; b.inputAt = e.timeStamp; }
+    }, { capture: true, passive: true });
+  }
+  // Stamp the first animation frame on which `check(arg)` holds.
+  b.watch = (check, arg) => {
+    const token = ++b.token;
+    b.doneAt = null;
+    b.watchError = null;
+    const frame = () => {
+      if (token !== b.token) return;
+      b.sampleHeap();
+      let ok = false;
+      try { ok = !!check(arg); } catch (e) { b.watchError = String(e); }
+      if (ok) b.doneAt = performance.now(); else requestAnimationFrame(frame);
+    };
+    let initially = false;
+    try { initially = !!check(arg); } catch (e) { /* not yet */ }
+    requestAnimationFrame(frame);
+    return initially;
+  };
+  b.arm = () => { b.armed = true; b.inputAt = null; };
+  b.longest = (from, to) => {
+    let max = 0;
+    for (const [start, duration] of b.longtasks) {
+      if (start < to && start + duration > from) max = Math.max(max, duration);
+    }
+    return max;
+  };
+  b.idle = (timeout) => new Promise((resolve) => {
+    if (!self.requestIdleCallback) return setTimeout(resolve, 0);
+    requestIdleCallback(() => resolve(), { timeout });
+  });
+})();"""
+
+
+def install_watch(page, condition: Condition) -> bool:
+    return page.evaluate(
+        f"(arg) => window.__bench.watch({condition.js}, arg)",
+        condition.arg,
+    )
+
+
+def settle(page) -> None:
+    """Let the page go idle before the next action (bounded)."""
+    page.evaluate(f"() => window.__bench.idle({SETTLE_MS})")
+
+
+def wait_done(page, condition: Condition, timeout_s: float) -> None:
+    try:
+        page.wait_for_function(
+            "() => window.__bench && window.__bench.doneAt != null",
+            polling=100,
+            timeout=timeout_s * 1000,
+        )
+    except Exception as exc:
+        detail = page.evaluate("() => window.__bench && window.__bench.watchError")
+        raise SystemExit(
+            f"timed out after {timeout_s:.0f} s waiting for: {condition.what}"
+            + (f" (the check failed: {detail})" if detail else "")
+        ) from exc
+
+
+def timed_step(page, condition: Condition, action, timeout_s: float) -> dict:
+    """Arm, act, wait for the condition; the time from the action's first input event
+    to the first frame where the condition held, and the longest task in between."""
+    settle(page)
+    page.evaluate("() => window.__bench.arm()")
+    if install_watch(page, condition):
+        raise SystemExit(f"the condition already held before the action: {condition.what}")
+    action()
+    wait_done(page, condition, timeout_s)
+    out = page.evaluate(
+        """() => { const b = window.__bench;
+          return { inputAt: b.inputAt, doneAt: b.doneAt,
+                   longest: b.inputAt == null ? null : b.longest(b.inputAt, b.doneAt) }; }"""
+    )
+    if out["inputAt"] is None:
+        raise SystemExit(f"no input event reached the page for: {condition.what}")
+    return {
+        "seconds": (out["doneAt"] - out["inputAt"]) / 1000,
+        "longest_task": out["longest"] / 1000,
+    }
+
+
+# =========================================================================================
+# The server: migrations, demo world, gunicorn.
+# =========================================================================================
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(url: str, port: int, secrets_: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    env.update(secrets_)
+    env.update(
+        OUTREACH_DATABASE_URL=url,
+        OUTREACH_BIND=f"127.0.0.1:{port}",
+        # Every run signs in again from one address: keep the limiter out of the way.
+        OUTREACH_LOGIN_LIMIT_ADDRESS="100000/minute",
+        OUTREACH_LOGIN_LIMIT_ACCOUNT="100000/minute",
+    )
+    return env
+
+
+def recreate_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    if not parsed.drivername.startswith("postgresql"):
+        raise SystemExit("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    if name in (None, "", "postgres", "test", "outreach", "template0", "template1"):
+        raise SystemExit(f"refusing to recreate database {name!r}: name a throwaway one")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def flask_cli(env: dict, *args: str) -> None:
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+
+
+def start_server(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    """gunicorn with the production settings (gunicorn.conf.py), in its own process group."""
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited; see {log_path}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/health")
+            ok = conn.getresponse().status == 200
+            conn.close()
+            if ok:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_server(process)
+    raise SystemExit(f"gunicorn did not start; see {log_path}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# =========================================================================================
+# The API client: sign in, push the big team, count what a phone will pull.
+# =========================================================================================
+
+
+class Api:
+    def __init__(self, port: int, email: str, password: str = DEMO_PASSWORD):
+        self.port, self.email, self.password = port, email, password
+        self.device_id = str(uuid.uuid4())
+        self.token: str | None = None
+        self.conn: http.client.HTTPConnection | None = None
+
+    def call(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> Any:
+        data = orjson.dumps(body) if body is not None else None
+        for attempt in range(5):
+            headers = {"Content-Type": "application/json"}
+            if auth:
+                if self.token is None:
+                    self.sign_in()
+                headers["Authorization"] = f"Bearer {self.token}"
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                response = self.conn.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection closed by the server: resend (pushes are idempotent).
+                self.conn.close()
+                self.conn = None
+                continue
+            if response.status == 401 and auth and attempt < 4:
+                self.token = None  # the access token expired during a long load
+                continue
+            if response.status == 503 and attempt < 4:
+                time.sleep(float(response.getheader("Retry-After") or 1))
+                continue
+            if response.status >= 300:
+                raise SystemExit(
+                    f"{method} {path}: HTTP {response.status} {raw[:300].decode(errors='replace')}"
+                )
+            return orjson.loads(raw) if raw else None
+        raise SystemExit(f"{method} {path}: gave up after retries")
+
+    def sign_in(self) -> None:
+        body = self.call(
+            "POST",
+            "/api/v1/auth/login",
+            {"email": self.email, "password": self.password, "device_id": self.device_id},
+            auth=False,
+        )
+        self.token = body["access_token"]
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+# How often each type occurs in the generated interventions (roughly the demo's mix);
+# a type the server adds later gets weight 1.
+TYPE_WEIGHTS = {
+    "naloxone_supplied": 14,
+    "needle_syringe_provision": 14,
+    "harm_reduction_advice": 20,
+    "bbv_test": 6,
+    "hbv_vaccination": 3,
+    "wound_care": 5,
+    "overdose_response": 1,
+    "brief_intervention": 12,
+    "referral_structured_treatment": 7,
+    "referral_other": 6,
+    "diversion": 4,
+    "treatment_entry_confirmed": 3,
+}
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# County Durham postcode districts.
+DISTRICTS = ["DH1", "DH2", "DH3", "DH6", "DH7", "DH8", "DH9", "DL4", "DL5", "DL14", "DL15", "SR8"]
+KNOWN_AS = ["Smudge", "Red", "Bear", "Jay", "Kit", "Mac", "Ace", "Dee", "Sky", "Bo", "Tash"]
+REFERRED_TO = ["Community drug service", "Housing options", "GP", "Mental health team", "Hostel"]
+
+
+def generate(codes: dict, clients: int, interventions: int, seed: int) -> list[dict]:
+    """Valid mutations: `clients` clients, then `interventions` interventions spread over
+    them and over the last 89 days, the type's quantity, outcome or referral filled in."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    today = now.date()
+    sexes = [s["code"] for s in codes["sexes"]]
+    locations = [loc["code"] for loc in codes["locations"]]
+    substances = [s["code"] for s in codes["substances"]]
+    types = codes["intervention_types"]
+    weights = [TYPE_WEIGHTS.get(t["code"], 1) for t in types]
+
+    def new_id() -> str:  # reproducible from the seed
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def mutation(entity: str, record_id: str, data: dict) -> dict:
+        return {
+            "mutation_id": str(uuid.uuid4()),
+            "entity": entity,
+            "op": "upsert",
+            "id": record_id,
+            "base_version": None,
+            "data": data,
+        }
+
+    out, client_ids = [], []
+    for _ in range(clients):
+        record_id = new_id()
+        client_ids.append(record_id)
+        data = {
+            "initials": "".join(rng.choice(LETTERS) for _ in range(rng.choice((2, 2, 3)))),
+            "date_of_birth": (today - timedelta(days=rng.randint(18 * 365, 70 * 365))).isoformat(),
+            "sex": rng.choice(sexes),
+            "postcode_district": rng.choice(DISTRICTS),
+        }
+        if rng.random() < 0.15:
+            data["known_as"] = rng.choice(KNOWN_AS)
+        out.append(mutation("client", record_id, data))
+    for _ in range(interventions):
+        kind = rng.choices(types, weights)[0]
+        occurred = now - timedelta(minutes=rng.randint(5, INTERVENTION_DAYS * 24 * 60))
+        data = {
+            "client_id": rng.choice(client_ids),
+            "type": kind["code"],
+            "occurred_at": occurred.isoformat(timespec="seconds"),
+            "location": rng.choice(locations),
+            "substances": rng.sample(substances, rng.randint(0, 2)),
+        }
+        if kind.get("quantity_label"):
+            data["quantity"] = rng.randint(1, max(1, min(kind.get("quantity_max") or 1, 10)))
+        if kind.get("outcome_choices"):
+            data["outcome"] = rng.choice(kind["outcome_choices"])
+        if kind.get("referral"):
+            data["referral_to"] = rng.choice(REFERRED_TO)
+        out.append(mutation("intervention", new_id(), data))
+    return out
+
+
+def load_big_team(port: int, clients: int, interventions: int, seed: int) -> None:
+    api = Api(port, BIG.email)
+    codes = api.call("GET", "/api/v1/me")["codes"]
+    mutations = generate(codes, clients, interventions, seed)
+    started = time.perf_counter()
+    applied = 0
+    for start in range(0, len(mutations), PUSH_BATCH):
+        batch = mutations[start : start + PUSH_BATCH]
+        answer = api.call(
+            "POST",
+            "/api/v1/sync/push",
+            {"device_id": api.device_id, "schema_version": 1, "mutations": batch},
+        )
+        for result in answer["results"]:
+            if result["status"] not in ("applied", "duplicate"):
+                # Field names and messages only: never the record's values.
+                raise SystemExit(
+                    f"push: mutation {result['mutation_id']} {result['status']}: "
+                    f"{result.get('errors') or result.get('message')}"
+                )
+            applied += 1
+        if (start // PUSH_BATCH) % 10 == 9 or start + PUSH_BATCH >= len(mutations):
+            log(f"  pushed {applied:,} of {len(mutations):,}")
+    api.close()
+    took = time.perf_counter() - started
+    log(f"loaded {applied:,} records through the API in {took:.1f} s ({applied / took:.0f}/s)")
+
+
+def phone_scope(port: int, email: str) -> dict:
+    """What a fresh phone of this worker will pull: live records by entity, and pages;
+    and how long the bench's own client took to pull them (the server's cost with no
+    throttled browser running: Chromium's CPU throttling keeps a core busy even while the
+    page is idle, which a 2-core machine's server feels)."""
+    api = Api(port, email)
+    api.sign_in()
+    started = time.perf_counter()
+    held: dict[str, dict[str, bool]] = {}
+    cursor, pages = None, 0
+    while True:
+        query = f"?limit={PHONE_PULL_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
+        page = api.call("GET", "/api/v1/sync/pull" + query)
+        pages += 1
+        for change in page["changes"]:
+            records = held.setdefault(change["entity"], {})
+            if change["op"] == "remove":
+                records.pop(change["id"], None)
+            else:
+                records[change["id"]] = not (change.get("data") or {}).get("deleted_at")
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            break
+    seconds = time.perf_counter() - started
+    api.close()
+    live = {entity: sum(records.values()) for entity, records in held.items()}
+    return {
+        "clients": live.get("client", 0),
+        "interventions": live.get("intervention", 0),
+        "follow_ups": live.get("follow_up", 0),
+        "pages": pages,
+        "pull_seconds": seconds,
+    }
+
+
+# =========================================================================================
+# One phone run.
+# =========================================================================================
+
+
+@dataclass
+class Phone:
+    context: Any
+    page: Any
+    cdp: Any
+    throttle: float
+    profile_dir: str
+    errors: list[str] = field(default_factory=list)
+
+    def throttle_cpu(self) -> None:
+        self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.throttle})
+
+    def metrics(self) -> dict[str, float]:
+        return {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+
+    def heap_mb(self) -> float:
+        return self.metrics()["JSHeapUsedSize"] / 1e6
+
+    def go_offline(self) -> None:
+        """No signal, for real: Playwright's offline (covers the service worker) and CDP's
+        network emulation (without it `navigator.onLine` can stay true after a reload)."""
+        self.context.set_offline(True)
+        self.cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+
+    def close(self) -> None:
+        try:
+            self.context.close()
+        finally:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
+    """A fresh browser and profile, throttled. By default the profile is on disk
+    (IndexedDB on disk, as on a phone); `in_memory` uses an incognito-like context, whose
+    IndexedDB lives in memory."""
+    profile_dir = tempfile.mkdtemp(prefix="phone-bench-profile-")
+    if in_memory:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(**PHONE)
+        context.on("close", lambda _: browser.close())
+    else:
+        context = playwright.chromium.launch_persistent_context(
+            profile_dir,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            **PHONE,
+        )
+    context.add_init_script(INSTRUMENTS_JS)
+    page = context.pages[0] if context.pages else context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    phone = Phone(context, page, cdp, throttle, profile_dir)
+    page.on("pageerror", lambda exc: phone.errors.append(str(exc)[:200]))
+    phone.throttle_cpu()
+    return phone
+
+
+# Every node of the document, text nodes included (what "DOM nodes" usually counts,
+# e.g. DevTools' Nodes metric; the issue's 40,302 is 8 per row: 5 elements, 3 texts).
+ALL_NODES_JS = """() => {
+  const walker = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+  let n = 1;
+  while (walker.nextNode()) n++;
+  return n;
+}"""
+
+
+def pull_breakdown(page, done_at_ms: float, pages: int) -> dict:
+    """From the page's resource timings of the first sync's `pages` pulls: time waiting
+    for them, the server's share (request sent to first byte), and the time from the last
+    one to the full count shown. Pulls after those (the app's 60-second timer sync, when a
+    first sync outlasts it) are counted apart: the first sync is "finished" only once
+    the sync bar stops saying "Syncing", so they can end just before it."""
+    return page.evaluate(
+        """([doneAt, pages]) => {
+          const all = performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/api/v1/sync/pull'))
+            .sort((a, b) => a.startTime - b.startTime);
+          if (!all.length) return null;
+          const pulls = all.slice(0, pages);
+          const sum = (f) => pulls.reduce((t, e) => t + f(e), 0);
+          return {
+            pages: pulls.length,
+            later_pulls: all.length - pulls.length,
+            span: (pulls[pulls.length - 1].responseEnd - pulls[0].startTime) / 1000,
+            waiting: sum((e) => e.responseEnd - e.startTime) / 1000,
+            server: sum((e) => Math.max(0, e.responseStart - e.requestStart)) / 1000,
+            after_last_page: (doneAt - pulls[pulls.length - 1].responseEnd) / 1000,
+          };
+        }""",
+        [done_at_ms, pages],
+    )
+
+
+def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
+    timeout = args.step_timeout
+    clients = scope["clients"]
+    phone = new_phone(playwright, args.throttle, args.in_memory_profile)
+    page = phone.page
+    result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    try:
+        open_sign_in(page, base_url)
+        fill_sign_in(page, team.email, DEMO_PASSWORD)
+
+        before = phone.metrics()
+        step = timed_step(
+            page, caseload_full_and_synced(clients), lambda: submit_sign_in(page), timeout
+        )
+        after = phone.metrics()
+        # Main-thread time (throttled wall time of its tasks) over the first sync: what
+        # is not in it was spent waiting (network, IndexedDB in the browser process).
+        result["main_thread"] = {
+            name: after[metric] - before[metric]
+            for name, metric in (
+                ("tasks", "TaskDuration"),
+                ("script", "ScriptDuration"),
+                ("style_layout", "RecalcStyleDuration"),
+            )
+        }
+        result["main_thread"]["style_layout"] += after["LayoutDuration"] - before["LayoutDuration"]
+        result["first_sync"] = step["seconds"]
+        result["longest_task_first_sync"] = step["longest_task"]
+        result["dom_elements"] = page.evaluate("() => document.getElementsByTagName('*').length")
+        result["dom_nodes"] = page.evaluate(ALL_NODES_JS)
+        result["heap_after_sync_mb"] = phone.heap_mb()
+        heap_peaks = [page.evaluate("() => window.__bench.heapPeak") / 1e6]
+        done_at = page.evaluate("() => window.__bench.doneAt")
+        result["pull"] = pull_breakdown(page, done_at, scope["pages"])
+        outbox = page.evaluate("async () => self.Outreach.db.outboxCount()")
+        if outbox:
+            raise SystemExit(f"{outbox} records still in the outbox after the first sync")
+
+        # Offline open: the service worker serves the shell; the watcher is in place
+        # before the page's own scripts, and the time origin is the reload's start.
+        page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=60_000)
+        settle(page)
+        phone.go_offline()
+        usable = caseload_usable(clients)
+        page.add_init_script(
+            f"window.__bench.watch({usable.js}, {json.dumps(usable.arg)});"
+            "window.__bench.reloaded = true;"
+        )
+        page.reload(wait_until="commit")
+        phone.throttle_cpu()  # Chromium keeps it across a same-site reload; make sure
+        page.wait_for_function(
+            "() => window.__bench && window.__bench.reloaded", timeout=timeout * 1000
+        )
+        wait_done(page, usable, timeout)
+        opened = page.evaluate(
+            """() => { const b = window.__bench;
+              const nav = performance.getEntriesByType('navigation')[0];
+              return { doneAt: b.doneAt, longest: b.longest(0, b.doneAt),
+                       shell: nav ? nav.domContentLoadedEventEnd : null,
+                       online: navigator.onLine, observed: !b.noLongtasks }; }"""
+        )
+        if opened["online"]:
+            phone.errors.append("navigator.onLine was still true after the offline reload")
+        if not opened["observed"]:
+            phone.errors.append("no Long Tasks API: the longest-task figures are missing")
+        result["offline_open"] = opened["doneAt"] / 1000
+        result["offline_shell"] = opened["shell"] / 1000 if opened["shell"] else None
+        result["longest_task_open"] = opened["longest"] / 1000
+        heaps = [result["heap_after_sync_mb"], phone.heap_mb()]
+
+        # Search, offline, as on the street.
+        letter = first_search_letter(page)
+        step = timed_step(
+            page, search_filtered(clients), lambda: type_search_letter(page, letter), timeout
+        )
+        result["search_letter"], longest = step["seconds"], [step["longest_task"]]
+        result["search_rows"] = search_result_count(page)
+        step = timed_step(page, search_cleared(clients), lambda: clear_search(page), timeout)
+        result["search_cleared"] = step["seconds"]
+        longest.append(step["longest_task"])
+        heaps.append(phone.heap_mb())
+
+        step = timed_step(page, client_page_shown(), lambda: open_first_client(page), timeout)
+        result["open_client"] = step["seconds"]
+        longest.append(step["longest_task"])
+        step = timed_step(page, record_form_ready(), lambda: open_record_form(page), timeout)
+        result["record_form"] = step["seconds"]
+        longest.append(step["longest_task"])
+        fill_intervention(page)
+        step = timed_step(page, intervention_saved(), lambda: tap_save(page), timeout)
+        result["save"] = step["seconds"]
+        longest.append(step["longest_task"])
+        heaps.append(phone.heap_mb())
+        result["longest_task_steps"] = max(longest)
+        result["heap_max_mb"] = max(heaps)
+        heap_peaks.append(page.evaluate("() => window.__bench.heapPeak") / 1e6)
+        result["heap_peak_mb"] = max(heap_peaks)
+        result["load_after"] = os.getloadavg()[0]
+        result["page_errors"] = list(phone.errors)
+        return result
+    finally:
+        phone.close()
+
+
+# =========================================================================================
+# The table.
+# =========================================================================================
+
+ROWS = [
+    ("first sync: Sign in -> full count and sync finished", "first_sync", "s"),
+    ("  pull pages", "pull.pages", "n"),
+    ("  pulls after those (the app's timer sync)", "pull.later_pulls", "n"),
+    ("  pulling (first page asked -> last page in)", "pull.span", "s"),
+    ("  waiting on the network (sum over pages)", "pull.waiting", "s"),
+    ("  of which the server (request -> first byte)", "pull.server", "s"),
+    ("  after the last page -> count shown", "pull.after_last_page", "s"),
+    ("  main thread busy (CDP TaskDuration)", "main_thread.tasks", "s"),
+    ("    of which script", "main_thread.script", "s"),
+    ("    of which style and layout", "main_thread.style_layout", "s"),
+    ("offline open: reload -> caseload usable", "offline_open", "s"),
+    ("  of which the app shell (reload -> DOMContentLoaded)", "offline_shell", "s"),
+    ("search, first letter", "search_letter", "s"),
+    ("  rows found", "search_rows", "n"),
+    ("search cleared (back to the full list)", "search_cleared", "s"),
+    ("open a client", "open_client", "s"),
+    ("Record intervention -> form ready", "record_form", "s"),
+    ('Save -> "Intervention saved."', "save", "s"),
+    ("longest main-thread task while opening", "longest_task_open", "task"),
+    ("longest main-thread task during the first sync", "longest_task_first_sync", "task"),
+    ("longest main-thread task, search -> save", "longest_task_steps", "task"),
+    ("DOM nodes after first sync (elements and text)", "dom_nodes", "n"),
+    ("  elements only (getElementsByTagName('*'))", "dom_elements", "n"),
+    ("JS heap used after first sync", "heap_after_sync_mb", "mb"),
+    ("JS heap used, largest at a step's end", "heap_max_mb", "mb"),
+    ("JS heap used, peak seen in any frame of a step", "heap_peak_mb", "mb"),
+]
+
+
+def value_of(run: dict, path: str):
+    value: Any = run
+    for part in path.split("."):
+        if not isinstance(value, dict) or value.get(part) is None:
+            return None
+        value = value[part]
+    return value
+
+
+def median_of(runs: list[dict], path: str):
+    values = [v for v in (value_of(r, path) for r in runs) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "task":
+        # The Long Tasks API reports tasks of 50 ms and more: none means "under 50 ms".
+        return "< 0.05 s" if value < 0.05 else fmt(value, "s")
+    if unit == "s":
+        return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "mb":
+        return f"{value:.1f} MB"
+    return f"{value:,.0f}"
+
+
+def table(results: dict, scopes: dict) -> str:
+    big, small = results.get("big", []), results.get("small", [])
+    head_big = f"{scopes['big']['clients']:,} clients"
+    head_small = f"{scopes['small']['clients']:,} clients" if small else "small team"
+    lines = [
+        f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small |",
+        "|---|---|---|---|",
+    ]
+    for label, path, unit in ROWS:
+        b, s = median_of(big, path), median_of(small, path)
+        short = unit == "task" and (s or 0) < 0.05
+        ratio = f"{b / s:.1f}x" if b is not None and s and not short else "-"
+        lines.append(f"| {label} | {fmt(b, unit)} | {fmt(s, unit)} | {ratio} |")
+    return "\n".join(lines)
+
+
+# =========================================================================================
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per team (median shown)")
+    parser.add_argument("--clients", type=int, default=5000, help="clients pushed to the big team")
+    parser.add_argument(
+        "--interventions", type=int, default=20000, help="interventions pushed (last 90 days)"
+    )
+    parser.add_argument("--throttle", type=float, default=6, help="CDP CPU throttling rate")
+    parser.add_argument("--database-url", help="a throwaway PostgreSQL database (recreated)")
+    parser.add_argument("--json", type=Path, help="write every run's figures here")
+    parser.add_argument("--skip-small", action="store_true", help="only the big team")
+    parser.add_argument("--seed", type=int, default=16, help="seed of the generated records")
+    parser.add_argument("--step-timeout", type=float, default=600, help="seconds per step")
+    parser.add_argument(
+        "--in-memory-profile",
+        action="store_true",
+        help="IndexedDB in memory (incognito-like context) instead of a profile on disk",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    workdir = Path(tempfile.mkdtemp(prefix="phone-bench-"))
+    url = args.database_url or f"sqlite:///{workdir / 'outreach.db'}"
+    port = free_port()
+    keys = {
+        "OUTREACH_SECRET_KEY": secrets.token_hex(32),
+        "OUTREACH_JWT_SECRET": secrets.token_hex(32),
+        "OUTREACH_MATCH_KEY_SECRET": secrets.token_hex(32),
+    }
+    env = server_env(url, port, keys)
+    started = time.monotonic()
+    server = None
+    try:
+        if args.database_url:
+            log(f"recreating {url.rsplit('/', 1)[-1]}")
+            recreate_postgres(url)
+        log(f"database {'PostgreSQL' if args.database_url else 'SQLite in ' + str(workdir)}")
+        flask_cli(env, "db", "upgrade")
+        flask_cli(env, "outreach", "demo")
+        server = start_server(env, port, workdir / "server.log")
+        base_url = f"http://127.0.0.1:{port}"
+        log(
+            f"gunicorn on {base_url}; loading {args.clients:,} clients and "
+            f"{args.interventions:,} interventions into {BIG.name} through the API"
+        )
+        load_big_team(port, args.clients, args.interventions, args.seed)
+        teams = [BIG] if args.skip_small else [BIG, SMALL]
+        scopes = {}
+        for team in teams:
+            scopes[team.key] = phone_scope(port, team.email)
+            s = scopes[team.key]
+            log(
+                f"{team.name}: a phone holds {s['clients']:,} clients, "
+                f"{s['interventions']:,} interventions, {s['follow_ups']:,} follow-ups "
+                f"({s['pages']} pages of {PHONE_PULL_LIMIT}, pulled by the bench in "
+                f"{s['pull_seconds']:.1f} s)"
+            )
+
+        results: dict[str, list[dict]] = {team.key: [] for team in teams}
+        with sync_playwright() as playwright:
+            # Interleaved (big, small, big, ...): a busy spell on the machine hits both.
+            for run in range(1, args.runs + 1):
+                for team in teams:
+                    log(f"run {run}/{args.runs}, {team.name}: fresh profile, {args.throttle:g}x")
+                    r = run_phone(playwright, base_url, team, scopes[team.key], args)
+                    results[team.key].append(r)
+                    log(
+                        f"  first sync {r['first_sync']:.2f} s, offline open "
+                        f"{r['offline_open']:.2f} s, search {r['search_letter']:.2f} s / "
+                        f"{r['search_cleared']:.2f} s, client {r['open_client']:.2f} s, form "
+                        f"{r['record_form']:.2f} s, save {r['save']:.2f} s, longest task "
+                        f"{r['longest_task_open']:.2f} s, load {r['load_before']:.1f}"
+                        f"->{r['load_after']:.1f}"
+                    )
+                    for error in r["page_errors"]:
+                        log(f"  page error: {error}")
+    finally:
+        if server is not None:
+            stop_server(server)
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    if args.skip_small:
+        scopes["small"] = {"clients": 0}
+    loads = [r[k] for runs in results.values() for r in runs for k in ("load_before", "load_after")]
+    chromium = subprocess.run(
+        [CHROMIUM, "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print()
+    print(
+        f"Phone bench: {chromium}, headless, 360x640, CPU {args.throttle:g}x, "
+        f"profile {'in memory' if args.in_memory_profile else 'on disk'}, "
+        f"{'PostgreSQL' if args.database_url else 'SQLite'}, gunicorn; "
+        f"{os.cpu_count()} cores, 1-min load average {min(loads):.1f}-{max(loads):.1f} "
+        f"during the runs; {time.monotonic() - started:.0f} s in all"
+    )
+    print(
+        f"big: {BIG.name}, {scopes['big']['clients']:,} clients, "
+        f"{scopes['big']['interventions']:,} interventions "
+        f"({scopes['big']['pages']} pages: {scopes['big']['pull_seconds']:.1f} s for the bench's "
+        "own client, no browser); "
+        + (
+            f"small: {SMALL.name}, {scopes['small']['clients']:,} clients, "
+            f"{scopes['small']['interventions']:,} interventions"
+            if not args.skip_small
+            else "small: skipped"
+        )
+    )
+    print()
+    print(table(results, scopes))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "chromium": chromium,
+                    "machine": {"cores": os.cpu_count(), "platform": platform.platform()},
+                    "database": "postgresql" if args.database_url else "sqlite",
+                    "throttle": args.throttle,
+                    "profile": "memory" if args.in_memory_profile else "disk",
+                    "runs": args.runs,
+                    "scopes": scopes,
+                    "results": results,
+                    "medians": {
+                        key: {path: median_of(runs, path) for _, path, _ in ROWS}
+                        for key, runs in results.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
