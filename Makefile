@@ -33,10 +33,15 @@ demo: migrate
 run: demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# Tests run in parallel (one database per worker); the few marked `serial` (they restart
+# the database server) run alone afterwards.
+WORKERS ?= 2
+
 test: setup-test
 	$(BIN)/ruff check outreach tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/pytest -m serial $(PYTEST_ARGS)
 
 # Lint and types: ruff (rules in pyproject.toml) and mypy on outreach/ (strictness stated
 # in pyproject.toml: every function body checked, no implicit Optional).

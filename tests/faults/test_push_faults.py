@@ -144,6 +144,7 @@ def _local_cluster(database_url: str) -> tuple[str, str] | None:
     return None
 
 
+@pytest.mark.serial
 def test_postgres_restart_between_pushes(app, client, world, database_url, pg_only, sync_api):
     """The pool's pre-ping replaces connections killed by a database restart.
 
