@@ -79,8 +79,10 @@ class UnitOfWork:
     pool: SeqPool = field(default_factory=SeqPool)
     rows: dict[str, dict[uuid.UUID, Row]] = field(default_factory=dict)
     original: dict[str, dict[uuid.UUID, Row]] = field(default_factory=dict)
-    new: dict[str, set[uuid.UUID]] = field(default_factory=dict)
-    dirty: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+    # Records made and records changed, in the order of their first version (dicts as
+    # ordered sets: rows are written in that order, no sorting).
+    new: dict[str, dict[uuid.UUID, None]] = field(default_factory=dict)
+    dirty: dict[str, dict[uuid.UUID, None]] = field(default_factory=dict)
     # Every version this work replaced or made: (entity, id, version) -> row.
     versions: dict[VersionKey, Row] = field(default_factory=dict)
     history: list[Row] = field(default_factory=list)
@@ -142,7 +144,8 @@ class UnitOfWork:
         return [self.table(entity)[i] for i in loaded]
 
     def children(self, entity: str, column: str, value: Any) -> list[Row]:
-        """Working rows of `entity` whose `column` is `value` (an index kept in step)."""
+        """Working rows of `entity` whose `column` is `value` (an index kept in step), in
+        id order."""
         key = (entity, column)
         if key not in self._index:
             index: dict[Any, set[uuid.UUID]] = {}
@@ -168,7 +171,7 @@ class UnitOfWork:
         if new.get("created_at") is None:
             new["created_at"] = how.get("at") or self.writer.now
         new["version"] = 0
-        self.new.setdefault(entity, set()).add(row["id"])
+        self.new.setdefault(entity, {})[row["id"]] = None
         return self._stamp(entity, new, reason, how)
 
     def update(self, entity: str, row: Row, *, reason: str, **how: Unpack[How]) -> Row:
@@ -205,7 +208,7 @@ class UnitOfWork:
             self.versions.setdefault(key, previous)
             if previous is self.original.get(entity, {}).get(record_id):
                 self.superseded[key] = previous
-            self.dirty.setdefault(entity, set()).add(record_id)
+            self.dirty.setdefault(entity, {})[record_id] = None
         self.table(entity)[record_id] = new
         self._reindex(entity, new)
         self.versions[(entity, record_id, new["version"])] = new
@@ -249,9 +252,9 @@ class UnitOfWork:
 
     def touched(self, entity: str) -> list[Row]:
         """Working rows of `entity` this work made a version of."""
-        ids = self.new.get(entity, set()) | self.dirty.get(entity, set())
+        ids = {**self.new.get(entity, {}), **self.dirty.get(entity, {})}
         rows = self.table(entity)
-        return [rows[i] for i in sorted(ids, key=str)]
+        return [rows[i] for i in ids]
 
     # ------------------------------------------------------------ writing
 
@@ -261,11 +264,12 @@ class UnitOfWork:
             entity = spec.name
             table = spec.model.__table__
             rows = self.table(entity)
-            new_ids = self.new.get(entity, set())
-            insert_rows(table, [rows[i] for i in sorted(new_ids, key=str)])
+            new_ids = self.new.get(entity, {})
+            insert_rows(table, [rows[i] for i in new_ids])
             updates = [
                 {"b_id": i, **{k: v for k, v in rows[i].items() if k != "id"}}
-                for i in sorted(self.dirty.get(entity, set()) - new_ids, key=str)
+                for i in self.dirty.get(entity, {})
+                if i not in new_ids
             ]
             if updates:
                 db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)

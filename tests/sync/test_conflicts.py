@@ -234,7 +234,7 @@ def test_database_refusal_falls_back_to_one_savepoint_per_mutation(app, worker, 
     def flaky(plan):
         calls["n"] += 1
         real(plan)
-        new_clients = plan.uow.new.get("client", set())
+        new_clients = plan.uow.new.get("client", {})
         if any(plan.uow.rows["client"][i]["known_as"] == "boom" for i in new_clients):
             raise IntegrityError("forced", {}, Exception("forced"))
 
