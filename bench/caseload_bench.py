@@ -23,8 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
+
+from bench.common import ensure_database
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test_caseload_bench"
 CLIENTS = 2_000
@@ -45,22 +47,6 @@ TYPES = [
     "referral_other",
     "treatment_entry_confirmed",
 ]
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database if it does not exist."""
-    target = make_url(url)
-    if not target.drivername.startswith("postgresql"):
-        return
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-        )
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-            print(f"created database {target.database}")
-    admin.dispose()
 
 
 def generate(db, clients: int, interventions: int) -> dict:

@@ -28,41 +28,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, func, select, text
+
+from bench.common import ensure_database
+from outreach.demo import TYPE_WEIGHTS
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_reports_bench"
 AREAS = 13
 TEAMS_PER_AREA = 2
 CLIENTS = 40_000
 WEEKS = 52
-TYPES = {
-    "naloxone_supplied": 14,
-    "needle_syringe_provision": 14,
-    "harm_reduction_advice": 20,
-    "bbv_test": 6,
-    "hbv_vaccination": 3,
-    "wound_care": 5,
-    "overdose_response": 1,
-    "brief_intervention": 12,
-    "referral_structured_treatment": 7,
-    "referral_other": 6,
-    "diversion": 4,
-    "treatment_entry_confirmed": 3,
-}
-
-
-def ensure_database(url: str) -> None:
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-        )
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-            print(f"created database {target.database}")
-    admin.dispose()
 
 
 def generate(db, rows: int, last_week_end: datetime) -> None:
@@ -122,7 +97,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
         by_team: dict[int, list] = {}
         for cid, team_id, _a in clients:
             by_team.setdefault(team_id, []).append(cid)
-        codes, weights = zip(*TYPES.items(), strict=True)
+        codes, weights = zip(*TYPE_WEIGHTS.items(), strict=True)
         cum = list(__import__("itertools").accumulate(weights))
         t0 = time.perf_counter()
         with cur.copy(
