@@ -53,9 +53,16 @@ from outreach.records.registry import (
 from outreach.records.sequence import current_seq
 from outreach.sync import records_json
 
-# A first pull sends each entity in turn (by `server_seq` within it): clients before
-# the records that name them.
-SNAPSHOT_ORDER = ("client", "follow_up", "intervention")
+# A first pull sends each entity in turn (by `server_seq` within it): clients before the
+# records that name them. A cursor names its entity by position in this order, so the
+# first three keep theirs; entities registered later follow, by name.
+FIRST_PULL_ORDER = ("client", "follow_up", "intervention")
+
+
+def snapshot_order() -> tuple[str, ...]:
+    later = sorted(name for name in ENTITIES if name not in FIRST_PULL_ORDER)
+    return (*FIRST_PULL_ORDER, *later)
+
 _SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})(?::t([0-9]{1,9}))?$")
 _SEQ = re.compile(r"^([0-9]{1,18})(?:\.t([0-9]{1,9}))?$")
 
@@ -98,7 +105,7 @@ def parse_cursor(value: str | None) -> Cursor | None:
     if match:
         return Cursor(int(match.group(1)), team_id=_team(match.group(2)))
     match = _SNAP.match(value)
-    if match and int(match.group(2)) < len(SNAPSHOT_ORDER):
+    if match and int(match.group(2)) < len(snapshot_order()):
         return Cursor(
             int(match.group(1)),
             snapshot=True,
@@ -155,8 +162,9 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
     in_database = on_postgres()
     changes = Page()
     index, after_seq, after_id = cursor.entity_index, cursor.after_seq, cursor.after_id
-    while index < len(SNAPSHOT_ORDER):
-        entity = SNAPSHOT_ORDER[index]
+    order = snapshot_order()
+    while index < len(order):
+        entity = order[index]
         c = ENTITIES[entity].model.__table__.c
         stmt = team_rows(entity, ctx.team_id, since).where(c.server_seq <= cursor.seq)
         if after_id is not None:

@@ -17,7 +17,11 @@ MUTATION_DOC = {
     "required": ["mutation_id", "entity", "op", "id"],
     "properties": {
         "mutation_id": {"type": "string", "format": "uuid"},
-        "entity": {"type": "string", "enum": ["client", "intervention", "follow_up"]},
+        "entity": {
+            "type": "string",
+            "description": "A synced entity: client, intervention, follow_up, or another the "
+            "server defines (the PWA's /js/core/spec.js lists them).",
+        },
         "op": {"type": "string", "enum": ["upsert", "delete"]},
         "id": {"type": "string", "format": "uuid"},
         "base_version": {"type": "integer", "nullable": True, "minimum": 1},
@@ -70,7 +74,7 @@ class PushResultSchema(Schema):
 
 CURSOR_PATTERN = (
     r"^([0-9]{1,18}(\.t[0-9]{1,9})?"
-    r"|snap:[0-9]{1,18}:[0-2]:[0-9]{1,18}:[0-9a-f]{32}(:t[0-9]{1,9})?)?$"
+    r"|snap:[0-9]{1,18}:[0-9]:[0-9]{1,18}:[0-9a-f]{32}(:t[0-9]{1,9})?)?$"
 )
 
 
