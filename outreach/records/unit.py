@@ -227,8 +227,11 @@ class UnitOfWork:
                 }
             )
         op = how.get("op") or ("remove" if new["deleted_at"] is not None else "upsert")
-        for team_id in sorted(teams):
-            self.changes.append((seq, team_id, entity, record_id, op))
+        # One change-log row per team whose phones hold the record, each with its own
+        # number (a change's number is its key): the record's team takes the version's.
+        self.changes.append((seq, new["team_id"], entity, record_id, op))
+        for team_id in sorted(teams - {new["team_id"]}):
+            self.changes.append((self.pool.take(teams), team_id, entity, record_id, op))
         detail: dict[str, Any] = {"version": new["version"]}
         if how.get("mutation_id") is not None:
             detail["mutation_id"] = str(how["mutation_id"])
