@@ -73,7 +73,7 @@ def test_wrong_role_is_json_403(login):
 def test_malformed_json_is_4xx_envelope(client, world):
     r = client.post("/api/v1/auth/login", data="{not json", content_type="application/json")
     assert r.status_code in (400, 422)
-    assert r.get_json()["code"] == r.status_code
+    assert_envelope(r, r.status_code)
 
 
 def test_unexpected_error_is_json_500_without_details(login, monkeypatch, caplog):
