@@ -99,6 +99,21 @@ def clean_db(request, app):
     limiter.reset()
 
 
+@pytest.fixture(autouse=True)
+def config_left_as_found(app):
+    """The app lives for the whole session: a test changes its config only through
+    monkeypatch.setitem (undone before this check runs), never by hand."""
+    before = dict(app.config)
+    yield
+    missing = object()
+    changed = sorted(
+        key
+        for key in before.keys() | app.config.keys()
+        if before.get(key, missing) != app.config.get(key, missing)
+    )
+    assert not changed, f"app.config changed and not restored: {changed}"
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -168,6 +183,17 @@ def login(client, world):
         return ApiClient(client, world.emails[who], device_id=device_id)
 
     return _login
+
+
+def point_smtp_at(app, monkeypatch, port: int) -> None:
+    """Send the app's email to 127.0.0.1:`port` (plain SMTP, no login) for this test only."""
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_STARTTLS": False,
+        "SMTP_USER": None,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
 
 
 @pytest.fixture(scope="session")

@@ -229,9 +229,19 @@ def test_successful_logins_are_not_throttled(client, world):
         assert ApiClient(client, world.emails["worker"]).access_token
 
 
-def test_deactivated_user_cannot_sign_in_or_use_tokens(login):
+def test_deactivated_user_cannot_sign_in_or_use_tokens(client, login):
     worker = login("worker")
     admin = login("admin")
     r = admin.patch(f"/api/v1/admin/users/{worker.user['id']}", json={"active": False})
     assert r.status_code == 200
     assert worker.get("/api/v1/me").status_code == 401
+    assert refresh(client, worker.refresh_token).status_code == 401
+    again = client.post(
+        "/api/v1/auth/login",
+        json={
+            "email": worker.email,
+            "password": "correct-horse-battery",
+            "device_id": str(uuid.uuid4()),
+        },
+    )
+    assert again.status_code == 401 and again.get_json()["code"] == 401

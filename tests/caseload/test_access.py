@@ -11,7 +11,8 @@ import uuid
 import pytest
 
 from outreach.core.extensions import db
-from tests.caseload.conftest import add_duplicate
+from tests.caseload.conftest import add_duplicate, add_intervention, now
+from tests.factories import make_clients
 
 LEAD_ONLY_READS = [
     "/api/v1/caseload/overview",
@@ -35,11 +36,51 @@ def test_lead_only_reads(street, login, path, who, status):
         assert response.get_json()["code"] == 403
 
 
+TEAMS = {  # lead -> (team, area, worker, other members)
+    "lead": ("street", "durham", "worker", ("worker2",)),
+    "lead_dorset": ("dorset", "dorset", "dorset", ()),
+}
+
+
+@pytest.fixture
+def both_teams(app, world, street, follow_up_in) -> dict[str, set[str]]:
+    """In the street team and in Dorset, records each lead-only read shows: a client on the
+    lead's own caseload with an intervention today and an overdue follow-up, and a pair of
+    probable duplicates. Returns, by lead, the ids of their team's records."""
+    shown = {}
+    with app.app_context():
+        for lead, (team, area, worker, _) in TEAMS.items():
+            team_id, area_id = world.team_ids[team], world.area_ids[area]
+            own = make_clients(team_id, area_id, 1, key_worker_id=world.user_ids[lead])[0]["id"]
+            pair = [c["id"] for c in make_clients(team_id, area_id, 2)]
+            iv = add_intervention(
+                team_id, area_id, world.user_ids[worker], own, type_="wound_care", occurred_at=now()
+            )["id"]
+            add_duplicate(team_id, *pair)
+            follow_up_in(own, team_id, -3)
+            shown[lead] = {str(i) for i in (own, iv, *pair)}
+    shown["lead"] |= {str(c) for c in street.clients + street.clients2}
+    return shown
+
+
 @pytest.mark.parametrize("path", [*LEAD_ONLY_READS, "/api/v1/caseload/mine"])
-def test_lead_of_another_team_sees_only_their_team(street, login, path):
-    body = login("lead_dorset").get(path).get_data(as_text=True)
-    for client_id in street.clients + street.clients2:
-        assert str(client_id) not in body
+def test_lead_of_another_team_sees_only_their_team(both_teams, world, login, path):
+    for lead, other in (("lead", "lead_dorset"), ("lead_dorset", "lead")):
+        response = login(lead).get(path)
+        assert response.status_code == 200, response.get_json()
+        if path.endswith("/overview"):
+            team, _, worker, members = TEAMS[lead]
+            body = response.get_json()
+            assert body["team"]["id"] == world.team_ids[team]
+            assert {w["worker_id"] for w in body["workers"]} == {
+                world.user_ids[u] for u in (lead, worker, *members)
+            }
+            continue
+        body = response.get_data(as_text=True)
+        # Something of their own team shows (the answer is not just empty) ...
+        assert any(i in body for i in both_teams[lead]), (lead, path)
+        # ... and nothing of the other team's.
+        assert not [i for i in both_teams[other] if i in body], (lead, path)
 
 
 def test_anonymous_gets_401(street, client):

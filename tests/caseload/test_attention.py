@@ -100,6 +100,8 @@ def test_filters_by_reason_worker_type_and_dates(scene, lead):
     c0, c1, c2 = (str(c) for c in scene.clients)
     got = _reasons(lead.get("/api/v1/caseload/attention?reason=overdue_follow_up").get_json())
     assert set(got) == {c1}
+    got = _reasons(lead.get(f"/api/v1/caseload/attention?worker_id={scene.worker}").get_json())
+    assert set(got) == {c0, c1, c2}
     got = _reasons(lead.get(f"/api/v1/caseload/attention?worker_id={scene.worker2}").get_json())
     assert got == {}
     url = "/api/v1/caseload/attention?type=referral_structured_treatment"

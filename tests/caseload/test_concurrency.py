@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from outreach.interventions.models import Intervention
 from outreach.records.models import SyncChange
 from tests.caseload.conftest import add_intervention, now
 from tests.conftest import ApiClient
+from tests.waiting import backend_pid, wait_for, waiting_on
 
 
 def _race(app, world, calls):
@@ -97,10 +97,12 @@ def test_reassign_takes_the_team_lock_before_client_rows(pg_only, app, world, st
 
     client_id = street.clients[0]
     holding, release = threading.Event(), threading.Event()
+    writer_pid = []
 
     def push_like_writer():
         with app.app_context():
             allocate_seqs(1, [street.team_id])
+            writer_pid.append(backend_pid(db.session))
             holding.set()
             release.wait(30)
             db.session.rollback()
@@ -120,9 +122,12 @@ def test_reassign_takes_the_team_lock_before_client_rows(pg_only, app, world, st
             )
         )
         reassign.start()
-        time.sleep(0.5)  # the reassign is now waiting for the team lock
-        assert reassign.is_alive()
         with app.app_context():
+            # The writer holds only the team's sequence lock: whoever waits on it waits
+            # for the team lock.
+            waiting = wait_for(lambda: waiting_on(writer_pid[0], db.engine))
+            assert len(waiting) == 1 and "sync_team_seq" in next(iter(waiting.values())), waiting
+            assert reassign.is_alive()
             # The push can still lock the client it edits: the reassign holds no row.
             db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
             locked = db.session.scalar(

@@ -165,14 +165,19 @@ def test_links_to_third_clients_move_to_the_survivor(app, street, lead):
 
 def test_survivor_keeps_its_values_and_fills_blanks(app, street, lead):
     with app.app_context():
-        blank = make_clients(street.team_id, street.area_id, 1)[0]["id"]
-        other = db.session.get(Client, street.clients[0])
+        survivor = make_clients(street.team_id, street.area_id, 1)[0]["id"]  # no key worker
+        db.session.get(Client, survivor).postcode_district = "DH7"
+        other = db.session.get(Client, street.clients[0])  # postcode DH1, key worker
         other.known_as = "Spike"
         db.session.commit()
-    lead.post(f"/api/v1/clients/{blank}/merge", json={"other_client_id": str(street.clients[0])})
+    response = lead.post(
+        f"/api/v1/clients/{survivor}/merge", json={"other_client_id": str(street.clients[0])}
+    )
+    assert response.status_code == 200, response.get_json()
     with app.app_context():
-        kept = db.session.get(Client, blank)
-        assert kept.key_worker_id == street.worker and kept.known_as == "Spike"
+        kept = db.session.get(Client, survivor)
+        assert kept.postcode_district == "DH7"  # its own value stays
+        assert kept.key_worker_id == street.worker and kept.known_as == "Spike"  # blanks filled
 
 
 def test_merge_bad_input(app, street, lead):

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 SECRETS = {
@@ -161,13 +159,6 @@ def gunicorn(database_url, tmp_path, app):
     yield _start
     for server in servers:
         server.stop()
-
-
-@pytest.fixture
-def sync_api(app):
-    """Skip (fail in CI) until the sync slice serves POST /api/v1/sync/push."""
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    need("/api/v1/sync/push" in rules, "the sync API (POST /api/v1/sync/push) is not there yet")
 
 
 def client_mutations(count: int, *, seed: int = 0) -> list[dict]:

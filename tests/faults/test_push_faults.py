@@ -62,7 +62,7 @@ def wait_for(predicate, timeout: float = 60, step: float = 0.05) -> bool:
     return predicate()
 
 
-def test_lost_response_then_retry(app, world, gunicorn, sync_api):
+def test_lost_response_then_retry(app, world, gunicorn):
     """The server commits, the phone hangs up before reading; the retry changes nothing."""
     server = gunicorn(workers=1)
     phone = server.login(world.emails["worker"])
@@ -101,9 +101,7 @@ def _push_in_flight(app, database_url: str, timeout: float = 30) -> bool:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.15], ids=["at-once", "a-little-later"])
-def test_server_killed_mid_push_then_restart_and_retry(
-    app, world, database_url, gunicorn, sync_api, delay
-):
+def test_server_killed_mid_push_then_restart_and_retry(app, world, database_url, gunicorn, delay):
     """SIGKILL the whole gunicorn while a 500-record push is in flight; after a restart
     the same push (same mutation ids) leaves every record exactly once."""
     server = gunicorn(workers=1)
@@ -145,7 +143,7 @@ def _local_cluster(database_url: str) -> tuple[str, str] | None:
 
 
 @pytest.mark.serial
-def test_postgres_restart_between_pushes(app, client, world, database_url, pg_only, sync_api):
+def test_postgres_restart_between_pushes(app, client, world, database_url, pg_only):
     """The pool's pre-ping replaces connections killed by a database restart.
 
     Restarts the local cluster: run it on a machine of your own (CI), never while others

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from outreach.access.models import User
 from outreach.core.extensions import db
+from tests.conftest import point_smtp_at
 from tests.factories import make_interventions
 from tests.faults.conftest import free_port
 
@@ -67,9 +68,8 @@ def test_smtp_dies_mid_run_then_returns(app, world, monkeypatch):
             server["controller"].stop()
 
     monkeypatch.setattr(delivery, "send_email", send_then_die)
-    saved = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER")}
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_USER=None)
-    app.config["REPORT_CATCH_UP_WEEKS"] = 1
+    point_smtp_at(app, monkeypatch, port)
+    monkeypatch.setitem(app.config, "REPORT_CATCH_UP_WEEKS", 1)
     try:
         with app.app_context():
             first_run = delivery.deliver_due(MONDAY)
@@ -90,8 +90,6 @@ def test_smtp_dies_mid_run_then_returns(app, world, monkeypatch):
             by_email = {db.session.get(User, r.recipient_id).email: r for r in rows}
     finally:
         server["controller"].stop()
-        app.config.pop("REPORT_CATCH_UP_WEEKS", None)
-        app.config.update(saved)
 
     recipients = sorted(m.rcpt_tos[0] for m in inbox.messages)
     assert recipients == sorted([world.emails["commissioner"], world.emails["commissioner_sw"]])

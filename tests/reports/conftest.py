@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from outreach.core.extensions import db
+from tests.conftest import point_smtp_at
 from tests.factories import make_clients, make_interventions
 
 
@@ -34,20 +35,18 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp(app):
+def smtp(app, monkeypatch):
     """A real SMTP server on 127.0.0.1 (free port); the app is pointed at it."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    saved = {k: app.config[k] for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER")}
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_USER=None)
+    point_smtp_at(app, monkeypatch, port)
     inbox.controller = controller
     inbox.port = port
     yield inbox
     with contextlib.suppress(AssertionError, RuntimeError):
         controller.stop()
-    app.config.update(saved)
 
 
 def utc(text: str) -> datetime:

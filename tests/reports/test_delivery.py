@@ -67,10 +67,10 @@ def test_email_received_with_pdf_attached(ctx, world, record, smtp):
     assert len(smtp.messages) == 3
 
 
-def test_two_schedulers_at_once_send_one_email_each(app, ctx, world, record, smtp):
+def test_two_schedulers_at_once_send_one_email_each(app, ctx, world, record, smtp, monkeypatch):
     record(when="2026-11-18T10:00:00Z", n=7)
     _only_durham_commissioner(world)
-    app.config["REPORT_CATCH_UP_WEEKS"] = 1
+    monkeypatch.setitem(app.config, "REPORT_CATCH_UP_WEEKS", 1)
     barrier = threading.Barrier(3)
     results, errors = [], []
 
@@ -84,14 +84,11 @@ def test_two_schedulers_at_once_send_one_email_each(app, ctx, world, record, smt
             finally:
                 db.session.remove()
 
-    try:
-        threads = [threading.Thread(target=scheduler) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        app.config.pop("REPORT_CATCH_UP_WEEKS")
+    threads = [threading.Thread(target=scheduler) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
     assert errors == []
     assert len(smtp.messages) == 1
     assert smtp.messages[0].rcpt_tos == ["commissioner@example.test"]
@@ -101,48 +98,42 @@ def test_two_schedulers_at_once_send_one_email_each(app, ctx, world, record, smt
     assert [(r.period, r.status, r.attempts) for r in rows] == [("2026-W47", "sent", 1)]
 
 
-def test_smtp_down_then_up_sends_once(app, ctx, world, record, smtp, login):
+def test_smtp_down_then_up_sends_once(app, ctx, world, record, smtp, login, monkeypatch):
     record(when="2026-11-18T10:00:00Z", n=7)
     _only_durham_commissioner(world)
-    app.config["REPORT_CATCH_UP_WEEKS"] = 1
-    try:
-        app.config["SMTP_PORT"] = free_port()  # nothing listens there
-        failed = deliver_due(MONDAY)
-        assert [o.status for o in failed] == ["failed"]
-        row = _rows()[0]
-        assert (row.status, row.attempts) == ("failed", 1)
-        assert "ConnectionRefused" in row.last_error
-        assert row.next_attempt_at == MONDAY + timedelta(minutes=5)
+    monkeypatch.setitem(app.config, "REPORT_CATCH_UP_WEEKS", 1)
+    monkeypatch.setitem(app.config, "SMTP_PORT", free_port())  # nothing listens there
+    failed = deliver_due(MONDAY)
+    assert [o.status for o in failed] == ["failed"]
+    row = _rows()[0]
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "ConnectionRefused" in row.last_error
+    assert row.next_attempt_at == MONDAY + timedelta(minutes=5)
 
-        admin = login("admin")
-        listed = admin.get("/api/v1/admin/deliveries?status=failed").get_json()
-        assert [(d["status"], d["attempts"]) for d in listed] == [("failed", 1)]
-        assert "ConnectionRefused" in listed[0]["last_error"]
-        assert login("commissioner").get("/api/v1/admin/deliveries").status_code == 403
+    admin = login("admin")
+    listed = admin.get("/api/v1/admin/deliveries?status=failed").get_json()
+    assert [(d["status"], d["attempts"]) for d in listed] == [("failed", 1)]
+    assert "ConnectionRefused" in listed[0]["last_error"]
+    assert login("commissioner").get("/api/v1/admin/deliveries").status_code == 403
 
-        assert deliver_due(MONDAY + timedelta(minutes=2)) == []  # backing off
-        app.config["SMTP_PORT"] = smtp.port  # the server is back
-        sent = deliver_due(MONDAY + timedelta(minutes=6))
-        assert [o.status for o in sent] == ["sent"]
-        assert deliver_due(MONDAY + timedelta(minutes=20)) == []
-    finally:
-        app.config.pop("REPORT_CATCH_UP_WEEKS")
+    assert deliver_due(MONDAY + timedelta(minutes=2)) == []  # backing off
+    monkeypatch.setitem(app.config, "SMTP_PORT", smtp.port)  # the server is back
+    sent = deliver_due(MONDAY + timedelta(minutes=6))
+    assert [o.status for o in sent] == ["sent"]
+    assert deliver_due(MONDAY + timedelta(minutes=20)) == []
     assert len(smtp.messages) == 1
     row = _rows()[0]
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
 
 
-def test_catch_up_after_downtime_sends_missed_weeks_once(app, ctx, world, smtp):
+def test_catch_up_after_downtime_sends_missed_weeks_once(app, ctx, world, smtp, monkeypatch):
     _only_durham_commissioner(world)
-    app.config["REPORT_CATCH_UP_WEEKS"] = 2
-    try:
-        # Monday 06:30 UK time: week 47 is not due yet (07:00); week 46 is missed.
-        early = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
-        assert [o.period for o in deliver_due(early)] == ["2026-W46"]
-        assert [o.period for o in deliver_due(MONDAY)] == ["2026-W47"]
-        assert deliver_due(MONDAY + timedelta(hours=1)) == []
-    finally:
-        app.config.pop("REPORT_CATCH_UP_WEEKS")
+    monkeypatch.setitem(app.config, "REPORT_CATCH_UP_WEEKS", 2)
+    # Monday 06:30 UK time: week 47 is not due yet (07:00); week 46 is missed.
+    early = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+    assert [o.period for o in deliver_due(early)] == ["2026-W46"]
+    assert [o.period for o in deliver_due(MONDAY)] == ["2026-W47"]
+    assert deliver_due(MONDAY + timedelta(hours=1)) == []
     assert len(smtp.messages) == 2
     assert sorted(r.period for r in _rows()) == ["2026-W46", "2026-W47"]
 

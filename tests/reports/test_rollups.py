@@ -20,6 +20,7 @@ from outreach.reports.aggregation import aggregate
 from outreach.reports.models import ReportClientFirst, ReportClientWeek, ReportWeekCount
 from outreach.reports.weeks import IsoWeek, week_range
 from tests.factories import make_clients, make_interventions
+from tests.waiting import backend_pid, wait_for, waiting_on
 
 pytestmark = pytest.mark.usefixtures("pg_only")
 TZ = "Europe/London"
@@ -202,10 +203,10 @@ def test_rebuild_command_restores_rollups_changed_behind_the_triggers_back(ctx, 
     assert figures([world.area_ids["durham"]], from_rollups=True)[0] != {}
 
 
-def _first_contact_race(app, world, second_writer_sql):
+def _first_contact_race(app, world, second_writer_sql, *, second_waits: bool = False):
     """T1 moves client O's 2017 contact onto client S (as a merge does) and holds its
     transaction open; T2 runs `second_writer_sql` on S's 2018 contact; T1 commits,
-    then T2. S's first contact must be 2017."""
+    then T2. S's first contact must be 2017. `second_waits`: T2 must wait for T1."""
     team, area, worker = (
         world.team_ids["street"],
         world.area_ids["durham"],
@@ -220,6 +221,8 @@ def _first_contact_race(app, world, second_writer_sql):
     )[0]["id"]
     engine = db.engine
     with engine.connect() as t1, engine.connect() as t2:
+        t1_pid, t2_pid = backend_pid(t1), backend_pid(t2)
+        t2.commit()  # T2's own transaction begins in its thread
         t1.execute(text("UPDATE intervention SET client_id = :s WHERE id = :o"), {"s": s, "o": o1})
         errors = []
 
@@ -232,7 +235,12 @@ def _first_contact_race(app, world, second_writer_sql):
 
         thread = threading.Thread(target=second)
         thread.start()
-        thread.join(timeout=1.0)  # T2 may wait for T1's lock, or be done already
+        # T1 commits only once T2 has run its statement: T2 is done already, or waits for
+        # a lock T1 holds.
+        reached = wait_for(lambda: not thread.is_alive() or t2_pid in waiting_on(t1_pid, engine))
+        assert reached, "T2 neither finished nor waited for T1"
+        if second_waits:
+            assert thread.is_alive(), "T2 did not wait for T1's lock"
         t1.commit()
         thread.join(timeout=30)
         assert not thread.is_alive() and not errors, errors
@@ -255,6 +263,7 @@ def test_concurrent_moves_of_one_clients_contacts_leave_first_contact_right(app,
         app,
         world,
         "UPDATE intervention SET occurred_at = '2019-01-01T00:00:00Z' WHERE id = :i",
+        second_waits=True,
     )
 
 

@@ -20,6 +20,7 @@ from outreach.core.extensions import db
 from outreach.org.service import create_user
 from tests.factories import PASSWORD
 from tests.sync.helpers import client_data, intervention_data, mutation, replay, server_scope
+from tests.waiting import backend_pid, wait_for, waiting_on
 
 PUSHERS = 6
 ROUNDS = 12
@@ -216,40 +217,46 @@ def test_a_teams_open_write_holds_back_only_that_team(app, world, pg_only):
     street, custody = world.team_ids["street"], world.team_ids["custody"]
     opened, release = threading.Event(), threading.Event()
     held: list[list[int]] = []
+    holder: list[int] = []  # the street writer's backend
 
     def slow_street_writer() -> None:
         with app.app_context():
             held.append(allocate_seqs(2, [street]))
+            holder.append(backend_pid(db.session))
             opened.set()
             release.wait(timeout=30)
             db.session.commit()
 
+    def allocate_and_commit(team: int, got: list[list[int]]) -> None:
+        with app.app_context():
+            got.append(allocate_seqs(1, [team]))
+            db.session.commit()
+
+    with app.app_context():
+        engine = db.engine
     writer = threading.Thread(target=slow_street_writer)
     writer.start()
     try:
         assert opened.wait(timeout=30)
+        # Another team's writer is done without ever waiting for the street writer.
+        other: list[list[int]] = []
+        custody_writer = threading.Thread(target=allocate_and_commit, args=(custody, other))
+        custody_writer.start()
+        assert wait_for(lambda: not custody_writer.is_alive() or waiting_on(holder[0], engine))
+        assert not custody_writer.is_alive(), waiting_on(holder[0], engine)
         with app.app_context():
-            started = time.monotonic()
-            other = allocate_seqs(1, [custody])  # does not wait for the street writer
-            db.session.commit()
-            assert time.monotonic() - started < 5
-            assert other[0] > held[0][-1]
-            assert current_seq(custody) == other[0]
+            assert other[0][0] > held[0][-1]
+            assert current_seq(custody) == other[0][0]
             assert current_seq(street) < held[0][0]  # not yet committed: not passed
-        blocked = threading.Event()
-
-        def second_street_writer() -> None:
-            with app.app_context():
-                allocate_seqs(1, [street])
-                blocked.set()
-                db.session.commit()
-
-        second = threading.Thread(target=second_street_writer)
+        # A second writer of the same team waits for the first.
+        second_held: list[list[int]] = []
+        second = threading.Thread(target=allocate_and_commit, args=(street, second_held))
         second.start()
-        assert not blocked.wait(timeout=0.5)  # same team: waits for the first
+        assert wait_for(lambda: waiting_on(holder[0], engine)), "no writer waits"
+        assert not second_held
         release.set()
-        assert blocked.wait(timeout=30)
         second.join(timeout=30)
+        assert second_held and second_held[0][0] > held[0][-1]
         with app.app_context():
             assert current_seq(street) > held[0][-1]
     finally:

@@ -79,12 +79,28 @@ def _echoed(mutation) -> str | None:
 
 @pytest.mark.parametrize("key", ["device_id", "schema_version", "mutations"])
 def test_odd_values_in_the_envelope_are_a_4xx(worker, key):
-    for value in ODD_VALUES:
+    # A list as `mutations` is a push (answered per mutation: the test below), not an
+    # odd envelope.
+    values = [v for v in ODD_VALUES if not (key == "mutations" and isinstance(v, list))]
+    for value in values:
         body = {"device_id": str(worker.device_id), "schema_version": 1, "mutations": []}
         body[key] = value
         headers = {**worker.headers, "Content-Type": "application/json"}
         r = worker.client.post("/api/v1/sync/push", data=json.dumps(body), headers=headers)
-        assert r.status_code < 500, (key, value)
+        assert 400 <= r.status_code < 500, (key, value, r.status_code)
+        error = r.get_json()
+        assert error["code"] == r.status_code and error["message"], (key, value, error)
+        assert key in error["errors"], (key, value, error)
+
+
+def test_mutations_that_are_not_objects_are_each_rejected(worker):
+    odd = [v for v in ODD_VALUES if not isinstance(v, dict)]
+    r = _push(worker, odd)
+    assert r.status_code == 200
+    results = r.get_json()["results"]
+    assert len(results) == len(odd)
+    assert {x["status"] for x in results} == {"rejected"}
+    assert all(x["errors"] == {"_schema": ["A mutation must be an object."]} for x in results)
 
 
 def test_a_list_as_entity_is_rejected_not_a_500(worker):

@@ -104,16 +104,14 @@ def test_first_pull_paged_is_stable_and_complete(app, worker, world):
 
 def test_old_interventions_and_other_teams_are_out_of_scope(app, worker, world):
     with app.app_context():
-        old = make_interventions(
-            world.team_ids["street"],
-            world.area_ids["durham"],
-            world.user_ids["worker"],
-            1,
-            occurred_at=utcnow() - timedelta(days=120),
-        )
+        street = (world.team_ids["street"], world.area_ids["durham"], world.user_ids["worker"])
+        old = make_interventions(*street, 1, occurred_at=utcnow() - timedelta(days=120))
+        recent = make_interventions(*street, 1, occurred_at=utcnow() - timedelta(days=3))
+        ours = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)
         theirs = make_clients(world.team_ids["dorset"], world.area_ids["dorset"], 2)
     changes, _ = pull_all(worker)
     ids = {ch["id"] for ch in changes}
+    assert ids == {str(recent[0]["id"]), str(ours[0]["id"])}
     assert str(old[0]["id"]) not in ids
     assert not ids & {str(r["id"]) for r in theirs}
 
@@ -148,9 +146,14 @@ def test_pull_args_validation(worker):
         assert r.get_json()["errors"]
     # A cursor from the future (a restored database) starts again from scratch, without
     # a 422: the phone keeps what the restored server lacks.
+    c = mutation("client", client_data())
+    push(worker, [c])
     _, cursor = pull_all(worker)
+    assert pull(worker, cursor)["changes"] == []  # up to date ...
     team = cursor.split(".t")[1]
     page = pull(worker, f"999999.t{team}")
+    # ... yet from a cursor ahead of the server, the whole scope again.
+    assert [ch["id"] for ch in page["changes"]] == [c["id"]]
     assert "reference" not in page and page["has_more"] is False
     # A cursor from before cursors named their team: pull again without one.
     r = worker.get("/api/v1/sync/pull", query_string={"cursor": "5"})

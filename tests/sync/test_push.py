@@ -162,16 +162,17 @@ def test_rules_future_dates_codes_quantities_and_sizes(worker):
         r["status"] for r in push(worker, [mutation("intervention", d) for d in ok])["results"]
     } == {"applied"}
     bad_clients = [
-        client_data(initials="J"),
-        client_data(date_of_birth="2999-01-01"),
-        client_data(date_of_birth="1984-02-30"),
-        client_data(sex="unknown"),
-        client_data(postcode_district="DH1 1AA"),
-        client_data(known_as="x" * 41),
-        {"initials": "JD"},
+        (client_data(initials="J"), {"initials"}),
+        (client_data(date_of_birth="2999-01-01"), {"date_of_birth"}),
+        (client_data(date_of_birth="1984-02-30"), {"date_of_birth"}),
+        (client_data(sex="unknown"), {"sex"}),
+        (client_data(postcode_district="DH1 1AA"), {"postcode_district"}),
+        (client_data(known_as="x" * 41), {"known_as"}),
+        ({"initials": "JD"}, {"date_of_birth", "sex", "postcode_district"}),
     ]
-    results = push(worker, [mutation("client", d) for d in bad_clients])["results"]
-    assert all(r["status"] == "rejected" for r in results), results
+    results = push(worker, [mutation("client", d) for d, _ in bad_clients])["results"]
+    for (_, fields), result in zip(bad_clients, results, strict=True):
+        assert result["status"] == "rejected" and set(result["errors"]) == fields, result
 
 
 def test_hostile_payloads(app, worker, world):
@@ -468,7 +469,11 @@ def test_an_id_with_half_an_emoji_is_rejected_in_a_readable_answer(worker):
     odd["id"] = "\udc00"
     r = _raw_push(worker, [odd])
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
-    assert r.get_json()["results"][0]["status"] == "rejected"
+    result = r.get_json()["results"][0]
+    assert result["status"] == "rejected" and "id" in result["errors"]
+    # Named by its mutation id; the broken id is not sent back.
+    assert result["mutation_id"] == odd["mutation_id"] and result["id"] is None
+    assert "\\udc00" not in r.get_data(as_text=True)
 
 
 def test_a_sync_after_a_quiet_spell_moves_the_last_sync_on(app, worker):
