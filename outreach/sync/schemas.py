@@ -51,10 +51,13 @@ class PushSchema(Schema):
 # Schemas of push and pull results that name others by reference (a record's data, one
 # schema per synced entity; a mutation's result, one schema per outcome) are put in the
 # document when the sync blueprint is registered (`sync_components`).
+RECORD_DATA_TEXT = (
+    "The whole record as the phone stores it: the entity's fields (DESIGN §8 names), then "
+    "version, server_seq and the server's times."
+)
 RECORD_DATA = {
     "allOf": [{"$ref": "#/components/schemas/RecordData"}],
-    "description": "The whole record as the phone stores it: the entity's fields (DESIGN §8 "
-    "names), then version, server_seq and the server's times.",
+    "description": RECORD_DATA_TEXT,
 }
 FIELD_ERRORS = {"description": "field name to messages"}
 
@@ -169,9 +172,7 @@ class ChangeSchema(Schema):
         required=True, allow_none=True, metadata={"description": "null: remove"}
     )
     server_seq = fields.Integer(required=True)
-    data = fields.Dict(
-        metadata={**RECORD_DATA, "description": RECORD_DATA["description"] + " Upserts only."}
-    )
+    data = fields.Dict(metadata={**RECORD_DATA, "description": RECORD_DATA_TEXT + " Upserts only."})
 
 
 class InterventionTypeSchema(Schema):
