@@ -86,6 +86,10 @@ def test_schemathesis_cli_as_every_role(client, world, live_url, tmp_path, reque
                 "/api/v1/auth/logout",
                 "--exclude-path",
                 "/api/v1/auth/refresh",
+                # A weekly PDF (WeasyPrint) may take longer than the CLI's default 10 s
+                # on a busy two-core machine; an endpoint that hangs still fails.
+                "--request-timeout",
+                "120",
                 "--no-color",
             ],
             capture_output=True,
