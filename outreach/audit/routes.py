@@ -6,9 +6,10 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from outreach.access.guard import require
-from outreach.audit.service import list_events
+from outreach.audit.service import events_query
 from outreach.core.blueprint import Blueprint
-from outreach.core.schemas import PageArgsSchema, Text
+from outreach.core.pagination import paginate
+from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 
 blp = Blueprint(
     "admin_audit", __name__, url_prefix="/api/v1/admin", description="Audit log (admin)"
@@ -26,11 +27,8 @@ class AuditEventSchema(Schema):
     detail = fields.Dict(allow_none=True)
 
 
-class AuditPageSchema(Schema):
-    events = fields.List(fields.Nested(AuditEventSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+class AuditPageSchema(PageSchema):
+    items = page_items(AuditEventSchema)
 
 
 class AuditQueryArgsSchema(PageArgsSchema):
@@ -51,10 +49,5 @@ class AuditEvents(MethodView):
     @blp.response(200, AuditPageSchema)
     def get(self, args):
         """Who read or changed which record, from which device; newest first."""
-        events, total = list_events(**args)
-        return {
-            "events": events,
-            "total": total,
-            "page": args["page"],
-            "per_page": args["per_page"],
-        }
+        filters = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+        return paginate(events_query(**filters), args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from outreach.audit.models import AuditEvent
 from outreach.core.bulk import insert_rows
@@ -59,7 +59,7 @@ def record_events(rows: list[dict]) -> None:
         insert_rows(AuditEvent.__table__, event_rows(rows))
 
 
-def list_events(
+def events_query(
     *,
     actor_id: int | None = None,
     device_id: uuid.UUID | None = None,
@@ -68,12 +68,8 @@ def list_events(
     record_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: int = 1,
-    per_page: int = 50,
-) -> tuple[list[AuditEvent], int]:
-    """Filter the audit log, newest first. Returns (events, total)."""
-    from sqlalchemy import func
-
+) -> Select:
+    """The audit events that pass the filters, newest first."""
     stmt = select(AuditEvent)
     if actor_id is not None:
         stmt = stmt.where(AuditEvent.actor_id == actor_id)
@@ -89,8 +85,4 @@ def list_events(
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
         stmt = stmt.where(AuditEvent.at < until)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(
-        stmt.order_by(AuditEvent.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return list(rows), int(total or 0)
+    return stmt.order_by(AuditEvent.id.desc())

@@ -11,8 +11,8 @@ from outreach.access.models import Device
 from outreach.auth import service
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
-from outreach.core.extensions import db
-from outreach.core.schemas import PageArgsSchema, Text
+from outreach.core.pagination import paginate
+from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 
 blp = Blueprint(
     "admin_devices", __name__, url_prefix="/api/v1/admin", description="Devices (admin)"
@@ -29,6 +29,10 @@ class DeviceSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
 
 
+class DevicePageSchema(PageSchema):
+    items = page_items(DeviceSchema)
+
+
 class DeviceQueryArgsSchema(PageArgsSchema):
     user_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
@@ -38,16 +42,16 @@ class Devices(MethodView):
     decorators = [require("admin")]
 
     @blp.arguments(DeviceQueryArgsSchema, location="query")
-    @blp.response(200, DeviceSchema(many=True))
+    @blp.response(200, DevicePageSchema)
     def get(self, args):
         """List devices, most recently seen first."""
         stmt = select(Device)
         if args.get("user_id"):
             stmt = stmt.where(Device.user_id == args["user_id"])
-        stmt = stmt.order_by(Device.last_seen_at.desc().nullslast(), Device.created_at.desc())
-        return db.session.scalars(
-            stmt.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])
-        ).all()
+        stmt = stmt.order_by(
+            Device.last_seen_at.desc().nullslast(), Device.created_at.desc(), Device.id
+        )
+        return paginate(stmt, args)
 
 
 @blp.route("/devices/<uuid:device_id>/revoke")

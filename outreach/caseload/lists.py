@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from outreach.access.models import User
 from outreach.caseload.clock import Clock
@@ -16,8 +16,9 @@ from outreach.people.models import Client
 from outreach.records.fields import getter
 
 
-def team_interventions(team_id: int, clock: Clock, args: dict) -> tuple[list, int]:
-    """The team's interventions, filtered by worker, type, client and local date range."""
+def team_interventions_query(team_id: int, clock: Clock, args: dict) -> Select:
+    """The team's interventions, filtered by worker, type, client and local date range,
+    newest (or oldest) first, with their worker's name: rows for `intervention_out`."""
     stmt = select(Intervention, User.name).outerjoin(User, User.id == Intervention.worker_id)
     stmt = stmt.where(Intervention.team_id == team_id, Intervention.deleted_at.is_(None))
     if args.get("worker_id") is not None:
@@ -31,17 +32,14 @@ def team_interventions(team_id: int, clock: Clock, args: dict) -> tuple[list, in
     if args.get("date_to"):
         end = clock.day_start(args["date_to"] + timedelta(days=1))
         stmt = stmt.where(Intervention.occurred_at < end)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     order = Intervention.occurred_at.asc() if args.get("sort") == "occurred_at" else None
     order = order if order is not None else Intervention.occurred_at.desc()
-    page, per_page = args.get("page", 1), args.get("per_page", 50)
-    result = db.session.execute(
-        stmt.order_by(order, Intervention.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return [_intervention_out(iv, name) for iv, name in result], int(total or 0)
+    return stmt.order_by(order, Intervention.id)
 
 
-def _intervention_out(iv: Intervention, worker_name: str | None) -> dict:
+def intervention_out(row: Any) -> dict:
+    """An (intervention, worker name) row as the caseload API lists it."""
+    iv, worker_name = row
     return {
         "id": iv.id,
         "client_id": iv.client_id,

@@ -363,9 +363,10 @@ def select_clients(
     team_id: int,
     args: dict,
     attention: tuple[int, int] | None = None,
-) -> tuple[list[dict], int]:
-    """Filter, sort and page client summaries. `attention` = (no_contact_days,
-    referral_days): keep only clients with a reason (and the `reason` filter)."""
+) -> list[dict]:
+    """Filter and sort client summaries (the route pages them). `attention` =
+    (no_contact_days, referral_days): keep only clients with a reason (and the `reason`
+    filter)."""
     worker_id = args.get("worker_id")
     if worker_id is not None:
         rows = [r for r in rows if r["key_worker_id"] == worker_id]
@@ -391,5 +392,4 @@ def select_clients(
     sort = args.get("sort") or "last_contact"
     rows = sorted(rows, key=lambda r: str(r["id"]))
     rows.sort(key=_sort_key(sort), reverse=sort.startswith("-"))
-    page, per_page = args.get("page", 1), args.get("per_page", 50)
-    return rows[(page - 1) * per_page : page * per_page], len(rows)
+    return rows

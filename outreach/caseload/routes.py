@@ -31,8 +31,9 @@ from outreach.caseload.schemas import (
     OverviewSchema,
 )
 from outreach.core.blueprint import Blueprint
+from outreach.core.pagination import paginate, paginate_list
 from outreach.core.schemas import PageArgsSchema
-from outreach.people.service import list_probable_duplicates
+from outreach.people.service import duplicate_pair_out, probable_duplicates_query
 
 blp = Blueprint("caseload", __name__, url_prefix="/api/v1", description="Caseload")
 
@@ -49,13 +50,6 @@ def _no_store(response):
 
 def _clock():
     return make_clock(tz=current_app.config.get("TIMEZONE"))
-
-
-def _page(items: list, total: int, args: dict) -> dict:
-    return {
-        "meta": {"page": args["page"], "per_page": args["per_page"], "total": total},
-        "items": items,
-    }
 
 
 @blp.route("/caseload/overview")
@@ -93,14 +87,14 @@ class CaseloadAttention(MethodView):
         team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
-        items, total = queries.select_clients(
+        selected = queries.select_clients(
             rows,
             clock,
             team_id=team_id,
             args=args,
             attention=(args["no_contact_days"], args["referral_days"]),
         )
-        return {**clock.describe(), "generated_at": clock.now, **_page(items, total, args)}
+        return {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
 
 
 @blp.route("/caseload/clients")
@@ -115,8 +109,8 @@ class CaseloadClients(MethodView):
         team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
-        items, total = queries.select_clients(rows, clock, team_id=team_id, args=args)
-        return {**clock.describe(), "generated_at": clock.now, **_page(items, total, args)}
+        selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        return {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
 
 
 @blp.route("/caseload/interventions")
@@ -129,8 +123,8 @@ class CaseloadInterventions(MethodView):
     def get(self, args):
         """The team's interventions by worker, type, client and date range, newest first."""
         team_id = team_of(current_actor())
-        items, total = lists.team_interventions(team_id, _clock(), args)
-        return _page(items, total, args)
+        stmt = lists.team_interventions_query(team_id, _clock(), args)
+        return paginate(stmt, args, row=lists.intervention_out)
 
 
 @blp.route("/caseload/mine")
@@ -155,13 +149,13 @@ class CaseloadMine(MethodView):
             r for r in queries.client_summaries(team_id, clock) if r["key_worker_id"] == actor.id
         ]
         args = {**args, "worker_id": None, "unassigned": False}
-        items, total = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
         return {
             **clock.describe(),
             "generated_at": clock.now,
             "worker": me,
             "follow_ups": lists.open_follow_ups(team_id, clock, owner_id=actor.id),
-            **_page(items, total, args),
+            **paginate_list(selected, args),
         }
 
 
@@ -173,7 +167,7 @@ class ClientHistory(MethodView):
     @blp.response(200, HistorySchema)
     @blp.alt_response(404, description="No such client in the caller's team")
     def get(self, args, client_id):
-        """A client's history, newest first.
+        """A client's history, newest first: `items` are its events, `client` its summary.
 
         Every intervention, follow-up, key-worker change and merge, with who recorded it
         and when it was recorded (`recorded_at`) versus when it happened (`occurred_at`).
@@ -182,13 +176,7 @@ class ClientHistory(MethodView):
         client = service.team_client(actor, client_id)
         clock = _clock()
         summary = queries.client_summaries(client.team_id, clock, only=client.id)[0]
-        events = client_history(client)
-        start = (args["page"] - 1) * args["per_page"]
-        return {
-            "client": summary,
-            "meta": {"page": args["page"], "per_page": args["per_page"], "total": len(events)},
-            "events": events[start : start + args["per_page"]],
-        }
+        return {"client": summary, **paginate_list(client_history(client), args)}
 
 
 @blp.route("/clients/<uuid:client_id>/assign")
@@ -244,9 +232,8 @@ class CaseloadDuplicates(MethodView):
 
         Merge one into the other (POST /clients/{id}/merge) or dismiss the link.
         """
-        pairs = list_probable_duplicates(team_of(current_actor()))
-        start = (args["page"] - 1) * args["per_page"]
-        return _page(pairs[start : start + args["per_page"]], len(pairs), args)
+        stmt = probable_duplicates_query(team_of(current_actor()))
+        return paginate(stmt, args, row=duplicate_pair_out)
 
 
 @blp.route("/caseload/duplicates/<int:duplicate_id>/dismiss")

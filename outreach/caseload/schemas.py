@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from outreach.caseload.queries import CLIENT_SORTS, REASONS
 from outreach.caseload.service import ASSIGN_REASONS
-from outreach.core.schemas import PageArgsSchema, PageMetaSchema, Text
+from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 from outreach.interventions.codes import TYPE_CODES
 
 USER_ID = validate.Range(min=1, max=2_147_483_647)
@@ -131,9 +131,8 @@ class ClientSummarySchema(Schema):
     )
 
 
-class ClientPageSchema(PeriodSchema):
-    meta = fields.Nested(PageMetaSchema)
-    items = fields.List(fields.Nested(ClientSummarySchema))
+class ClientPageSchema(PeriodSchema, PageSchema):
+    items = page_items(ClientSummarySchema)
 
 
 class InterventionRowSchema(Schema):
@@ -150,9 +149,8 @@ class InterventionRowSchema(Schema):
     referral_to = Text(allow_none=True)
 
 
-class InterventionPageSchema(Schema):
-    meta = fields.Nested(PageMetaSchema)
-    items = fields.List(fields.Nested(InterventionRowSchema))
+class InterventionPageSchema(PageSchema):
+    items = page_items(InterventionRowSchema)
 
 
 class FollowUpSchema(Schema):
@@ -209,10 +207,9 @@ class HistoryEventSchema(Schema):
     merged_client_id = fields.UUID(allow_none=True)
 
 
-class HistorySchema(Schema):
+class HistorySchema(PageSchema):
     client = fields.Nested(ClientSummarySchema)
-    meta = fields.Nested(PageMetaSchema)
-    events = fields.List(fields.Nested(HistoryEventSchema))
+    items = page_items(HistoryEventSchema)
 
 
 class AssignOneSchema(Schema):
@@ -284,9 +281,8 @@ class DuplicatePairSchema(Schema):
     other_client = fields.Nested(DuplicateClientSchema)
 
 
-class DuplicatePageSchema(Schema):
-    meta = fields.Nested(PageMetaSchema)
-    items = fields.List(fields.Nested(DuplicatePairSchema))
+class DuplicatePageSchema(PageSchema):
+    items = page_items(DuplicatePairSchema)
 
 
 class FollowUpUpdateSchema(Schema):

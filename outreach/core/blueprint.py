@@ -1,11 +1,13 @@
 """The API's Blueprint: flask-smorest's, with a parser that holds requests to what the
-OpenAPI document says of their bodies."""
+OpenAPI document says of their bodies, and errors documented with their body."""
 
 from __future__ import annotations
 
 import flask_smorest
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, abort
+
+from outreach.core.schemas import ErrorSchema
 
 
 class ApiParser(FlaskParser):
@@ -25,3 +27,10 @@ class ApiParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = ApiParser()
+
+    def alt_response(self, status_code, response=None, *, schema=None, **kwargs):
+        """Every error answers the one envelope (outreach.core.errors): an error response
+        documented without a schema gets `ErrorSchema`, so the document shows its body."""
+        if response is None and schema is None and int(status_code) >= 400:
+            schema = ErrorSchema
+        return super().alt_response(status_code, response, schema=schema, **kwargs)

@@ -73,6 +73,21 @@ class PageArgsSchema(Schema):
 
 
 class PageMetaSchema(Schema):
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "items in the whole list"})
+
+
+class PageSchema(Schema):
+    """The one shape of every list the API answers: `{"items": [...], "meta": {"page",
+    "per_page", "total"}}`, paged by `PageArgsSchema` (outreach.core.pagination builds it).
+    A list may add keys beside the two (the caseload's clock, a history's client).
+    Each list's schema derives from this one and names its items with `page_items`."""
+
+    items = fields.List(fields.Raw(), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+def page_items(schema: type[Schema]) -> fields.List:
+    """The `items` field of a `PageSchema`: a list of `schema`."""
+    return fields.List(fields.Nested(schema), required=True)

@@ -9,13 +9,17 @@ from outreach.access.guard import current_actor, require
 from outreach.access.models import Area, Team, User
 from outreach.access.scope import get_or_404
 from outreach.core.blueprint import Blueprint
-from outreach.core.extensions import db
+from outreach.core.pagination import paginate
+from outreach.core.schemas import PageArgsSchema
 from outreach.org import service
 from outreach.org.schemas import (
+    AreaPageSchema,
     AreaSchema,
     AreaUpdateSchema,
+    TeamPageSchema,
     TeamSchema,
     TeamUpdateSchema,
+    UserPageSchema,
     UserQueryArgsSchema,
     UserSchema,
     UserUpdateSchema,
@@ -43,10 +47,11 @@ def _user_out(user: User) -> dict:
 class Areas(MethodView):
     decorators = [require(*ADMIN)]
 
-    @blp.response(200, AreaSchema(many=True))
-    def get(self):
-        """List areas."""
-        return db.session.scalars(select(Area).order_by(Area.code)).all()
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, AreaPageSchema)
+    def get(self, args):
+        """List areas, by code."""
+        return paginate(select(Area).order_by(Area.code), args)
 
     @blp.arguments(AreaSchema)
     @blp.response(201, AreaSchema)
@@ -74,10 +79,11 @@ class AreaById(MethodView):
 class Teams(MethodView):
     decorators = [require(*ADMIN)]
 
-    @blp.response(200, TeamSchema(many=True))
-    def get(self):
-        """List teams."""
-        return db.session.scalars(select(Team).order_by(Team.area_id, Team.name)).all()
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, TeamPageSchema)
+    def get(self, args):
+        """List teams, by area and name."""
+        return paginate(select(Team).order_by(Team.area_id, Team.name), args)
 
     @blp.arguments(TeamSchema)
     @blp.response(201, TeamSchema)
@@ -106,7 +112,7 @@ class Users(MethodView):
     decorators = [require(*ADMIN)]
 
     @blp.arguments(UserQueryArgsSchema, location="query")
-    @blp.response(200, UserSchema(many=True))
+    @blp.response(200, UserPageSchema)
     def get(self, args):
         """List users, filtered by role or team."""
         stmt = select(User)
@@ -114,12 +120,7 @@ class Users(MethodView):
             stmt = stmt.where(User.role == args["role"])
         if args.get("team_id"):
             stmt = stmt.where(User.team_id == args["team_id"])
-        users = db.session.scalars(
-            stmt.order_by(User.id)
-            .limit(args["per_page"])
-            .offset((args["page"] - 1) * args["per_page"])
-        ).all()
-        return [_user_out(u) for u in users]
+        return paginate(stmt.order_by(User.id), args, row=_user_out)
 
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)

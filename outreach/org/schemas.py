@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from outreach.access.models import ROLES
 from outreach.access.passwords import MIN_PASSWORD_LENGTH
-from outreach.core.schemas import Email, JsonBoolean, PageArgsSchema, Text
+from outreach.core.schemas import Email, JsonBoolean, PageArgsSchema, PageSchema, Text, page_items
 
 CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
@@ -20,6 +20,10 @@ class AreaSchema(Schema):
     active = fields.Boolean(dump_only=True)
 
 
+class AreaPageSchema(PageSchema):
+    items = page_items(AreaSchema)
+
+
 class AreaUpdateSchema(Schema):
     name = Text(validate=NAME)
     region = Text(validate=NAME)
@@ -32,6 +36,10 @@ class TeamSchema(Schema):
     name = Text(required=True, validate=NAME)
     provider = Text(required=True, validate=NAME)
     active = fields.Boolean(dump_only=True)
+
+
+class TeamPageSchema(PageSchema):
+    items = page_items(TeamSchema)
 
 
 class TeamUpdateSchema(Schema):
@@ -49,6 +57,10 @@ class UserSchema(Schema):
     areas = fields.List(Text(validate=validate.Length(max=64)), validate=validate.Length(max=50))
     password = Text(required=True, load_only=True, validate=PASSWORD)
     active = fields.Boolean(dump_only=True)
+
+
+class UserPageSchema(PageSchema):
+    items = page_items(UserSchema)
 
 
 class UserUpdateSchema(Schema):

@@ -4,7 +4,7 @@ When two phones record the same person offline, the server keeps both clients an
 links them (same team, same `match_key`) in `client_duplicate`, whoever wrote them (a
 push, the demo loader, a merge): the unit of work's "flushed" hook links every client
 whose match key is new. A team lead reviews the links; merging belongs to the caseload
-slice, which reads them through `list_probable_duplicates`.
+slice, which reads them through `probable_duplicates_query`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from outreach.core.db import in_batch, on_postgres
@@ -91,12 +92,11 @@ def link_probable_duplicates(team_id: int, clients: Iterable[tuple[uuid.UUID, st
     return len(links)
 
 
-def list_probable_duplicates(team_id: int) -> list[dict]:
-    """Unresolved probable-duplicate pairs of a team whose two clients are both still
-    live in that team, oldest first: ``{"id", "detected_at", "client", "other_client"}``
-    with each client as the phone stores it (`serialize`). For team-lead review."""
+def probable_duplicates_query(team_id: int) -> Select:
+    """Unresolved probable-duplicate links of a team whose two clients are both still
+    live in that team, oldest first: rows for `duplicate_pair_out`."""
     first, second = aliased(Client), aliased(Client)
-    stmt = (
+    return (
         select(ClientDuplicate, first, second)
         .join(first, first.id == ClientDuplicate.client_id)
         .join(second, second.id == ClientDuplicate.other_client_id)
@@ -111,14 +111,25 @@ def list_probable_duplicates(team_id: int) -> list[dict]:
         )
         .order_by(ClientDuplicate.detected_at, ClientDuplicate.id)
     )
+
+
+def duplicate_pair_out(row: Any) -> dict:
+    """A (link, client, other client) row: ``{"id", "detected_at", "client",
+    "other_client"}`` with each client as the phone stores it (`serialize`)."""
+    link, a, b = row
+    return {
+        "id": link.id,
+        "detected_at": link.detected_at.isoformat(),
+        "client": serialize("client", a),
+        "other_client": serialize("client", b),
+    }
+
+
+def list_probable_duplicates(team_id: int) -> list[dict]:
+    """Every unresolved probable-duplicate pair of a team (`probable_duplicates_query`),
+    for team-lead review."""
     return [
-        {
-            "id": link.id,
-            "detected_at": link.detected_at.isoformat(),
-            "client": serialize("client", a),
-            "other_client": serialize("client", b),
-        }
-        for link, a, b in db.session.execute(stmt)
+        duplicate_pair_out(row) for row in db.session.execute(probable_duplicates_query(team_id))
     ]
 
 

@@ -10,15 +10,15 @@ from outreach.access.guard import current_actor, require
 from outreach.access.scope import areas_of
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
-from outreach.core.extensions import db
+from outreach.core.pagination import paginate
 from outreach.core.schemas import ErrorSchema
 from outreach.core.types import utcnow
 from outreach.reports import assembly
 from outreach.reports.models import ReportDelivery
 from outreach.reports.render import render_csv, render_pdf
 from outreach.reports.schemas import (
+    DeliveryPageSchema,
     DeliveryQueryArgsSchema,
-    DeliverySchema,
     WeeklyReportArgsSchema,
     WeeklyReportSchema,
 )
@@ -148,7 +148,7 @@ class Deliveries(MethodView):
     decorators = [require("admin")]
 
     @blp.arguments(DeliveryQueryArgsSchema, location="query")
-    @blp.response(200, DeliverySchema(many=True))
+    @blp.response(200, DeliveryPageSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
     def get(self, args):
         """Report deliveries, newest first: status, attempts, last error, next attempt."""
@@ -158,6 +158,4 @@ class Deliveries(MethodView):
         if args.get("period"):
             stmt = stmt.where(ReportDelivery.period == args["period"])
         stmt = stmt.order_by(ReportDelivery.period.desc(), ReportDelivery.id.desc())
-        return db.session.scalars(
-            stmt.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])
-        ).all()
+        return paginate(stmt, args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from outreach.core.schemas import PageArgsSchema, Text
+from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 
 FIGURE = {"description": 'A published figure: "0", "12", "<5" (1 to 4) or "*" (hidden)'}
 
@@ -142,3 +142,7 @@ class DeliverySchema(Schema):
     pdf_sha256 = Text(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class DeliveryPageSchema(PageSchema):
+    items = page_items(DeliverySchema)

@@ -38,8 +38,10 @@ class Mutation:
 
 
 def _echo(value) -> str | None:
-    """A client-supplied id echoed back in a result, only if it is a short string."""
-    if isinstance(value, str) and len(value) <= 64 and is_unicode_text(value):
+    """A client-supplied id echoed back in a result, only if it is a short string of
+    text (no NUL: the document's strings never hold one)."""
+    short = isinstance(value, str) and len(value) <= 64
+    if short and "\x00" not in value and is_unicode_text(value):
         return value
     return None
 

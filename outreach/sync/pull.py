@@ -63,6 +63,7 @@ def snapshot_order() -> tuple[str, ...]:
     later = sorted(name for name in ENTITIES if name not in FIRST_PULL_ORDER)
     return (*FIRST_PULL_ORDER, *later)
 
+
 _SNAP = re.compile(r"^snap:([0-9]{1,18}):([0-9]):([0-9]{1,18}):([0-9a-f]{32})(?::t([0-9]{1,9}))?$")
 _SEQ = re.compile(r"^([0-9]{1,18})(?:\.t([0-9]{1,9}))?$")
 

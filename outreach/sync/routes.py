@@ -11,11 +11,30 @@ from flask.views import MethodView
 from outreach.access.guard import current_actor, require
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
+from outreach.core.extensions import api
 from outreach.sync import service
-from outreach.sync.schemas import PullArgsSchema, PullResultSchema, PushResultSchema, PushSchema
+from outreach.sync.schemas import (
+    PullArgsSchema,
+    PullResultSchema,
+    PushResultSchema,
+    PushSchema,
+    sync_components,
+)
 
 blp = Blueprint("sync", __name__, url_prefix="/api/v1", description="Sync")
 SYNC_ROLES = ("worker", "team_lead")
+
+
+@blp.record_once
+def _document_results(state) -> None:
+    """Put the schemas push and pull results name in the app's OpenAPI document. Made
+    here, not when the schemas module is imported: by now the app has imported every
+    slice, so every synced entity is registered."""
+    for name, schema in sync_components().items():
+        if isinstance(schema, dict):
+            api.spec.components.schema(name, schema)
+        else:
+            api.spec.components.schema(name, schema=schema)
 
 
 def limit_body(view):

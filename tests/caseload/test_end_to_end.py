@@ -143,7 +143,7 @@ def test_pushed_duplicates_merged_then_reassigned(app, world, lead, phones):
         i["id"] for i in phones[0].api.get("/api/v1/caseload/mine").get_json()["items"]
     }
 
-    history = a.api.get(f"/api/v1/clients/{x}/history").get_json()["events"]
+    history = a.api.get(f"/api/v1/clients/{x}/history").get_json()["items"]
     changes = [
         (e["from_worker_id"], e["to_worker_id"])
         for e in history

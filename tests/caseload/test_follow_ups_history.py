@@ -129,7 +129,7 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     lead.post(f"/api/v1/clients/{c0}/merge", json={"other_client_id": str(c1)})
     body = login("worker").get(f"/api/v1/clients/{c0}/history").get_json()
     assert body["client"]["id"] == str(c0)
-    events = body["events"]
+    events = body["items"]
     kinds = [e["kind"] for e in events]
     assert kinds.count("intervention") == 2 and kinds.count("follow_up") == 1
     # The first key worker (at creation), then the two reassignments.
@@ -155,7 +155,8 @@ def test_history_lists_everything_with_who_and_when(app, street, lead, login, fo
     follow = next(e for e in events if e["kind"] == "follow_up")
     assert follow["record_id"] == str(fu) and follow["assigned_to_id"] == street.lead
     paged = lead.get(f"/api/v1/clients/{c0}/history?per_page=2&page=3").get_json()
-    assert paged["meta"]["total"] == 7 and len(paged["events"]) == 2
+    assert paged["meta"] == {"page": 3, "per_page": 2, "total": 7}
+    assert len(paged["items"]) == 2 and paged["client"]["id"] == str(c0)
     # the tombstone has no history of its own any more
     assert lead.get(f"/api/v1/clients/{c1}/history").status_code == 404
 

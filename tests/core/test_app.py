@@ -164,7 +164,7 @@ def test_a_value_the_database_refuses_is_422_and_nothing_is_kept(login, pg_only)
         "/api/v1/admin/areas", json={"code": "nul-area", "name": "Nul\x00", "region": "North"}
     )
     assert_envelope(r, 422)
-    codes = [a["code"] for a in admin.get("/api/v1/admin/areas").get_json()]
+    codes = [a["code"] for a in admin.get("/api/v1/admin/areas").get_json()["items"]]
     assert "nul-area" not in codes
 
 

@@ -48,7 +48,7 @@ def test_a_broken_name_for_a_new_user_is_a_field_error_and_nothing_is_kept(login
     r = _raw_post(admin.client, "/api/v1/admin/users", body, admin.headers)
     assert r.status_code == 422
     assert r.get_json()["errors"] == {"name": [BROKEN_TEXT]}
-    listed = admin.get("/api/v1/admin/users?per_page=200").get_json()
+    listed = admin.get("/api/v1/admin/users?per_page=200").get_json()["items"]
     assert "new.worker@example.test" not in [user["email"] for user in listed]
 
 

@@ -88,9 +88,10 @@ def test_schemathesis_cli_as_every_role(client, world, live_url, tmp_path, reque
                 "/api/v1/auth/refresh",
                 # A PDF render takes about a second alone, several while the other test
                 # worker is busy: a slow answer is not a failure here (the report bench
-                # holds the PDF's speed), a 5xx or a response outside the document is.
+                # holds the PDF's speed), a 5xx, a hang or a response outside the
+                # document is.
                 "--request-timeout",
-                "60",
+                "120",
                 "--no-color",
             ],
             capture_output=True,

@@ -107,6 +107,6 @@ def test_active_in_a_body_is_true_or_false_only(login, world, value):
     area = world.area_ids["durham"]
     response = admin.patch(f"/api/v1/admin/areas/{area}", json={"active": value})
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["active"]
-    areas = {a["id"]: a for a in admin.get("/api/v1/admin/areas").get_json()}
+    areas = {a["id"]: a for a in admin.get("/api/v1/admin/areas").get_json()["items"]}
     assert areas[area]["active"] is True  # nothing changed
     assert admin.patch(f"/api/v1/admin/areas/{area}", json={"active": True}).status_code == 200

@@ -47,7 +47,7 @@ def test_admin_creates_area_team_and_users(app, login):
     )
     assert r.status_code == 201 and r.get_json()["areas"] == ["cleveland", "durham"]
     assert admin.get("/api/v1/admin/teams").status_code == 200
-    listed = admin.get("/api/v1/admin/users?role=commissioner").get_json()
+    listed = admin.get("/api/v1/admin/users?role=commissioner").get_json()["items"]
     assert {u["email"] for u in listed} >= {"pcc@example.test"}
 
 
@@ -66,7 +66,7 @@ def test_renaming_a_team_to_a_name_its_area_uses_is_409(login, world):
     answered 500; creating a team with that name was already a 409."""
     admin = login("admin")
     street, custody = world.team_ids["street"], world.team_ids["custody"]
-    taken = admin.get("/api/v1/admin/teams").get_json()
+    taken = admin.get("/api/v1/admin/teams").get_json()["items"]
     street_name = next(t["name"] for t in taken if t["id"] == street)
     r = admin.patch(f"/api/v1/admin/teams/{custody}", json={"name": street_name})
     assert r.status_code == 409 and r.get_json()["errors"] == {
@@ -162,9 +162,9 @@ def test_devices_listed_and_audit_filterable(login):
     worker = login("worker")
     admin = login("admin")
     devices = admin.get(f"/api/v1/admin/devices?user_id={worker.user['id']}").get_json()
-    assert [d["id"] for d in devices] == [str(worker.device_id)]
+    assert [d["id"] for d in devices["items"]] == [str(worker.device_id)]
     admin.post(f"/api/v1/admin/devices/{worker.device_id}/revoke")
     audit = admin.get("/api/v1/admin/audit?action=device.revoke").get_json()
-    assert audit["total"] == 1
-    assert audit["events"][0]["record_id"] == str(worker.device_id)
+    assert audit["meta"] == {"page": 1, "per_page": 50, "total": 1}
+    assert audit["items"][0]["record_id"] == str(worker.device_id)
     assert admin.get("/api/v1/admin/audit?since=yesterday").status_code == 422

@@ -111,7 +111,7 @@ def test_smtp_down_then_up_sends_once(app, ctx, world, record, smtp, login, monk
     assert row.next_attempt_at == MONDAY + timedelta(minutes=5)
 
     admin = login("admin")
-    listed = admin.get("/api/v1/admin/deliveries?status=failed").get_json()
+    listed = admin.get("/api/v1/admin/deliveries?status=failed").get_json()["items"]
     assert [(d["status"], d["attempts"]) for d in listed] == [("failed", 1)]
     assert "ConnectionRefused" in listed[0]["last_error"]
     assert login("commissioner").get("/api/v1/admin/deliveries").status_code == 403

@@ -68,13 +68,14 @@ def _failures(api, batch, where) -> list[str]:
 
 
 def _echoed(mutation) -> str | None:
-    """What a result names as its mutation: the id the phone sent, if it is a UUID."""
+    """What a result names as its mutation: the id the phone sent, if it is a UUID or
+    short text (no NUL, no broken character)."""
     try:
         return str(uuid.UUID(mutation["mutation_id"]))
     except (TypeError, ValueError, AttributeError):
         value = mutation.get("mutation_id")
-        readable = isinstance(value, str) and len(value) <= 64 and is_unicode_text(value)
-        return value if readable else None
+        short = isinstance(value, str) and len(value) <= 64
+        return value if short and "\x00" not in value and is_unicode_text(value) else None
 
 
 @pytest.mark.parametrize("key", ["device_id", "schema_version", "mutations"])

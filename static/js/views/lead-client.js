@@ -118,7 +118,7 @@ export async function render(ctx, [id]) {
   if (ctx.notice) ctx.append(h('p', { class: 'info', role: 'status', text: ctx.notice }));
   if (!c) return;
   remember([c]);
-  const events = data.events.slice();
+  const events = (data.items || data.events || []).slice(); // events: a copy an earlier app stored
   const list = h('ol', { class: 'list cards', id: 'history' });
   const more = h('button', { type: 'button', class: 'btn btn-block', text: 'Load older events' });
   const status = statusRegion('history-status');
@@ -130,7 +130,7 @@ export async function render(ctx, [id]) {
     const from = events.length;
     try {
       const next = await api.call('GET', path(Math.floor(from / PER_PAGE) + 1));
-      events.push(...next.events);
+      events.push(...next.items);
     } catch (e) { say(status, e.message || 'Older events could not be loaded.', true); return; }
     draw(from);
     more.hidden = events.length >= total();
