@@ -9,6 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.pwa.conftest import InFlight, LiveServer
+
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 COLLECT = """
@@ -21,10 +23,16 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 @pytest.fixture(scope="module")
 def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    """The app over HTTP, counting requests in flight so each test's teardown waits for
+    them before the tables are wiped (a TRUNCATE beside a running request deadlocks on
+    PostgreSQL)."""
+    tracker = InFlight(app)
+    httpd = make_server("127.0.0.1", 0, tracker, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
+    url = LiveServer(f"http://127.0.0.1:{httpd.server_port}")
+    url.tracker = tracker
+    yield url
     httpd.shutdown()
     thread.join(timeout=5)
 
@@ -51,6 +59,7 @@ def page(chromium, server):
     )
     yield page
     context.close()
+    server.tracker.wait_idle()
 
 
 def violations(page) -> list[str]:
