@@ -124,7 +124,9 @@ export function statusTag(rec) {
 }
 
 /* Keep what the worker is typing in IndexedDB, so closing the tab, a crash or a tap on
-   the menu never loses it. Returns {restored, clear()}. */
+   the menu never loses it. The draft owns the id of the record it will make (`id`): every
+   save of one draft (double taps, a second Enter, a ghost touch on a cracked screen, a save
+   again after a crash) writes that one record. Returns {restored, id, clear()}. */
 export async function keepDraft(form, key, onRestore) {
   const db = self.Outreach.db;
   const name = 'draft:' + key;
@@ -146,6 +148,7 @@ export async function keepDraft(form, key, onRestore) {
     }
   };
   const draft = await db.getMeta(name);
+  const id = (draft && draft.id) || self.Outreach.api.uuid();
   let restored = false;
   if (draft && draft.values) {
     write(draft.values);
@@ -156,12 +159,13 @@ export async function keepDraft(form, key, onRestore) {
   let timer = null;
   const save = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => db.setMeta({ [name]: { values: read(), at: Date.now() } }).catch(() => {}), 300);
+    timer = setTimeout(() => db.setMeta({ [name]: { values: read(), id, at: Date.now() } }).catch(() => {}), 300);
   };
   form.addEventListener('input', save);
   form.addEventListener('change', save);
   return {
     restored,
+    id,
     async clear() { clearTimeout(timer); form.removeEventListener('input', save); form.removeEventListener('change', save); await db.setMeta({ [name]: undefined }); },
   };
 }
@@ -171,4 +175,18 @@ export function draftNotice(onDiscard) {
   const box = h('div', { class: 'info', role: 'status' }, h('p', { text: 'We kept what you were typing last time.' }), btn);
   btn.addEventListener('click', () => onDiscard(box));
   return box;
+}
+
+/* One submission at a time: `handler` runs for a submit unless the last one is still
+   running or has succeeded (it returns true once the record is saved: the form is done,
+   the taps that follow are ghosts). */
+export function onSubmitOnce(form, handler) {
+  let state = 'idle';
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (state !== 'idle') return;
+    state = 'busy';
+    let done = false;
+    try { done = await handler(ev); } finally { state = done ? 'done' : 'idle'; }
+  });
 }

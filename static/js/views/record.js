@@ -1,6 +1,6 @@
 /* Record (or edit) an intervention. Fast for the common case: the client is preselected
    from their page, type and location default to the worker's last ones, time to now. */
-import { h, field, select, errorSummary, clientName, localDateTime, isoWithOffset, keepDraft, draftNotice } from '../ui.js';
+import { h, field, select, errorSummary, clientName, localDateTime, isoWithOffset, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { validateIntervention } from '../validate.js';
 import { loadAll, editable } from '../data.js';
 import { problemBlock } from './problems.js';
@@ -105,8 +105,10 @@ export async function render(ctx, [id], query) {
     if (focus) box.focus();
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  // The record's id belongs to this form (its draft), not to the tap: however many taps
+  // or Enters reach Save, one record is written.
+  const recId = id || (draft ? draft.id : api.uuid());
+  onSubmitOnce(form, async () => {
     const t = types.find((x) => x.code === type.input.value);
     const qRaw = quantity.input.value.trim();
     const v = {
@@ -123,23 +125,18 @@ export async function render(ctx, [id], query) {
       notes: notes.input.value.trim() || null,
     };
     const errors = validateIntervention(v, codes);
-    if (Object.keys(errors).length) { showErrors(errors, true); return; }
+    if (Object.keys(errors).length) { showErrors(errors, true); return false; }
     showErrors({}, false);
     const data = Object.assign({}, existing ? existing.data : {}, v);
     delete data.anonymous;
     if (!data.client_id) delete data.client_id;
-    const recId = id || api.uuid();
-    save.disabled = true;
-    try {
-      await sync.mutate('intervention', 'upsert', recId, data);
-      await db.setMeta({ last_used: { type: v.type, location: v.location } });
-      if (draft) await draft.clear();
-    } finally {
-      save.disabled = false;
-    }
+    await sync.mutate('intervention', 'upsert', recId, data);
+    await db.setMeta({ last_used: { type: v.type, location: v.location } });
+    if (draft) await draft.clear();
     ctx.flash(existing ? 'Intervention updated.' : 'Intervention saved.');
     ctx.go(v.client_id ? 'client/' + encodeURIComponent(v.client_id) : 'caseload');
     ctx.runSync('save');
+    return true;
   });
 }
 

