@@ -124,3 +124,79 @@ def test_a_second_save_after_a_crash_keeps_the_drafts_id(app, context, page, wor
     wait_synced(page)
     assert count(app, Client, Client.initials == "CR") == 1
     assert uuid.UUID(draft["id"])
+
+
+def colleague_edit(app, client_id: str, base_version: int, **changes) -> None:
+    """Another worker's phone edits the client through the sync API."""
+    from tests.conftest import ApiClient
+
+    other = ApiClient(app.test_client(), "worker2@example.test")
+    data = {
+        "initials": "RS",
+        "date_of_birth": "1988-08-08",
+        "sex": "female",
+        "postcode_district": "DH1",
+        "known_as": "Rosie",
+    }
+    data.update(changes)
+    mutation = {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": "client",
+        "op": "upsert",
+        "id": client_id,
+        "base_version": base_version,
+        "data": data,
+    }
+    body = {"device_id": str(other.device_id), "schema_version": 1, "mutations": [mutation]}
+    result = other.post("/api/v1/sync/push", json=body).get_json()["results"][0]
+    assert result["status"] == "applied", result
+
+
+def edit_client(page, **labels) -> None:
+    page.get_by_role("link", name="Edit client").click()
+    for label, value in labels.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Save").click()
+
+
+def test_a_queued_edit_never_undoes_the_servers_resolution(app, context, page, world):
+    """The phone's rename comes back `conflict` (a colleague renamed her first) while the
+    worker's next edit (a new postcode) waits behind it: that edit is rebased on the
+    merged record, so the server keeps its resolution and gets the new postcode, and the
+    worker is shown what the server kept."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
+    wait_synced(page)
+    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    colleague_edit(app, client_id, 1, known_as="Ro")
+
+    held = []
+    page.route("**/api/v1/sync/push", lambda route: held.append(route))
+    edit_client(page, **{"Known-as name (optional)": "Rosa"})
+    expect(page.get_by_role("heading", name="Client RS (Rosa)")).to_be_visible()
+    for _ in range(100):  # the rename is on its way to the server
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+    edit_client(page, **{"Postcode district": "DH2"})
+    expect(page.get_by_role("heading", name="Client RS (Rosa)")).to_be_visible()
+    expect(status(page)).to_have_text("2 waiting to sync")
+    held[0].continue_()
+    page.unroute("**/api/v1/sync/push")  # lets go of anything held since
+    wait_synced(page)
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+
+    with app.app_context():
+        row = db.session.get(Client, uuid.UUID(client_id))
+        assert (row.known_as, row.postcode_district) == ("Ro", "DH2")
+    # The worker sees what the server kept, and the phone holds the merged record.
+    expect(page.get_by_role("heading", name="Client RS (Ro)")).to_be_visible()
+    changed = page.get_by_role("table")
+    expect(changed).to_contain_text("Known-as name")
+    expect(changed).to_contain_text("Rosa")
+    local = next(r for r in page.evaluate(IDB_RECORDS) if r["id"] == client_id)
+    assert (local["data"]["known_as"], local["data"]["postcode_district"]) == ("Ro", "DH2")

@@ -111,6 +111,18 @@
     return out;
   }
 
+  /* A queued edit made on top of `sent`, moved onto `merged`: the fields the worker
+     changed after `sent` keep their values (`mine`), every other field is the merged one. */
+  function rebase(sent, queued, merged) {
+    const data = Object.assign({}, merged);
+    const mine = [];
+    for (const f of Object.keys(queued || {})) {
+      if (!same(queued[f], (sent || {})[f])) { data[f] = queued[f]; mine.push(f); }
+    }
+    for (const f of ['version', 'server_seq']) delete data[f];
+    return { data, mine };
+  }
+
   async function pickBatch() {
     return db.tx(['records', 'outbox'], 'readwrite', async (s) => {
       const entries = await db.req(s.outbox.getAll());
@@ -166,9 +178,21 @@
         if (r.status === 'conflict' && r.record) {
           const merged = r.record.data || r.record;
           if (r.record.version != null && r.version == null) rec.version = r.record.version;
-          const changes = diff(wire(e.entity, e.id, e.data), merged);
+          // Edits queued behind the one the server merged are rebased on the merged record:
+          // what the worker changed since that edit is kept, the rest is the server's, so
+          // sending them never undoes the server's resolution.
+          const overridden = new Set();
+          for (const q of [...byMutation.values()].filter((x) => x.key === e.key && x.op !== 'delete')) {
+            const { data, mine } = rebase(e.data, q.data, merged);
+            for (const f of mine) overridden.add(f);
+            q.data = data;
+            s.outbox.put(q);
+          }
+          const changes = diff(wire(e.entity, e.id, e.data), merged).filter((c) => !overridden.has(c.field));
           rec.conflict = changes.length ? changes : null;
-          if (!stillPending) rec.data = Object.assign({}, merged);
+          const last = [...byMutation.values()].filter((x) => x.key === e.key).pop();
+          rec.data = Object.assign({}, last && last.op !== 'delete' ? last.data : merged);
+          rec.server_data = Object.assign({}, merged);
         }
         if (e.op === 'delete' && !stillPending) { s.records.delete(e.key); continue; }
         if (!stillPending) { rec.status = 'synced'; rec.server_data = rec.data; }
@@ -315,5 +339,5 @@
     });
   }
 
-  O.sync = { FIELDS, requestBackgroundSync, run, mutate, discard, dismissConflict, pull, push, diff };
+  O.sync = { FIELDS, requestBackgroundSync, run, mutate, discard, dismissConflict, pull, push, diff, rebase };
 })(self);
