@@ -138,7 +138,8 @@ function syncs(profile) {
 }
 
 export async function runSync(reason) {
-  if (state.syncing) return;
+  // A save while a sync runs is sent by that sync, or by one more right after it.
+  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -149,6 +150,9 @@ export async function runSync(reason) {
   } finally {
     state.syncing = false;
   }
+  const again = state.again;
+  state.again = null;
+  if (again && outcome === 'ok') return runSync(again);
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   return outcome;

@@ -200,3 +200,31 @@ def test_a_queued_edit_never_undoes_the_servers_resolution(app, context, page, w
     expect(changed).to_contain_text("Rosa")
     local = next(r for r in page.evaluate(IDB_RECORDS) if r["id"] == client_id)
     assert (local["data"]["known_as"], local["data"]["postcode_district"]) == ("Ro", "DH2")
+
+
+def test_a_save_during_a_pull_is_sent_at_once(app, context, page, world):
+    """Saved while the pull phase of a sync runs: pushed by that sync or right after
+    it, not at the next timer a minute later."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    held = []
+    page.route("**/api/v1/sync/pull*", lambda route: held.append(route))
+    page.get_by_role("button", name="Sync now").click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held and "Syncing" in page.locator("#last-sync").text_content()
+    add_client(page, "SP", "1993-03-09", "male", "DH1")
+    expect(page.get_by_role("heading", name="Client SP")).to_be_visible()
+    held[0].continue_()
+    page.unroute("**/api/v1/sync/pull*")
+    for _ in range(100):  # 10 s: well inside the minute of the sync timer
+        if count(app, Client, Client.initials == "SP"):
+            break
+        page.wait_for_timeout(100)
+    assert count(app, Client, Client.initials == "SP") == 1
+    wait_synced(page)
+    expect(status(page)).to_have_text(SYNCED)

@@ -305,6 +305,10 @@
     return changed;
   }
 
+  async function queuedCount() {
+    return (await db.outbox()).filter((e) => e.state === 'queued' && !e.sent).length;
+  }
+
   async function refreshProfile() {
     const me = await api.call('GET', '/api/v1/me');
     await db.setMeta({ profile: me });
@@ -320,8 +324,10 @@
       if (!lock) return 'busy';
       api.emit('sync-start', { reason });
       try {
-        const pushed = await push(deviceId);
+        let pushed = await push(deviceId);
         const pulled = await pull();
+        // Work saved while the pull ran goes now, not at the next sync.
+        for (let i = 0; i < 10 && (await queuedCount()) > 0; i++) pushed = (await push(deviceId)) || pushed;
         if (reason === 'start' || reason === 'login' || !(await db.getMeta('profile'))) await refreshProfile();
         await db.setMeta({ last_sync: Date.now(), last_error: undefined });
         api.emit('sync-end', { ok: true, changed: pushed || pulled });
