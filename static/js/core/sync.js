@@ -123,7 +123,10 @@
     return { data, mine };
   }
 
-  async function pickBatch() {
+  const encoder = new TextEncoder();
+  const bytesOf = (m) => encoder.encode(JSON.stringify(m)).length;
+
+  async function pickBatch(limit) {
     return db.tx(['records', 'outbox'], 'readwrite', async (s) => {
       const entries = await db.req(s.outbox.getAll());
       const seen = new Set();
@@ -139,9 +142,11 @@
           base_version: rec && rec.version != null ? rec.version : null,
           data: e.op === 'delete' ? {} : wire(e.entity, e.id, e.data),
         };
-        const size = JSON.stringify(m).length;
-        if (batch.length && (batch.length >= PUSH_BATCH || bytes + size > PUSH_BYTES)) break;
+        // Bytes on the wire (UTF-8), not characters: "€" is one character and three bytes.
+        const size = bytesOf(m);
+        if (batch.length && (batch.length >= limit || bytes + size > PUSH_BYTES)) break;
         bytes += size;
+        m.bytes = size;
         batch.push(m);
         if (!e.sent) { e.sent = true; s.outbox.put(e); }
       }
@@ -201,15 +206,39 @@
     });
   }
 
+  /* Send the outbox batch by batch. A batch the server finds too large (413) is split in
+     half until it fits; a record too large to send even alone is marked with the reason
+     (the worker shortens or discards it) and the others go on without it. */
   async function push(deviceId) {
     let rounds = 0;
+    let limit = PUSH_BATCH;
     for (;;) {
-      const batch = await pickBatch();
-      if (!batch.length || rounds++ > 50) return rounds > 0;
-      const body = await api.call('POST', '/api/v1/sync/push', { device_id: deviceId, schema_version: SCHEMA_VERSION, mutations: batch });
+      const batch = await pickBatch(limit);
+      if (!batch.length || rounds++ > 500) return rounds > 0;
+      const sizes = batch.map((m) => m.bytes);
+      for (const m of batch) delete m.bytes;
+      let body;
+      try {
+        body = await api.call('POST', '/api/v1/sync/push', { device_id: deviceId, schema_version: SCHEMA_VERSION, mutations: batch });
+      } catch (e) {
+        if (!(e instanceof api.ApiError) || e.status !== 413) throw e;
+        if (batch.length > 1) { limit = Math.ceil(batch.length / 2); continue; }
+        await applyResults([tooLarge(batch[0], sizes[0])]);
+        api.emit('changed', {});
+        continue;
+      }
       await applyResults(body.results || []);
       api.emit('changed', {});
     }
+  }
+
+  function tooLarge(m, bytes) {
+    const size = bytes >= 1024 * 1024 ? (bytes / 1024 / 1024).toFixed(1) + ' MB' : Math.ceil(bytes / 1024) + ' KB';
+    return {
+      mutation_id: m.mutation_id, status: 'rejected', reason: 'too_large',
+      message: 'Too large to send: shorten what you entered, or discard it. Your other records are sent without it.',
+      errors: { _schema: ['This record is ' + size + ', more than the server takes in one go.'] },
+    };
   }
 
   function newer(incoming, stored) {
