@@ -292,3 +292,49 @@ def test_an_oversized_record_is_marked_and_never_blocks_the_others(app, context,
     expect(page.get_by_text("Nothing was rejected.")).to_be_visible()
     assert page.evaluate("() => self.Outreach.db.outboxCount()") == 0
     assert huge[0] not in stored
+
+
+def test_a_lost_refresh_response_keeps_the_worker_signed_in(app, context, page, world, monkeypatch):
+    """The server rotates the refresh token but the phone never hears back: the phone
+    retries at once with the same token, inside the server's grace window, gets the
+    same successor family and the sync goes on, with no sign-in and no waiting for the
+    next sync a minute later."""
+    from datetime import timedelta
+
+    from outreach.access.models import Device
+    from tests.conftest import need
+
+    grace = [k for k in app.config if "REFRESH" in k and "GRACE" in k]
+    need(bool(grace), "needs the server's refresh reuse grace window (branch security)")
+    # Access tokens that expire at once: every call of the phone refreshes first.
+    monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_EXPIRES", timedelta(seconds=1))
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    before = page.evaluate("() => self.Outreach.db.getMeta('last_sync')")
+    lost = []
+
+    def lose_first_response(route):
+        if not lost:
+            route.fetch()  # the server rotates the token...
+            lost.append(True)
+            route.abort("connectionreset")  # ...and the answer never arrives
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/auth/refresh", lose_first_response)
+    page.get_by_role("button", name="Sync now").click()
+    for _ in range(150):
+        done = page.evaluate(
+            "async (t) => ((await self.Outreach.db.getMeta('last_sync')) || 0) > t", before
+        )
+        if done:
+            break
+        page.wait_for_timeout(100)
+    assert lost and done
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    device_id = uuid.UUID(page.evaluate("self.Outreach.db.getMeta('device_id')"))
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert device.token_family is not None and device.revoked_at is None
