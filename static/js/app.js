@@ -3,7 +3,7 @@ import './core/db.js';
 import './core/spec.js';
 import './core/api.js';
 import './core/sync.js';
-import { h, fmtTime } from './ui.js';
+import { h, fmtTime, applyTheme } from './ui.js';
 import { screensFor, homeFor, SCREENS } from './nav.js';
 
 const O = self.Outreach;
@@ -90,6 +90,7 @@ function takeNotice() {
 
 function renderChrome(signedIn, path) {
   $('syncbar').hidden = !signedIn || !syncs(state.profile);
+  $('bar').classList.toggle('has-sync', !$('syncbar').hidden);
   $('nav').hidden = !signedIn;
   $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
   if (!signedIn) return;
@@ -112,18 +113,60 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
-  const text = n ? n + ' waiting to sync' : 'All changes synced';
+  // Rejected changes and changes the server overwrote wait for the worker: they lead.
+  const attention = rejected + (meta.conflicts || []).length;
+  const waiting = n - rejected;
+  const progress = state.syncing ? pullProgress(meta.pull_progress || state.progress) : null;
+  let text;
+  if (attention) text = attention === 1 ? '1 change needs your attention' : attention + ' changes need your attention';
+  else if (state.offlineTap && !navigator.onLine) text = 'No signal: ' + (n ? n + ' waiting, sent when you are back online' : 'nothing is waiting');
+  else if (progress) text = 'Getting your caseload: ' + progress.got.toLocaleString('en-GB') + ' of ' + progress.total.toLocaleString('en-GB');
+  // Never "All changes synced" before the first pull has brought the caseload.
+  else text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+    : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
-  $('syncbar').classList.toggle('sync-waiting', n > 0);
+  const bar = $('syncbar');
+  bar.classList.toggle('sync-waiting', n > 0);
+  bar.classList.toggle('attention', attention > 0);
+  bar.classList.toggle('syncing', state.syncing);
   const parts = [];
+  if (attention && waiting) parts.push(waiting + ' waiting to sync');
   parts.push(meta.last_sync ? 'Last synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
   if (!navigator.onLine) parts.push('Offline');
   if (state.syncing) parts.push('Syncing…');
-  if (rejected) parts.push(rejected + ' need fixing');
   $('last-sync').textContent = parts.join(' · ');
+  const meter = $('pull-progress');
+  meter.hidden = !progress;
+  if (progress) { meter.max = progress.total; meter.value = progress.got; }
   $('sync-now').disabled = state.syncing;
+  syncBadge(attention);
   storageWarning(n);
+}
+
+/* A first pull's progress ({totals, got} by entity, from sync.js): clients if counted. */
+function pullProgress(p) {
+  if (!p || !p.totals) return null;
+  const pick = (o) => (p.totals.client != null ? (o || {}).client || 0 : Object.values(o || {}).reduce((a, b) => a + b, 0));
+  const total = pick(p.totals);
+  return total > 0 ? { total, got: Math.min(pick(p.got), total) } : null;
+}
+
+/* The Sync tab carries the number of changes waiting for the worker. */
+function syncBadge(count) {
+  const link = document.querySelector('#nav a[href="#/sync"]');
+  if (!link) return;
+  let badge = link.querySelector('.badge');
+  if (!count) { if (badge) badge.remove(); return; }
+  if (!badge) {
+    badge = h('span', { class: 'badge' });
+    link.append(badge);
+  }
+  const label = count + (count === 1 ? ' change needs' : ' changes need') + ' your attention';
+  if (badge.dataset.label !== label) {
+    badge.replaceChildren(h('span', { 'aria-hidden': 'true', text: String(count) }), h('span', { class: 'visually-hidden', text: ': ' + label }));
+    badge.dataset.label = label;
+  }
 }
 
 async function storageWarning(n) {
@@ -153,6 +196,8 @@ export async function runSync(reason) {
   const again = state.again;
   state.again = null;
   if (again && outcome === 'ok') return runSync(again);
+  if (outcome === 'ok') state.offlineTap = false;
+  if (outcome === 'offline' && reason === 'manual') state.offlineTap = true;
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   return outcome;
@@ -217,6 +262,9 @@ function iosHint() {
 /* ---------- boot ---------- */
 
 api.on((type, detail) => {
+  if (type === 'pull-progress') { state.progress = detail; updateStatus(); }
+  // A notice such as "Client updated." never sits above "Changed on the server".
+  if (type === 'sync-end' && detail && detail.conflicts) state.screenNotice = null;
   if (type === 'changed' || type === 'sync-end') updateStatus();
   if (type === 'sync-end' && detail && detail.changed) refreshView();
   if (type === 'wiped') {
@@ -233,10 +281,15 @@ api.on((type, detail) => {
 });
 
 window.addEventListener('hashchange', route);
-window.addEventListener('online', () => { updateStatus(); runSync('online'); checkForUpdate(); });
+window.addEventListener('online', () => { state.offlineTap = false; updateStatus(); runSync('online'); checkForUpdate(); });
 window.addEventListener('offline', updateStatus);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) { runSync('visible'); checkForUpdate(); } });
-$('sync-now').addEventListener('click', () => runSync('manual'));
+$('sync-now').addEventListener('click', () => {
+  // No signal: say so where the worker is looking, instead of a sync that cannot start.
+  if (!navigator.onLine) { state.offlineTap = true; updateStatus(); return; }
+  runSync('manual');
+});
+applyTheme();
 setInterval(() => { if (!document.hidden) runSync('timer'); }, SYNC_EVERY_MS);
 setInterval(checkForUpdate, 30 * 60 * 1000);
 

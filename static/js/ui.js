@@ -190,3 +190,19 @@ export function onSubmitOnce(form, handler) {
     try { done = await handler(ev); } finally { state = done ? 'done' : 'idle'; }
   });
 }
+
+/* Light or dark: the worker's choice in Account ('light', 'dark'), else the phone's
+   setting (prefers-color-scheme). Kept in localStorage, read before the first screen. */
+export function themeChoice() {
+  try { return localStorage.getItem('theme') || 'auto'; } catch (_) { return 'auto'; }
+}
+export function applyTheme(choice) {
+  if (choice) { try { localStorage.setItem('theme', choice); } catch (_) { /* private mode */ } }
+  const theme = choice || themeChoice();
+  const root = document.documentElement;
+  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme; else delete root.dataset.theme;
+  const dark = theme === 'dark' || (theme !== 'light' && matchMedia('(prefers-color-scheme: dark)').matches);
+  for (const m of document.querySelectorAll('meta[name="theme-color"]')) {
+    m.setAttribute('content', dark ? '#101c22' : '#0b4f6c');
+  }
+}

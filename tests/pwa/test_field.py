@@ -281,7 +281,7 @@ def test_an_oversized_record_is_marked_and_never_blocks_the_others(app, context,
     with app.app_context():
         stored = {str(i) for i in db.session.scalars(select(Intervention.id))}
     assert stored == set(before + after)
-    expect(page.locator("#last-sync")).to_contain_text("1 need fixing")
+    expect(status(page)).to_have_text("1 change needs your attention")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
     problem = page.get_by_role("alert").filter(has_text="did not accept")
     expect(problem).to_contain_text("Too large to send")
@@ -338,3 +338,174 @@ def test_a_lost_refresh_response_keeps_the_worker_signed_in(app, context, page, 
     with app.app_context():
         device = db.session.get(Device, device_id)
         assert device.token_family is not None and device.revoked_at is None
+
+
+CHROME = """() => {
+  // Screen height the app's own furniture covers (header, notices, sync line, navigation).
+  const spans = [];
+  for (const sel of ['header.bar', '#notices', '#syncbar', '#nav']) {
+    const el = document.querySelector(sel);
+    if (!el || el.closest('[hidden]')) continue;
+    const r = el.getBoundingClientRect();
+    const top = Math.max(0, r.top), bottom = Math.min(innerHeight, r.bottom);
+    if (bottom > top) spans.push([top, bottom]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let px = 0, end = 0;
+  for (const [top, bottom] of spans) {
+    if (bottom <= end) continue;
+    px += bottom - Math.max(top, end);
+    end = bottom;
+  }
+  return px;
+}"""
+
+REACHABLE = """(names) => {
+  // Every named control is on screen (inside the viewport, not clipped) at once.
+  const out = {};
+  const all = [...document.querySelectorAll('#nav a, #syncbar button, header button')];
+  for (const name of names) {
+    const el = all.find((e) =>
+      (e.getAttribute('aria-label') || e.textContent.trim()).startsWith(name));
+    if (!el) { out[name] = 'missing'; continue; }
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 20),
+                                          r.top + r.height / 2);
+    const inside = r.left >= 0 && r.right <= innerWidth + 0.5
+      && r.top >= 0 && r.bottom <= innerHeight + 0.5;
+    out[name] = inside && hit && (hit === el || el.contains(hit)) ? 'ok' : 'off screen';
+  }
+  return out;
+}"""
+
+
+WIDE = """() => [...document.querySelectorAll('#main *')]
+  .filter((e) => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && !e.children.length)
+  .map((e) => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 30))"""
+
+
+ONE_LINE_FIGURES = """() => [...document.querySelectorAll('.figures dd')].filter((dd) => {
+  const text = document.createRange();
+  text.selectNodeContents(dd);
+  return new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+}).map((dd) => dd.textContent)"""
+
+
+def large_text(page, percent: int = 200) -> None:
+    """The phone's text size setting (Chromium's default font size, as Android's font
+    scale sets it): rem and em grow, the viewport stays 360 px wide."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 16 * percent // 100}})
+    page._cdp_fonts = cdp
+
+
+@pytest.mark.parametrize("width", [360, 320])
+def test_large_text_keeps_every_action_reachable(page, world, screenshots, width):
+    page.set_viewport_size({"width": width, "height": 640})
+    sign_in(page, "lead")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    large_text(page, 200)
+    page.reload()
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    size = page.evaluate("getComputedStyle(document.getElementById('main')).fontSize")
+    assert size == "32px", size
+    names = ["Caseload", "Follow-ups", "Team", "Sync", "Account", "Sync now"]
+    for path, heading in [
+        ("caseload", "Caseload"),
+        ("record", "Record intervention"),
+        ("client-form", "Add client"),
+        ("sync", "Sync"),
+        ("account", "Account"),
+        ("team", "Team"),
+    ]:
+        page.goto(f"/#/{path}")
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible()
+        page.screenshot(path=str(screenshots / f"20-large-text-{width}-{path}.png"))
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, (f"{path} scrolls sideways at 200% text", page.evaluate(WIDE))
+        assert page.evaluate(REACHABLE, names) == dict.fromkeys(names, "ok"), path
+        if path == "team":  # a figure never wraps digit by digit ("26" as "2/6")
+            expect(page.locator("#workers .figures dd").first).to_be_attached()
+            assert page.evaluate(ONE_LINE_FIGURES) == []
+        bar = page.evaluate("document.getElementById('bar').getBoundingClientRect().height")
+        assert bar <= 640 / 4, f"the sync line takes {bar}px at 200% text"
+
+
+def test_chrome_leaves_room_for_the_work(page, world, screenshots):
+    """Header, sync line and navigation: at most 100 of the 640 px, with the storage
+    warning showing too."""
+    sign_in(page, "lead")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    page.screenshot(path=str(screenshots / "21-chrome.png"))
+    assert page.evaluate(CHROME) <= 100, page.evaluate(CHROME)
+    page.evaluate("() => { document.getElementById('storage-warning').hidden = false; }")
+    page.screenshot(path=str(screenshots / "21-chrome-storage-warning.png"))
+    assert page.evaluate(CHROME) <= 100, page.evaluate(CHROME)
+    names = ["Caseload", "Follow-ups", "Team", "Sync", "Account", "Sync now"]
+    assert page.evaluate(REACHABLE, names) == dict.fromkeys(names, "ok")
+    page.screenshot(path=str(screenshots / "21-chrome.png"))
+
+
+BACKGROUND = "getComputedStyle(document.documentElement).backgroundColor"
+
+
+def luminance(css: str) -> float:
+    r, g, b = (int(x) / 255 for x in re.findall(r"\d+", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_dark_theme_follows_the_phone_with_aa_contrast(browser, live_server, world, screenshots):
+    from tests.pwa.conftest import PHONE
+    from tests.pwa.test_pwa import axe_check, no_horizontal_scroll, record
+
+    ctx = browser.new_context(
+        base_url=live_server,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="Europe/London",
+        color_scheme="dark",
+    )
+    try:
+        page = ctx.new_page()
+        sign_in(page)
+        expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+        assert luminance(page.evaluate(BACKGROUND)) < 0.05
+        add_client(page, "DK", "1980-10-10", "male", "DH1")
+        record(page, "naloxone_supplied", quantity=1)
+        for path, name in [
+            ("caseload", "caseload"),
+            ("record", "record"),
+            ("client-form", "client form"),
+            ("sync", "sync"),
+            ("account", "account"),
+            ("follow-ups", "follow-ups"),
+        ]:
+            page.goto(f"/#/{path}")
+            expect(page.locator("main h1")).to_be_visible()
+            no_horizontal_scroll(page, f"dark {name}")
+            axe_check(page, f"dark {name}")  # colour contrast AA included
+            page.screenshot(path=str(screenshots / f"22-dark-{path}.png"))
+    finally:
+        ctx.close()
+        live_server.tracker.wait_idle()
+
+
+def test_the_worker_chooses_dark_or_light_in_account(page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    light = luminance(page.evaluate(BACKGROUND))
+    assert light > 0.8
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    page.get_by_role("radio", name="Dark").check()
+    page.wait_for_function(f"() => {BACKGROUND}.startsWith('rgb(16')")
+    page.reload()
+    expect(page.get_by_role("heading", name="Account")).to_be_visible()
+    expect(page.get_by_role("radio", name="Dark")).to_be_checked()
+    assert luminance(page.evaluate(BACKGROUND)) < 0.05
+    page.get_by_role("radio", name="Same as the phone").check()
+    page.wait_for_function(f"() => !{BACKGROUND}.startsWith('rgb(16')")

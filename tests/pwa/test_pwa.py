@@ -135,7 +135,7 @@ def no_horizontal_scroll(page, name: str) -> None:
     assert width <= 360, f"{name} scrolls horizontally ({width}px)"
     small = page.evaluate(
         """() => [...document.querySelectorAll(
-            '.btn, nav a, input:not([type=checkbox]), select, .list a.row')]
+            '.btn, nav a, input:not([type=checkbox]):not([type=radio]), select, .list a.row')]
           .filter((el) => el.offsetParent !== null)
           .map((el) => [el.textContent.trim() || el.name || el.id,
                         el.getBoundingClientRect().height])
@@ -268,9 +268,11 @@ def test_rejected_record_is_shown_fixed_and_resent(
         bad_id,
     )
     page.get_by_role("button", name="Sync now").click()
-    expect(page.locator("#last-sync")).to_contain_text("1 need fixing")
-    expect(status(page)).to_have_text("1 waiting to sync")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    # The sync line and the Sync tab say a change waits for the worker.
+    expect(status(page)).to_have_text("1 change needs your attention")
+    sync_tab = page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync")
+    expect(sync_tab).to_have_accessible_name(re.compile("^Sync ?: 1 change needs your attention$"))
+    sync_tab.click()
     problem = page.get_by_role("alert").filter(has_text="did not accept")
     expect(problem).to_contain_text("Quantity")
     no_horizontal_scroll(page, "sync problems")
@@ -510,7 +512,9 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     assert result["status"] == "applied", result
 
     restore_network(context)
-    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
+    # Overwritten on the server: the sync line and the Sync tab say so until it is seen.
+    expect(status(page)).to_have_text("1 change needs your attention", timeout=15_000)
+    expect(page.locator("#nav .badge")).to_have_text(re.compile("^1"))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
     changed = page.get_by_role("table")
     expect(changed).to_contain_text("Known-as name")
@@ -520,6 +524,8 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     shot(page, screenshots, "06-sync-conflict")
     page.get_by_role("button", name="OK, got it").click()
     expect(page.get_by_text("No conflicts.")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#nav .badge")).to_have_count(0)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     expect(page.locator("#client-list")).to_contain_text("RS (Ro)")
     with app.app_context():

@@ -1,5 +1,5 @@
 /* Who is signed in on this phone; sign out (never silently dropping unsynced records). */
-import { h } from '../ui.js';
+import { h, applyTheme, themeChoice } from '../ui.js';
 
 export async function render(ctx) {
   const { db, api } = ctx.O;
@@ -13,7 +13,7 @@ export async function render(ctx) {
     if (waiting && !out.dataset.confirmed) {
       out.dataset.confirmed = '1';
       out.textContent = 'Sign out anyway';
-      msg.replaceChildren(h('p', { class: 'warning', text: waiting + ' records have not synced yet. They stay on this phone and are sent after you sign in again.' }));
+      msg.replaceChildren(h('p', { class: 'warning', text: (waiting === 1 ? '1 record has' : waiting + ' records have') + ' not synced yet. They stay on this phone and are sent after you sign in again.' }));
       return;
     }
     await api.logout();
@@ -26,6 +26,16 @@ export async function render(ctx) {
       h('dt', { text: 'Role' }), h('dd', { text: p.role.replace('_', ' ') }),
       h('dt', { text: 'Team' }), h('dd', { text: p.team ? p.team.name : '—' }),
       h('dt', { text: 'Storage' }), h('dd', { text: persisted === true ? 'Kept (persistent)' : persisted === false ? 'May be cleared by the browser' : 'Unknown' })),
+    appearance(),
     msg, out,
   );
+}
+
+/* Light, dark, or as the phone is set: applied at once, kept on this phone. */
+function appearance() {
+  const current = themeChoice();
+  const options = [['auto', 'Same as the phone'], ['light', 'Light'], ['dark', 'Dark']];
+  return h('fieldset', { class: 'appearance' }, h('legend', { text: 'Appearance' }),
+    options.map(([value, text]) => h('label', { class: 'check' },
+      h('input', { type: 'radio', name: 'theme', value, checked: value === current, onchange: () => applyTheme(value) }), text)));
 }
