@@ -112,7 +112,9 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
-  const text = n ? n + ' waiting to sync' : 'All changes synced';
+  // Never "All changes synced" before the first pull has brought the caseload.
+  const text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+    : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
   $('syncbar').classList.toggle('sync-waiting', n > 0);
