@@ -65,24 +65,27 @@ export function errorSummary(errors, title) {
   return box;
 }
 
-const tz = undefined;
+/* One formatter of each kind, made once (a new one per call is most of the cost). */
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+const TIME = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
 export function fmtDate(iso) {
   if (!iso) return '';
   const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(iso + 'T12:00:00') : new Date(iso);
   if (isNaN(d)) return iso;
-  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: tz });
+  return DATE.format(d);
 }
+/* An ISO date-time (or a time in ms) as "3 Dec, 14:05". */
 export function fmtDateTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (isNaN(d)) return iso;
-  return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return DATE_TIME.format(d);
 }
 export function fmtTime(ms) {
   const d = new Date(ms);
   const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return today ? TIME.format(d) : DATE_TIME.format(d);
 }
 
 /* Local calendar date as YYYY-MM-DD. */

@@ -199,6 +199,7 @@
       }
       throw new ApiError(res.status, body);
     }
+    if (body.device_id && body.device_id !== id) await db.setMeta({ device_id: body.device_id });
     return body;
   }
 
