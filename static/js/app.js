@@ -182,7 +182,14 @@ function syncs(profile) {
 
 export async function runSync(reason) {
   // A save while a sync runs is sent by that sync, or by one more right after it.
-  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
+  if (state.syncing) {
+    if (!state.again) {
+      let resolve;
+      const done = new Promise((r) => { resolve = r; });
+      state.again = { reason, done, resolve };
+    }
+    return state.again.done; // the outcome of the sync that runs right after this one
+  }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -195,11 +202,11 @@ export async function runSync(reason) {
   }
   const again = state.again;
   state.again = null;
-  if (again && outcome === 'ok') return runSync(again);
   if (outcome === 'ok') state.offlineTap = false;
   if (outcome === 'offline' && reason === 'manual') state.offlineTap = true;
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
+  if (again) again.resolve(outcome === 'ok' ? await runSync(again.reason) : outcome);
   return outcome;
 }
 

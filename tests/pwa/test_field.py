@@ -509,3 +509,51 @@ def test_the_worker_chooses_dark_or_light_in_account(page, world):
     assert luminance(page.evaluate(BACKGROUND)) < 0.05
     page.get_by_role("radio", name="Same as the phone").check()
     page.wait_for_function(f"() => !{BACKGROUND}.startsWith('rgb(16')")
+
+
+def test_a_follow_up_with_the_default_reason_reads_once(app, page, world):
+    """The server's default reason is "Follow up": the lead's history says "Follow-up",
+    not "Follow-up: Follow up"."""
+    from datetime import date
+
+    from outreach.interventions.models import FollowUp
+    from tests.factories import make_clients, make_follow_up
+    from tests.pwa.test_lead import signed_in
+
+    team, area = world.team_ids["street"], world.area_ids["durham"]
+    with app.app_context():
+        (client,) = make_clients(team, area, 1, key_worker_id=world.user_ids["worker"])
+        fu = make_follow_up(client["id"], team, date.today())
+        db.session.get(FollowUp, fu["id"]).reason = "Follow up"
+        db.session.commit()
+    signed_in(page, "lead")
+    page.goto(f"/#/team/client/{client['id']}")
+    card = page.locator("#history > li").filter(has_text="Follow-up")
+    expect(card.first).to_be_visible()
+    expect(page.locator("#history")).not_to_contain_text("Follow-up: Follow up")
+
+
+def test_sync_now_without_signal_says_so(context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "NS", "1990-09-09", "male", "DH1")
+    page.get_by_role("button", name="Sync now").click()
+    expect(status(page)).to_have_text("No signal: 1 waiting, sent when you are back online")
+    restore_network(context)
+    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
+
+
+def test_a_stale_saved_notice_never_sits_above_changed_on_the_server(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
+    wait_synced(page)
+    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    colleague_edit(app, client_id, 1, known_as="Ro")
+    edit_client(page, **{"Known-as name (optional)": "Rosa"})
+    expect(page.get_by_text("Changed on the server")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Client updated.")).to_have_count(0)
