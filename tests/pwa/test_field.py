@@ -21,6 +21,7 @@ from tests.pwa.test_pwa import (
     SYNCED,
     add_client,
     cut_network,
+    fill_date_of_birth,
     restore_network,
     sign_in,
     status,
@@ -81,7 +82,7 @@ def test_double_enter_on_add_client_makes_one_client(app, context, page, world):
     throttle(page)
     page.get_by_role("main").get_by_role("link", name="Add client").click()
     page.get_by_label("Initials").fill("DE")
-    page.get_by_label("Date of birth").fill("1991-01-09")
+    fill_date_of_birth(page, "1991-01-09")
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Postcode district").fill("DH1")
     page.get_by_label("Postcode district").press("Enter")
@@ -105,7 +106,7 @@ def test_a_second_save_after_a_crash_keeps_the_drafts_id(app, context, page, wor
     wait_for_service_worker(page)
     page.get_by_role("main").get_by_role("link", name="Add client").click()
     page.get_by_label("Initials").fill("CR")
-    page.get_by_label("Date of birth").fill("1975-05-05")
+    fill_date_of_birth(page, "1975-05-05")
     page.get_by_label("Sex").select_option("male")
     page.get_by_label("Postcode district").fill("DH1")
     draft = None
@@ -557,3 +558,36 @@ def test_a_stale_saved_notice_never_sits_above_changed_on_the_server(app, contex
     edit_client(page, **{"Known-as name (optional)": "Rosa"})
     expect(page.get_by_text("Changed on the server")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Client updated.")).to_have_count(0)
+
+
+def test_date_of_birth_is_typed_as_day_month_year(app, page, world, screenshots):
+    """GOV.UK's date input: three boxes, no calendar that opens at today; a date that
+    cannot be is explained; the saved date reads "15 Sept 1989"."""
+    from tests.pwa.test_pwa import axe_check
+
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Add client").click()
+    dob = page.get_by_role("group", name="Date of birth")
+    expect(dob.get_by_label("Day")).to_have_attribute("inputmode", "numeric")
+    assert page.locator("main input[type=date]").count() == 0
+    page.get_by_label("Initials").fill("DM")
+    dob.get_by_label("Day").fill("31")
+    dob.get_by_label("Month").fill("2")
+    dob.get_by_label("Year").fill("1989")
+    page.get_by_label("Sex").select_option("male")
+    page.get_by_label("Postcode district").fill("DH1")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter a real date of birth")
+    expect(dob.get_by_label("Day")).to_have_attribute("aria-invalid", "true")
+    axe_check(page, "date of birth with an error")
+    page.screenshot(path=str(screenshots / "23-date-of-birth.png"))
+    dob.get_by_label("Day").fill("15")
+    dob.get_by_label("Month").fill("9")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Client DM")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("15 Sept 1989")
+    wait_synced(page)
+    with app.app_context():
+        row = db.session.scalar(select(Client).where(Client.initials == "DM"))
+        assert row.date_of_birth.isoformat() == "1989-09-15"

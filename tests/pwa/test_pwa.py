@@ -90,11 +90,20 @@ def status(page):
     return page.locator("#sync-state")
 
 
+def fill_date_of_birth(page, iso: str) -> None:
+    """Day, month and year boxes, as a worker types them ("1984-06-15": 15, 6, 1984)."""
+    year, month, day = iso.split("-")
+    group = page.get_by_role("group", name="Date of birth")
+    group.get_by_label("Day").fill(str(int(day)))
+    group.get_by_label("Month").fill(str(int(month)))
+    group.get_by_label("Year").fill(year)
+
+
 def add_client(page, initials: str, dob: str, sex: str, district: str, known_as: str = "") -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     page.get_by_role("link", name="Add client").click()
     page.get_by_label("Initials").fill(initials)
-    page.get_by_label("Date of birth").fill(dob)
+    fill_date_of_birth(page, dob)
     page.get_by_label("Sex").select_option(sex)
     page.get_by_label("Postcode district").fill(district)
     if known_as:
