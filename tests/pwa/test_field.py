@@ -629,3 +629,28 @@ def test_signed_in_pages_barely_shift(page, world, path):
     expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     cls = page.evaluate("window.__cls")
     assert cls < 0.1, f"{path}: cumulative layout shift {cls:.3f}"
+
+
+def test_quick_record_from_the_client_in_two_taps(app, page, world):
+    from tests.pwa.test_pwa import record
+
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "QA", "1982-02-02", "female", "DH1")
+    expect(page.get_by_role("heading", name="Client QA")).to_be_visible()
+    quick = page.get_by_role("group", name="Quick record")
+    expect(quick).to_have_count(0)  # nothing recorded yet on this phone
+    record(page, "wound_care")
+    record(page, "naloxone_supplied", quantity=1)
+    record(page, "naloxone_supplied", quantity=1)
+    expect(quick.get_by_role("link")).to_have_text(
+        ["Record naloxone supplied", "Record wound care"]
+    )
+    quick.get_by_role("link", name="Record wound care").click()  # tap 1
+    expect(page.get_by_label("Type")).to_have_value("wound_care")
+    page.get_by_role("button", name="Save").click()  # tap 2
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    wait_synced(page)
+    with app.app_context():
+        kinds = sorted(db.session.scalars(select(Intervention.type)))
+    assert kinds == ["naloxone_supplied", "naloxone_supplied", "wound_care", "wound_care"]
