@@ -14,6 +14,7 @@ from outreach.access.guard import device_revoked_error
 from outreach.access.models import Device, Team, User
 from outreach.access.passwords import verify_password
 from outreach.access.profile import profile_of
+from outreach.access.sessions import EPOCH_CLAIM, epoch_of, session_ended_error
 from outreach.audit.service import record_event
 from outreach.auth.models import TokenRecord
 from outreach.core.db import rowcount
@@ -25,7 +26,12 @@ BAD_CREDENTIALS = "The email or password is incorrect."
 
 
 def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
-    claims = {"dev": str(device.id), "fam": str(family), "role": user.role}
+    claims = {
+        "dev": str(device.id),
+        "fam": str(family),
+        "role": user.role,
+        EPOCH_CLAIM: user.session_epoch or 0,
+    }
     access = create_access_token(identity=str(user.id), additional_claims=claims)
     refresh = create_refresh_token(identity=str(user.id), additional_claims=claims)
     decoded = decode_token(refresh)
@@ -112,6 +118,11 @@ def refresh(claims: dict) -> dict:
     device = db.session.get(Device, record.device_id)
     if device is None or device.revoked_at is not None:
         raise device_revoked_error()
+    user = db.session.get(User, record.user_id)
+    if user is None or not user.active or device.user_id != user.id:
+        raise ApiError(401, "This account is disabled.")
+    if epoch_of(claims) != user.session_epoch:
+        raise session_ended_error()
     # Compare-and-set: of two concurrent uses, exactly one spends the token.
     spent = rowcount(
         db.session.execute(
@@ -132,10 +143,6 @@ def refresh(claims: dict) -> dict:
         raise ApiError(
             401, "This sign-in has ended (the refresh token was already used). Sign in again."
         )
-    user = db.session.get(User, record.user_id)
-    if user is None or not user.active or device.user_id != user.id:
-        db.session.rollback()
-        raise ApiError(401, "This account is disabled.")
     device.last_seen_at = now
     tokens = _issue_tokens(user, device, record.family)
     db.session.commit()
