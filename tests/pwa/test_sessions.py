@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from playwright.sync_api import expect
-
 from sqlalchemy import func, select
 
 from outreach.access.models import Device
