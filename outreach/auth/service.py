@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
@@ -26,6 +26,8 @@ BAD_CREDENTIALS = "The email or password is incorrect."
 
 
 def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
+    """A new access and refresh token of `family` (the refresh token recorded); the
+    refresh token's id is in the answer's `_jti` (popped by the caller)."""
     claims = {
         "dev": str(device.id),
         "fam": str(family),
@@ -45,7 +47,7 @@ def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
             expires_at=datetime.fromtimestamp(decoded["exp"], tz=utcnow().tzinfo),
         )
     )
-    return {"access_token": access, "refresh_token": refresh}
+    return {"access_token": access, "refresh_token": refresh, "_jti": decoded["jti"]}
 
 
 def _revoke_family(device: Device, now: datetime) -> None:
@@ -102,6 +104,7 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     device.token_family = family
     db.session.flush()
     tokens = _issue_tokens(user, device, family)
+    tokens.pop("_jti")
     record_event("auth.login", actor_id=user.id, device_id=device.id)
     tokens["device_id"] = str(device.id)
     profile = profile_of(user)
@@ -135,18 +138,50 @@ def refresh(claims: dict) -> dict:
             .values(spent_at=now)
         )
     )
+    retry = False
     if spent != 1 or device.token_family != record.family:
-        if device.token_family == record.family:
-            _revoke_family(device, now)
-            record_event("auth.refresh_reused", actor_id=record.user_id, device_id=device.id)
-        db.session.commit()
-        raise ApiError(
-            401, "This sign-in has ended (the refresh token was already used). Sign in again."
-        )
+        retry = device.token_family == record.family and _retire_unused_successor(record, now)
+        if not retry:
+            if device.token_family == record.family:
+                _revoke_family(device, now)
+                record_event("auth.refresh_reused", actor_id=record.user_id, device_id=device.id)
+            db.session.commit()
+            raise ApiError(
+                401, "This sign-in has ended (the refresh token was already used). Sign in again."
+            )
+        record_event("auth.refresh_retried", actor_id=record.user_id, device_id=device.id)
     device.last_seen_at = now
     tokens = _issue_tokens(user, device, record.family)
+    record.successor_jti = tokens.pop("_jti")
     db.session.commit()
     return tokens
+
+
+def _retire_unused_successor(record: TokenRecord, now: datetime) -> bool:
+    """A lost answer retried (OUTREACH_REFRESH_GRACE_SECONDS): `record` was spent within
+    the grace window and the token it was spent for has never been used. That token is
+    retired (the phone never got it; of two retries exactly one wins) and the caller
+    issues the next pair of the same family. Any other reuse: False (the family ends)."""
+    grace = timedelta(seconds=current_app.config["REFRESH_GRACE_SECONDS"])
+    if (
+        grace <= timedelta(0)
+        or record.spent_at is None
+        or record.revoked_at is not None
+        or record.successor_jti is None
+        or now - record.spent_at > grace
+    ):
+        return False
+    retired = db.session.execute(
+        update(TokenRecord)
+        .where(
+            TokenRecord.jti == record.successor_jti,
+            TokenRecord.family == record.family,
+            TokenRecord.spent_at.is_(None),
+            TokenRecord.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return rowcount(retired) == 1
 
 
 def logout(claims: dict) -> None:

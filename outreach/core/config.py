@@ -44,6 +44,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
             days=int(env.get("OUTREACH_REFRESH_TOKEN_DAYS", "14"))
         ),
+        # A refresh whose answer was lost, retried with the same token within this many
+        # seconds while its successor is unused, gets a new pair of the same family
+        # instead of ending the session (0: every reuse ends it).
+        "REFRESH_GRACE_SECONDS": int(env.get("OUTREACH_REFRESH_GRACE_SECONDS", "60")),
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ERROR_MESSAGE_KEY": "message",
         "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
