@@ -6,6 +6,7 @@ throttle per account and address
 * token_record.successor_jti: a lost refresh answer retried within the grace window
   gets the same family instead of a revocation.
 * login_throttle: failed sign-ins per (account, address) digest, with their back-off.
+* audit_event.address: the client's address of events made by a request.
 
 Revision ID: security_0001
 Revises: 1ec384f74244
@@ -25,6 +26,8 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('address', sa.String(length=45), nullable=True))
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('token_record', schema=None) as batch_op:
@@ -49,3 +52,5 @@ def downgrade():
         batch_op.drop_column('successor_jti')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('session_epoch')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_column('address')

@@ -25,6 +25,16 @@ from outreach.core.types import utcnow
 BAD_CREDENTIALS = "The email or password is incorrect."
 
 
+class LoginFailed(ApiError):
+    """Wrong credentials (401, one message whatever the reason); the reason and the
+    account, if any, are for the audit and the throttle (`outreach.auth.throttle`)."""
+
+    def __init__(self, reason: str, user: User | None):
+        super().__init__(401, BAD_CREDENTIALS)
+        self.reason = reason
+        self.user_id = user.id if user is not None else None
+
+
 def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
     """A new access and refresh token of `family` (the refresh token recorded); the
     refresh token's id is in the answer's `_jti` (popped by the caller)."""
@@ -68,13 +78,9 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
         .options(joinedload(User.team).joinedload(Team.area))
     )
     if not verify_password(user.password_hash if user else None, password) or not user:
-        record_event("auth.login_failed", actor_id=user.id if user else None)
-        db.session.commit()
-        raise ApiError(401, BAD_CREDENTIALS)
+        raise LoginFailed("wrong_password" if user else "unknown_account", user)
     if not user.active:
-        record_event("auth.login_failed", actor_id=user.id, detail={"reason": "inactive"})
-        db.session.commit()
-        raise ApiError(401, BAD_CREDENTIALS)
+        raise LoginFailed("inactive", user)
     now = utcnow()
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
