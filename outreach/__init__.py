@@ -46,6 +46,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security_headers(app)
     register_shell(app)
 
+    from outreach.core.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config)  # type: ignore[method-assign]
+
     from outreach.cli import register_cli
 
     register_cli(app)

@@ -44,12 +44,26 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
             days=int(env.get("OUTREACH_REFRESH_TOKEN_DAYS", "14"))
         ),
+        # A refresh whose answer was lost, retried with the same token within this many
+        # seconds while its successor is unused, gets a new pair of the same family
+        # instead of ending the session (0: every reuse ends it).
+        "REFRESH_GRACE_SECONDS": int(env.get("OUTREACH_REFRESH_GRACE_SECONDS", "60")),
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ERROR_MESSAGE_KEY": "message",
         "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_LIMIT_PER_ACCOUNT": env.get("OUTREACH_LOGIN_LIMIT_ACCOUNT", "10/15 minutes"),
+        # Failed sign-ins from one address, whatever the account (Flask-Limiter).
         "LOGIN_LIMIT_PER_ADDRESS": env.get("OUTREACH_LOGIN_LIMIT_ADDRESS", "30/15 minutes"),
+        # One account from one address (outreach/auth/throttle.py): this many failures
+        # are free, then each one more doubles the wait from the base, up to the cap; a
+        # pair quiet for the reset period starts again.
+        "LOGIN_BACKOFF_AFTER": int(env.get("OUTREACH_LOGIN_BACKOFF_AFTER", "5")),
+        "LOGIN_BACKOFF_BASE_SECONDS": int(env.get("OUTREACH_LOGIN_BACKOFF_BASE_SECONDS", "30")),
+        "LOGIN_BACKOFF_MAX_SECONDS": int(env.get("OUTREACH_LOGIN_BACKOFF_MAX_SECONDS", "900")),
+        "LOGIN_BACKOFF_RESET_SECONDS": 24 * 3600,
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (werkzeug's
+        # ProxyFix trusts that many hops); 0: forwarded headers are ignored.
+        "PROXY_COUNT": int(env.get("OUTREACH_PROXY_COUNT", "0")),
         "SMTP_HOST": env.get("OUTREACH_SMTP_HOST", "localhost"),
         "SMTP_PORT": int(env.get("OUTREACH_SMTP_PORT", "25")),
         "SMTP_USER": env.get("OUTREACH_SMTP_USER") or None,
