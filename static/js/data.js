@@ -64,9 +64,9 @@ class CaseIndex {
 
   async load() {
     this.queue = [];
-    const [rev, saved] = await db().metas(['rev', 'caseload_index']);
+    const { rev, value: saved } = await db().cached('caseload');
     let entries = null;
-    let at = rev || 0;
+    let at = rev;
     if (saved && saved.rev === at && typeof saved.list === 'string') {
       try { entries = new Map(JSON.parse(saved.list).map((a) => { const s = unpack(a); return [s.key, s]; })); } catch (_) { entries = null; }
     }
@@ -129,7 +129,7 @@ class CaseIndex {
     if (this.rev < 0 || this.queue) return;
     const rev = this.rev;
     const list = JSON.stringify([...this.entries.values()].map(pack));
-    await db().setMeta({ caseload_index: { rev, list } }).catch(() => {});
+    await db().setCached('caseload', { rev, list }).catch(() => {});
   }
 
   subscribe(fn) { this.subscribers.add(fn); return () => this.subscribers.delete(fn); }

@@ -43,8 +43,8 @@ for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
 }
 """
 INDEX_SAVED = """async () => {
-  const [rev, saved] = await self.Outreach.db.metas(['rev', 'caseload_index']);
-  return !!saved && saved.rev === rev;
+  const { rev, value } = await self.Outreach.db.cached('caseload');
+  return !!value && value.rev === rev;
 }"""
 
 

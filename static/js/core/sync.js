@@ -198,21 +198,22 @@
 
   /* One pulled page and its cursor in one transaction. The stored copies are read all at
      once (one round trip, not one per record); what the page brings is then written
-     without waiting on each write. During a first pull, `pull_progress` counts what
-     arrived of the totals the server gave on its first page. */
-  async function applyPage(page) {
+     without waiting on each write (`fresh`: a first pull into an empty phone, whose
+     pages bring each record once: only records with work waiting are read). During a
+     first pull, `pull_progress` counts what arrived of the totals the server gave. */
+  async function applyPage(page, fresh) {
     return db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const changes = (page.changes || []).filter((c) => {
         if (ENTITIES.includes(c.entity)) return true;
         if (c.data) s.meta.put(c.data, 'ref:' + c.entity);
         return false;
       });
-      const [box, found, before] = await Promise.all([
-        db.req(s.outbox.getAll()),
-        Promise.all(changes.map((c) => db.req(s.records.get(db.key(c.entity, c.id))))),
-        db.req(s.meta.get('pull_progress')),
-      ]);
+      const [box, before] = await Promise.all([db.req(s.outbox.getAll()), db.req(s.meta.get('pull_progress'))]);
       const pending = new Set(box.map((e) => e.key));
+      const found = await Promise.all(changes.map((c) => {
+        const key = db.key(c.entity, c.id);
+        return fresh && !pending.has(key) ? undefined : db.req(s.records.get(key));
+      }));
       const latest = new Map(); // written by this page (a record twice in one page)
       const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
@@ -243,6 +244,7 @@
       if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
       if (progress && page.has_more) s.meta.put(progress, 'pull_progress'); else s.meta.delete('pull_progress');
+      if (!page.has_more || !String(page.cursor).startsWith('snap:')) s.meta.delete('fresh_pull');
       if (!page.has_more && await db.req(s.meta.get('sweeping'))) {
         // The fresh pull is complete: what it did not bring is no longer ours to hold.
         // Records with work waiting keep their mark: sent and accepted, the mark goes;
@@ -264,7 +266,7 @@
   async function markForSweep() {
     await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.records.getAll());
-      if (!all.length) return;
+      if (!all.length) { s.meta.put(true, 'fresh_pull'); return; }
       for (const rec of all) {
         if (!rec.sweep) { rec.sweep = true; s.records.put(rec); }
       }
@@ -277,6 +279,8 @@
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
+      const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
+      const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
       const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
       if (cursor != null && cursor !== '') q.set('cursor', cursor);
       let page;
@@ -290,7 +294,7 @@
         }
         throw e;
       }
-      const progress = await applyPage(page);
+      const progress = await applyPage(page, fresh);
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
       if (!page.has_more) return changed;
