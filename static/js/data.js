@@ -40,9 +40,16 @@ function unpack(a) {
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/* The index is kept (and saved) in 16 buckets by the last hex digit of the record's id:
+   a change rewrites one bucket, and the saved index is read back a bucket per task. */
+const BUCKETS = 16;
+const bucketOf = (key) => parseInt(key[key.length - 1], 16) || 0;
+const NAMES = ['caseload', ...Array.from({ length: BUCKETS }, (_, b) => 'caseload:' + b)];
+
 class CaseIndex {
   constructor() {
-    this.entries = new Map();
+    this.parts = Array.from({ length: BUCKETS }, () => new Map());
+    this.dirty = new Set();
     this.rev = -1;
     this.derived = null;
     this.subscribers = new Set();
@@ -64,20 +71,30 @@ class CaseIndex {
 
   async load() {
     this.queue = [];
-    const { rev, value: saved } = await db().cached('caseload');
-    let entries = null;
+    const { rev, values: [head, ...saved] } = await db().cached(NAMES);
+    let parts = null;
     let at = rev;
-    if (saved && saved.rev === at && typeof saved.list === 'string') {
-      try { entries = new Map(JSON.parse(saved.list).map((a) => { const s = unpack(a); return [s.key, s]; })); } catch (_) { entries = null; }
+    if (head && head.rev === rev && saved.every((v) => typeof v === 'string')) {
+      parts = [];
+      try {
+        for (const list of saved) {
+          parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
+          await yieldToPage();
+        }
+      } catch (_) { parts = null; }
     }
-    if (!entries) ({ entries, at } = await this.rebuild());
-    this.entries = entries;
+    this.dirty.clear();
+    if (!parts) {
+      ({ parts, at } = await this.rebuild());
+      for (let b = 0; b < BUCKETS; b++) this.dirty.add(b);
+    }
+    this.parts = parts;
     this.rev = at;
     const queued = this.queue;
     this.queue = null;
     for (const n of queued.sort((a, b) => a.rev - b.rev)) this.apply(n, true);
     this.derived = null;
-    if (!saved || saved.rev !== this.rev) this.scheduleSave();
+    if (this.dirty.size) this.scheduleSave();
     this.emit();
     return this;
   }
@@ -85,7 +102,7 @@ class CaseIndex {
   /* Every record, a chunk at a time (each chunk its own short task). */
   async rebuild() {
     for (let attempt = 0; ; attempt++) {
-      const entries = new Map();
+      const parts = Array.from({ length: BUCKETS }, () => new Map());
       let after = null;
       let first = null;
       let last = null;
@@ -94,25 +111,33 @@ class CaseIndex {
         if (first == null) first = rev;
         last = rev;
         for (const rec of rows) {
-          const s = summarise(rec);
-          if (s) entries.set(s.key, s);
+          const e = summarise(rec);
+          if (e) parts[bucketOf(e.key)].set(e.key, e);
         }
         if (rows.length < CHUNK) break;
         after = rows[rows.length - 1].key;
         await yieldToPage();
       }
-      if (first === last || attempt >= 2) return { entries, at: last };
+      if (first === last || attempt >= 2) return { parts, at: last };
     }
   }
 
   /* A committed write in this context. */
   apply(n, fromQueue) {
-    if (n.reset) { this.entries = new Map(); this.rev = 0; this.derived = null; this.emit(); return; }
+    if (n.reset) {
+      this.parts = Array.from({ length: BUCKETS }, () => new Map());
+      this.rev = 0;
+      this.derived = null;
+      this.emit();
+      return;
+    }
     if (this.queue && !fromQueue) { this.queue.push(n); return; }
     if (n.rev <= this.rev) return;
     if (n.rev !== this.rev + 1) { this.rev = -1; this.emit(); return; } // missed one: load again
-    for (const [k, s] of n.changes) {
-      if (s && typeof s === 'object') this.entries.set(k, s); else this.entries.delete(k);
+    for (const [k, e] of n.changes) {
+      const b = bucketOf(k);
+      if (e && typeof e === 'object') this.parts[b].set(k, e); else this.parts[b].delete(k);
+      this.dirty.add(b);
     }
     this.rev = n.rev;
     this.derived = null;
@@ -124,12 +149,22 @@ class CaseIndex {
     this.saveTimer = setTimeout(() => this.save(), SAVE_AFTER_MS);
   }
 
+  /* The changed buckets and the rev they stand for, in one transaction. */
   async save() {
     clearTimeout(this.saveTimer);
-    if (this.rev < 0 || this.queue) return;
+    this.saveTimer = null;
+    if (this.rev < 0 || this.queue || !this.dirty.size) return;
     const rev = this.rev;
-    const list = JSON.stringify([...this.entries.values()].map(pack));
-    await db().setCached('caseload', { rev, list }).catch(() => {});
+    const taken = [...this.dirty];
+    this.dirty.clear();
+    const values = { caseload: { rev } };
+    for (const b of taken) {
+      values['caseload:' + b] = JSON.stringify([...this.parts[b].values()].map(pack));
+      if (taken.length > 1) await yieldToPage();
+    }
+    let saved = false;
+    if (this.rev === rev) saved = await db().setCached(values).then(() => true, () => false);
+    if (!saved) { for (const b of taken) this.dirty.add(b); this.scheduleSave(); }
   }
 
   subscribe(fn) { this.subscribers.add(fn); return () => this.subscribers.delete(fn); }
@@ -143,7 +178,7 @@ class CaseIndex {
     const last = new Map();
     const linked = new Set();
     const follow = [];
-    for (const s of this.entries.values()) {
+    for (const part of this.parts) for (const s of part.values()) {
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
       else if (s.e === 'i') {
@@ -153,7 +188,7 @@ class CaseIndex {
         if (!s.done) follow.push({ key: s.key, id: s.id, kind: 'follow_up', client_id: s.c, due_on: s.d, assigned: s.a });
       }
     }
-    for (const s of this.entries.values()) {
+    for (const part of this.parts) for (const s of part.values()) {
       if (s.on && s.e === 'i' && s.f && s.c && !s.fd && !linked.has(s.id)) {
         follow.push({ key: s.key, id: s.id, kind: 'intervention', client_id: s.c, due_on: s.f, assigned: null });
       }
@@ -185,7 +220,11 @@ class CaseIndex {
   total() { return this.derive().rows.length; }
   /* Open follow-ups, soonest first (keys of their records, to read them). */
   openFollowUps() { return this.derive().follow; }
-  client(id) { const s = this.entries.get(db().key('client', id)); return s && s.on ? s : null; }
+  client(id) {
+    const key = db().key('client', id);
+    const s = this.parts[bucketOf(key)].get(key);
+    return s && s.on ? s : null;
+  }
 }
 
 let index = null;
@@ -200,6 +239,7 @@ export function caseIndex() {
       if (remote && (type === 'changed' || type === 'sync-end')) index.ready().catch(() => {});
     });
     addEventListener('pagehide', () => { if (index.saveTimer) index.save(); });
+    document.addEventListener('visibilitychange', () => { if (document.hidden && index.saveTimer) index.save(); });
   }
   return index.ready();
 }

@@ -43,8 +43,8 @@ for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
 }
 """
 INDEX_SAVED = """async () => {
-  const { rev, value } = await self.Outreach.db.cached('caseload');
-  return !!value && value.rev === rev;
+  const { rev, values: [saved] } = await self.Outreach.db.cached(['caseload']);
+  return !!saved && saved.rev === rev;
 }"""
 
 

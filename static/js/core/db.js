@@ -186,16 +186,17 @@
       return { rows, rev: rev || 0 };
     });
   }
-  /* A derived value saved in `cache`, with the store's `rev` (read together): it is
+  /* Derived values saved in `cache`, with the store's `rev`, read together: a value is
      current only if it was saved at that rev. */
-  async function cached(name) {
+  async function cached(names) {
     return tx(['meta', 'cache'], 'readonly', async (s) => {
-      const [rev, value] = await Promise.all([req(s.meta.get('rev')), req(s.cache.get(name))]);
-      return { rev: rev || 0, value };
+      const [rev, ...values] = await Promise.all([req(s.meta.get('rev')), ...names.map((n) => req(s.cache.get(n)))]);
+      return { rev: rev || 0, values };
     });
   }
-  async function setCached(name, value) {
-    return tx('cache', 'readwrite', (s) => { s.cache.put(value, name); });
+  /* Save several derived values at once ({name: value}). */
+  async function setCached(values) {
+    return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
   }
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));

@@ -217,30 +217,34 @@
       const latest = new Map(); // written by this page (a record twice in one page)
       const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
-      changes.forEach((c, n) => {
+      for (let n = 0; n < changes.length; n++) {
+        // A short wait on the store every 100 records: each stretch is its own task (the
+        // page stays responsive) and the transaction stays open.
+        if (n && n % 100 === 0) await db.req(s.meta.get('cursor'));
+        const c = changes[n];
         const key = db.key(c.entity, c.id);
         const stored = latest.has(key) ? latest.get(key) : found[n];
         if (progress && c.op !== 'remove') progress.got[c.entity] = (progress.got[c.entity] || 0) + 1;
         if (stored && stored.sweep) { delete stored.sweep; put(stored); }
         if (c.op === 'remove') {
-          if (!stored) return;
+          if (!stored) continue;
           if (pending.has(key)) { stored.removed = true; put(stored); } else { latest.set(key, null); s.records.delete(key); }
-          return;
+          continue;
         }
-        if (stored && !newer(c, stored)) return;
+        if (stored && !newer(c, stored)) continue;
         if (stored && pending.has(key)) {
           // The worker's unsent edit stays on screen and keeps the version it was based
           // on (its base_version), so the server merges it; the server's copy waits beside it.
           Object.assign(stored, { server_version: c.version, server_data: c.data });
           put(stored);
-          return;
+          continue;
         }
         put({
           key, entity: c.entity, id: c.id, data: c.data || {}, server_data: c.data || {},
           version: c.version, server_seq: c.server_seq, status: 'synced',
           conflict: stored ? stored.conflict || null : null,
         });
-      });
+      }
       if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
       if (progress && page.has_more) s.meta.put(progress, 'pull_progress'); else s.meta.delete('pull_progress');
@@ -274,26 +278,37 @@
     });
   }
 
+  function fetchPage(cursor) {
+    const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
+    if (cursor != null && cursor !== '') q.set('cursor', cursor);
+    return api.call('GET', '/api/v1/sync/pull?' + q.toString());
+  }
+
+  /* Page after page; the next page is asked for as soon as a page arrives, so the
+     server works on it while the phone stores this one. Each page is stored with its
+     cursor: a pull cut short carries on from the last page stored. */
   async function pull() {
     let changed = false;
+    let ahead = null; // {cursor, page: Promise} asked for before its turn
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
       const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
       const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
-      const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
-      if (cursor != null && cursor !== '') q.set('cursor', cursor);
       let page;
       try {
-        page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
+        page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
       } catch (e) {
         // A cursor the server no longer knows (e.g. a restored database): start again.
         if (e.status === 422 && e.body && e.body.errors && e.body.errors.cursor && cursor != null) {
           await db.setMeta({ cursor: undefined });
+          ahead = null;
           continue;
         }
         throw e;
       }
+      ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
+      if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
       const progress = await applyPage(page, fresh);
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
