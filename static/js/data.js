@@ -12,30 +12,74 @@ export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data
 
 /* ---------- the caseload index ---------- */
 
-/* What the index keeps of a record (run for every record written, so: small). */
+/* What the index keeps of a record. One shape for every entry (one hidden class, so the
+   loops over 25,000 of them stay fast); each kind fills its own fields. */
+class Entry {
+  constructor(e, id, on) {
+    this.e = e; // c(lient), i(ntervention), f(ollow-up)
+    this.key = ENTITY[e] + ':' + id;
+    this.id = id;
+    this.on = on; // live (not deleted or removed)
+    this.c = ''; // client id (interventions, follow-ups)
+    this.t = 0; // intervention: occurred_at in ms
+    this.f = ''; // intervention: follow_up_on
+    this.fd = 0; // intervention: follow_up_done
+    this.d = ''; // follow-up: due_on
+    this.done = 0; // follow-up: done
+    this.iv = ''; // follow-up: its intervention
+    this.a = null; // follow-up: assigned to
+    this.i = ''; // client: initials, known as, date of birth, postcode district
+    this.k = '';
+    this.dob = '';
+    this.pc = '';
+    this.st = ''; // client: sync status (pending, rejected)
+    this.cf = 0; // client: changed on the server
+  }
+}
+const ENTITY = { c: 'client', i: 'intervention', f: 'follow_up' };
+const KIND = { client: 'c', intervention: 'i', follow_up: 'f' };
+// Saved as JSON arrays of each kind's own fields (small, quick to read back).
+const FIELDS = { c: ['i', 'k', 'dob', 'pc', 'st', 'cf'], i: ['c', 't', 'f', 'fd'], f: ['c', 'd', 'done', 'iv', 'a'] };
+
+/* Run for every record written, so: small. */
 function summarise(rec) {
+  const kind = KIND[rec.entity];
+  if (!kind) return null;
   const d = rec.data || {};
-  const on = live(rec) ? 1 : 0;
-  if (rec.entity === 'client') {
-    return { e: 'c', key: rec.key, id: rec.id, i: d.initials || '', k: d.known_as || '', dob: d.date_of_birth || '', pc: d.postcode_district || '', st: rec.status || '', cf: rec.conflict && rec.conflict.length ? 1 : 0, on };
-  }
-  if (rec.entity === 'intervention') {
+  const x = new Entry(kind, rec.id, live(rec) ? 1 : 0);
+  if (kind === 'c') {
+    x.i = d.initials || '';
+    x.k = d.known_as || '';
+    x.dob = d.date_of_birth || '';
+    x.pc = d.postcode_district || '';
+    x.st = rec.status || '';
+    x.cf = rec.conflict && rec.conflict.length ? 1 : 0;
+  } else if (kind === 'i') {
     const t = d.occurred_at ? Date.parse(d.occurred_at) : NaN;
-    return { e: 'i', key: rec.key, id: rec.id, c: d.client_id || '', t: isNaN(t) ? 0 : t, f: d.follow_up_on || '', fd: d.follow_up_done ? 1 : 0, on };
+    x.c = d.client_id || '';
+    x.t = isNaN(t) ? 0 : t;
+    x.f = d.follow_up_on || '';
+    x.fd = d.follow_up_done ? 1 : 0;
+  } else {
+    x.c = d.client_id || '';
+    x.d = d.due_on || '';
+    x.done = d.done_at ? 1 : 0;
+    x.iv = d.intervention_id || '';
+    x.a = d.assigned_to ?? d.assigned_to_id ?? null;
   }
-  if (rec.entity === 'follow_up') {
-    return { e: 'f', key: rec.key, id: rec.id, c: d.client_id || '', d: d.due_on || '', done: d.done_at ? 1 : 0, iv: d.intervention_id || '', a: d.assigned_to ?? d.assigned_to_id ?? null, on };
-  }
-  return null;
+  return x;
 }
 
-/* Saved as JSON arrays (smaller and quicker to read back than objects). */
-const FIELDS = { c: ['key', 'id', 'i', 'k', 'dob', 'pc', 'st', 'cf', 'on'], i: ['key', 'id', 'c', 't', 'f', 'fd', 'on'], f: ['key', 'id', 'c', 'd', 'done', 'iv', 'a', 'on'] };
-const pack = (s) => [s.e, ...FIELDS[s.e].map((f) => s[f])];
-function unpack(a) {
-  const out = { e: a[0] };
-  FIELDS[a[0]].forEach((f, n) => { out[f] = a[n + 1]; });
+function pack(x) {
+  const out = [x.e, x.id, x.on];
+  for (const f of FIELDS[x.e]) out.push(x[f]);
   return out;
+}
+function unpack(a) {
+  const x = new Entry(a[0], a[1], a[2]);
+  const fields = FIELDS[a[0]];
+  for (let n = 0; n < fields.length; n++) x[fields[n]] = a[n + 3];
+  return x;
 }
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -56,6 +100,7 @@ class CaseIndex {
     this.queue = null; // notifications that arrive while loading
     this.loading = null;
     this.saveTimer = null;
+    this.syncing = false;
   }
 
   /* Up to date with the store (a write by another tab or the service worker shows as a
@@ -144,13 +189,15 @@ class CaseIndex {
     if (!fromQueue) { this.scheduleSave(); this.emit(); }
   }
 
+  /* Saved a moment after a change, or when a sync ends (not while pages land). */
   scheduleSave() {
     clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => this.save(), SAVE_AFTER_MS);
+    this.saveTimer = this.syncing ? null : setTimeout(() => this.save(), SAVE_AFTER_MS);
   }
 
-  /* The changed buckets and the rev they stand for, in one transaction. */
-  async save() {
+  /* The changed buckets and the rev they stand for, in one transaction (`now`: without
+     a pause between buckets, as the page goes away). */
+  async save(now) {
     clearTimeout(this.saveTimer);
     this.saveTimer = null;
     if (this.rev < 0 || this.queue || !this.dirty.size) return;
@@ -160,7 +207,7 @@ class CaseIndex {
     const values = { caseload: { rev } };
     for (const b of taken) {
       values['caseload:' + b] = JSON.stringify([...this.parts[b].values()].map(pack));
-      if (taken.length > 1) await yieldToPage();
+      if (taken.length > 1 && !now) await yieldToPage();
     }
     let saved = false;
     if (this.rev === rev) saved = await db().setCached(values).then(() => true, () => false);
@@ -234,12 +281,18 @@ export function caseIndex() {
   if (!index) {
     index = new CaseIndex();
     db().onRecords((n) => index.apply(n), summarise);
-    // Another tab or the service worker wrote: their rev shows it; look again.
     self.Outreach.api.on((type, _detail, remote) => {
+      // Another tab or the service worker wrote: their rev shows it; look again.
       if (remote && (type === 'changed' || type === 'sync-end')) index.ready().catch(() => {});
+      if (type === 'sync-start' && !remote) index.syncing = true;
+      if (type === 'sync-end') { index.syncing = false; index.save(); }
     });
-    addEventListener('pagehide', () => { if (index.saveTimer) index.save(); });
-    document.addEventListener('visibilitychange', () => { if (document.hidden && index.saveTimer) index.save(); });
+    // A sync already under way (this page opened during one): save when it ends.
+    if (navigator.locks && navigator.locks.query) {
+      navigator.locks.query().then((s) => { if (s.held.some((l) => l.name === 'outreach-sync')) index.syncing = true; }, () => {});
+    }
+    addEventListener('pagehide', () => index.save(true));
+    document.addEventListener('visibilitychange', () => { if (document.hidden) index.save(true); });
   }
   return index.ready();
 }
