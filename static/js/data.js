@@ -82,6 +82,34 @@ function unpack(a) {
   return x;
 }
 
+/* A caseload row: a client, their last contact and their soonest open follow-up. */
+const RANK = { overdue: 0, due: 1 };
+class Row {
+  constructor(id, initials, knownAs, dob, postcode, status, conflict, lastContact, followUp) {
+    this.id = id;
+    this.initials = initials;
+    this.known_as = knownAs;
+    this.date_of_birth = dob;
+    this.postcode_district = postcode;
+    this.status = status;
+    this.conflict = conflict;
+    this.lastContact = lastContact;
+    this.followUp = followUp;
+    this.followUpState = followUpState(followUp);
+    this.rank = RANK[this.followUpState] ?? 2;
+    this.find = initials.toLowerCase() + '\n' + knownAs.toLowerCase();
+  }
+}
+const packRow = (r) => [r.id, r.initials, r.known_as, r.date_of_birth, r.postcode_district, r.status, r.conflict, r.lastContact, r.followUp];
+const packFollow = (f) => [f.key, f.id, f.kind, f.client_id, f.due_on, f.assigned];
+
+/* The caseload as saved (same day: the follow-up states still hold). */
+function restore(head) {
+  const rows = JSON.parse(head.rows).map((a) => new Row(...a));
+  const follow = JSON.parse(head.follow).map(([key, id, kind, client_id, due_on, assigned]) => ({ key, id, kind, client_id, due_on, assigned }));
+  return { day: head.day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
+}
+
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /* The index is kept (and saved) in 16 buckets by the last hex digit of the record's id:
@@ -101,11 +129,13 @@ class CaseIndex {
     this.loading = null;
     this.saveTimer = null;
     this.syncing = false;
+    this.filling = null; // entries being read back behind a saved caseload
   }
 
   /* Up to date with the store (a write by another tab or the service worker shows as a
      rev this context did not see: load again). */
   async ready() {
+    if (this.filling) await this.filling;
     if (this.loading) return this.loading;
     const rev = (await db().getMeta('rev')) || 0;
     if (rev === this.rev) return this;
@@ -114,34 +144,65 @@ class CaseIndex {
     return this.loading;
   }
 
+  /* The saved caseload (rows and follow-ups as they were saved) answers at once; the
+     entries behind it are read back a bucket per task, then changes made meanwhile are
+     applied. Without a saved index (or a stale one), every record is read. */
   async load() {
     this.queue = [];
     const { rev, values: [head, ...saved] } = await db().cached(NAMES);
-    let parts = null;
-    let at = rev;
-    if (head && head.rev === rev && saved.every((v) => typeof v === 'string')) {
-      parts = [];
+    const valid = head && head.rev === rev && saved.every((v) => typeof v === 'string');
+    if (valid && head.day === today() && typeof head.rows === 'string') {
       try {
-        for (const list of saved) {
-          parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
-          await yieldToPage();
-        }
-      } catch (_) { parts = null; }
+        this.derived = restore(head);
+        this.rev = rev;
+        this.filling = this.fill(saved).finally(() => { this.filling = null; });
+        this.emit();
+        return this;
+      } catch (_) { this.derived = null; }
     }
-    this.dirty.clear();
-    if (!parts) {
-      ({ parts, at } = await this.rebuild());
+    const parts = valid ? await this.parse(saved) : null;
+    if (parts) {
+      this.parts = parts;
+      this.rev = rev;
+    } else {
+      ({ parts: this.parts, at: this.rev } = await this.rebuild());
       for (let b = 0; b < BUCKETS; b++) this.dirty.add(b);
     }
-    this.parts = parts;
-    this.rev = at;
+    this.derived = null;
+    this.settle();
+    return this;
+  }
+
+  async parse(saved) {
+    const parts = [];
+    try {
+      for (const list of saved) {
+        parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
+        await yieldToPage();
+      }
+    } catch (_) { return null; }
+    return parts;
+  }
+
+  async fill(saved) {
+    await yieldToPage();
+    const parts = await this.parse(saved);
+    if (parts) this.parts = parts;
+    else {
+      ({ parts: this.parts, at: this.rev } = await this.rebuild());
+      this.derived = null;
+      for (let b = 0; b < BUCKETS; b++) this.dirty.add(b);
+    }
+    this.settle();
+  }
+
+  /* After a load: the changes that arrived meanwhile. */
+  settle() {
     const queued = this.queue;
     this.queue = null;
     for (const n of queued.sort((a, b) => a.rev - b.rev)) this.apply(n, true);
-    this.derived = null;
     if (this.dirty.size) this.scheduleSave();
     this.emit();
-    return this;
   }
 
   /* Every record, a chunk at a time (each chunk its own short task). */
@@ -204,7 +265,10 @@ class CaseIndex {
     const rev = this.rev;
     const taken = [...this.dirty];
     this.dirty.clear();
-    const values = { caseload: { rev } };
+    const { day, rows, follow } = this.derive();
+    const values = {
+      caseload: { rev, day, rows: JSON.stringify(rows.map(packRow)), follow: JSON.stringify(follow.map(packFollow)) },
+    };
     for (const b of taken) {
       values['caseload:' + b] = JSON.stringify([...this.parts[b].values()].map(pack));
       if (taken.length > 1 && !now) await yieldToPage();
@@ -243,18 +307,9 @@ class CaseIndex {
     follow.sort((a, b) => (a.due_on < b.due_on ? -1 : a.due_on > b.due_on ? 1 : 0));
     const next = new Map();
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
-    const rank = { overdue: 0, due: 1 };
-    const rows = clients.map((c) => {
-      const followUp = next.get(c.id) || null;
-      const state = followUpState(followUp);
-      return {
-        id: c.id, key: c.key, initials: c.i, known_as: c.k, date_of_birth: c.dob, postcode_district: c.pc,
-        status: c.st, conflict: c.cf, lastContact: last.get(c.id) || 0, followUp, followUpState: state,
-        rank: rank[state] ?? 2, find: c.i.toLowerCase() + '\n' + c.k.toLowerCase(),
-      };
-    });
+    const rows = clients.map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
     rows.sort((a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0));
-    this.derived = { day, rows, follow };
+    this.derived = { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
     return this.derived;
   }
 
@@ -267,11 +322,8 @@ class CaseIndex {
   total() { return this.derive().rows.length; }
   /* Open follow-ups, soonest first (keys of their records, to read them). */
   openFollowUps() { return this.derive().follow; }
-  client(id) {
-    const key = db().key('client', id);
-    const s = this.parts[bucketOf(key)].get(key);
-    return s && s.on ? s : null;
-  }
+  /* A client of the caseload (a row: id, initials, known_as, date_of_birth, ...). */
+  client(id) { return this.derive().byId.get(id) || null; }
 }
 
 let index = null;
