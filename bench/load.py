@@ -120,6 +120,7 @@ def run_once(args, phones_count: int) -> tuple[dict, list[str]]:
         "servers": args.servers,
         "minutes": args.minutes if args.day else 0,
         "team_size": args.team_size,
+        "idle_fast_path": not args.full_path,
         "caseload": args.caseload,
     }
     return summarise(stats, elapsed, cpu, counts, meta), stats.errors
@@ -175,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--caseload", type=int, default=50, help="clients per team at the start")
     parser.add_argument("--servers", type=int, default=1, help="gunicorns side by side")
     parser.add_argument("--redis", help="limiter storage the servers share (redis://...)")
+    parser.add_argument(
+        "--full-path", action="store_true", help="idle syncs without the fast path (baseline)"
+    )
     parser.add_argument("--web-workers", type=int, default=None, help="default: gunicorn.conf.py")
     parser.add_argument("--web-threads", type=int, default=None, help="default: gunicorn.conf.py")
     day = parser.add_argument_group("--day")

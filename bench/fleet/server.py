@@ -56,6 +56,8 @@ def server_env(url: str, port: int, args) -> dict:
     )
     if getattr(args, "redis", None):  # servers side by side share the limiter's counts
         env["OUTREACH_RATELIMIT_STORAGE_URL"] = args.redis
+    if getattr(args, "full_path", False):  # today's path for every idle sync: a baseline
+        env["OUTREACH_SYNC_IDLE_FAST_PATH"] = "false"
     if getattr(args, "web_workers", None):
         env["OUTREACH_WEB_WORKERS"] = str(args.web_workers)
     if getattr(args, "web_threads", None):
