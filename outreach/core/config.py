@@ -48,6 +48,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_ERROR_MESSAGE_KEY": "message",
         "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Servers sharing one Redis share counts under one prefix (another deployment on
+        # the same Redis: another prefix).
+        "RATELIMIT_KEY_PREFIX": env.get("OUTREACH_RATELIMIT_KEY_PREFIX", "outreach"),
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("OUTREACH_LOGIN_LIMIT_ACCOUNT", "10/15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": env.get("OUTREACH_LOGIN_LIMIT_ADDRESS", "30/15 minutes"),
         "SMTP_HOST": env.get("OUTREACH_SMTP_HOST", "localhost"),
