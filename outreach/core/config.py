@@ -70,6 +70,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # (outreach/sync/idle.py); off only to measure the full path (bench/idle_sync_bench.py).
         "SYNC_IDLE_FAST_PATH": _bool(env.get("OUTREACH_SYNC_IDLE_FAST_PATH"), True),
         "CLOCK_SKEW_MINUTES": int(env.get("OUTREACH_CLOCK_SKEW_MINUTES", "10")),
+        # JSON lines (one object per line, with the request id) or text for people.
+        "LOG_FORMAT": env.get("OUTREACH_LOG_FORMAT", "json"),
+        # Prometheus scrapes /metrics with `Authorization: Bearer <this>` (or an admin).
+        "METRICS_TOKEN": env.get("OUTREACH_METRICS_TOKEN") or None,
         "RETENTION_YEARS": int(env.get("OUTREACH_RETENTION_YEARS", "7")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # flask-smorest / OpenAPI
