@@ -93,6 +93,8 @@ def summarise(stats: Stats, elapsed: float, cpu: dict, counts: dict, meta: dict)
             for k in ("web", "database", "load generator")
         },
         "server_cores_used": round(cores, 3),
+        # Phones one core serves at this mix; meaningful only when the generator kept
+        # time (a starved server does less work than the day asks, and looks cheap).
         "active_phones_per_cpu": round(phones / cores) if cores else None,
         "cht_active_users_per_cpu": CHT_USERS_PER_CPU,
         "generator_lag_ms": latency_row(stats.lag),
@@ -125,10 +127,11 @@ def print_summary(s: dict, errors: list[str]) -> None:
         f"(this database's backends), load generator {cpu['load generator']}; per request "
         f"{s['cpu_ms_per_request']} ms"
     )
+    caveat = " (NOT reliable: the day fell behind, see lag)" if s["generator_saturated"] else ""
     print(
         f"server cores used {s['server_cores_used']}: {s['active_phones_per_cpu']} active phones "
-        f"per CPU (the Community Health Toolkit publishes {s['cht_active_users_per_cpu']} active "
-        "users per CPU)"
+        f"per CPU{caveat} (the Community Health Toolkit publishes {s['cht_active_users_per_cpu']} "
+        "active users per CPU)"
     )
     print(
         f"machine: {cpu['machine_busy_share']:.0%} of all cores busy over the run, "
