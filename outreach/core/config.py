@@ -52,6 +52,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_ERROR_MESSAGE_KEY": "message",
         "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Servers sharing one Redis share counts under one prefix (another deployment on
+        # the same Redis: another prefix).
+        "RATELIMIT_KEY_PREFIX": env.get("OUTREACH_RATELIMIT_KEY_PREFIX", "outreach"),
         # Failed sign-ins from one address, whatever the account (Flask-Limiter).
         "LOGIN_LIMIT_PER_ADDRESS": env.get("OUTREACH_LOGIN_LIMIT_ADDRESS", "30/15 minutes"),
         # One account from one address (outreach/auth/throttle.py): this many failures
@@ -81,6 +84,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # (outreach/sync/idle.py); off only to measure the full path (bench/idle_sync_bench.py).
         "SYNC_IDLE_FAST_PATH": _bool(env.get("OUTREACH_SYNC_IDLE_FAST_PATH"), True),
         "CLOCK_SKEW_MINUTES": int(env.get("OUTREACH_CLOCK_SKEW_MINUTES", "10")),
+        # JSON lines (one object per line, with the request id) or text for people.
+        "LOG_FORMAT": env.get("OUTREACH_LOG_FORMAT", "json"),
+        # Prometheus scrapes /metrics with `Authorization: Bearer <this>` (or an admin).
+        "METRICS_TOKEN": env.get("OUTREACH_METRICS_TOKEN") or None,
         "RETENTION_YEARS": int(env.get("OUTREACH_RETENTION_YEARS", "7")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # flask-smorest / OpenAPI
