@@ -67,6 +67,7 @@ class Login(MethodView):
     @blp.doc(security=[])
     def post(self, args):
         """Sign in from a device; returns an access and a device-bound refresh token, and
+        the device id they are bound to (a new one if the id sent is another user's), and
         the device's new secrets for its app lock (rotated on every sign-in)."""
         profile, tokens = service.login(
             args["email"],

@@ -91,7 +91,7 @@ def login(
     now = utcnow()
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
-        raise device_revoked_error()
+        raise device_revoked_error()  # whoever signs in on it: the phone must wipe
     if waiting_for_user_id is not None and waiting_for_user_id != user.id:
         record_event(
             "auth.login_refused",
@@ -101,13 +101,24 @@ def login(
         )
         db.session.commit()
         raise ApiError(409, OTHER_WORKER_WAITING)
+    if device is not None and device.user_id != user.id:
+        # A device id belongs to one user for good: another user's id (a shared phone,
+        # or a guessed or copied id) gets a new device; the owner's sessions go on.
+        record_event(
+            "auth.device_id_taken",
+            actor_id=user.id,
+            entity="device",
+            record_id=device.id,
+            detail={"owner_id": device.user_id},
+        )
+        device = None
+        device_id = uuid.uuid4()
     if device is None:
         device = Device(id=device_id, user_id=user.id, label=label, created_at=now)
         db.session.add(device)
     else:
-        # A shared phone signing in as someone else ends the previous session on it.
+        # The same user signing in again on their device ends its previous session.
         _revoke_family(device, now)
-        device.user_id = user.id
         if label:
             device.label = label
     device.last_seen_at = now
@@ -121,6 +132,7 @@ def login(
     record_event(
         "auth.login", actor_id=user.id, device_id=device.id, detail={"key": key["generation"]}
     )
+    tokens["device_id"] = str(device.id)
     profile = profile_of(user)
     db.session.commit()
     return profile, {**tokens, "device_key": key}

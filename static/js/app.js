@@ -134,7 +134,9 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
-  const text = n ? n + ' waiting to sync' : 'All changes synced';
+  // Never "All changes synced" before the first pull has brought the caseload.
+  const text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+    : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
   $('syncbar').classList.toggle('sync-waiting', n > 0);
@@ -160,7 +162,9 @@ function syncs(profile) {
 }
 
 export async function runSync(reason) {
-  if (state.syncing || !vault.isUnlocked()) return;
+  if (!vault.isUnlocked()) return 'locked';
+  // A save while a sync runs is sent by that sync, or by one more right after it.
+  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -171,6 +175,9 @@ export async function runSync(reason) {
   } finally {
     state.syncing = false;
   }
+  const again = state.again;
+  state.again = null;
+  if (again && outcome === 'ok') return runSync(again);
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   if (outcome === 'ok') session.renewLease().catch(() => {});
