@@ -32,6 +32,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_SECRET_KEY": env.get("OUTREACH_JWT_SECRET", DEV_SECRET),
         "MATCH_KEY_SECRET": env.get("OUTREACH_MATCH_KEY_SECRET")
         or env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
+        # Wraps each device's secrets in the database (a dump alone does not give them).
+        "DEVICE_KEY_SECRET": env.get("OUTREACH_DEVICE_KEY_SECRET")
+        or env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
@@ -88,6 +91,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOG_FORMAT": env.get("OUTREACH_LOG_FORMAT", "json"),
         # Prometheus scrapes /metrics with `Authorization: Bearer <this>` (or an admin).
         "METRICS_TOKEN": env.get("OUTREACH_METRICS_TOKEN") or None,
+        "OFFLINE_UNLOCK_HOURS": int(env.get("OUTREACH_OFFLINE_UNLOCK_HOURS", "12")),
+        "AUTO_LOCK_MINUTES": int(env.get("OUTREACH_AUTO_LOCK_MINUTES", "5")),
+        "PIN_ATTEMPTS": int(env.get("OUTREACH_PIN_ATTEMPTS", "5")),
         "RETENTION_YEARS": int(env.get("OUTREACH_RETENTION_YEARS", "7")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # flask-smorest / OpenAPI
@@ -110,7 +116,7 @@ def check_config(cfg: dict) -> None:
     """Refuse to run production with development secrets."""
     if cfg.get("OUTREACH_ENV") != "production":
         return
-    for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MATCH_KEY_SECRET"):
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MATCH_KEY_SECRET", "DEVICE_KEY_SECRET"):
         value = cfg.get(key) or ""
         if value == DEV_SECRET or len(value) < 32:
             raise ConfigError(

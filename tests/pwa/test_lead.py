@@ -28,6 +28,7 @@ from tests.pwa.test_pwa import (
     no_horizontal_scroll,
     shot,
     sign_in,
+    unlock,
     wait_for_service_worker,
     wait_synced,
 )
@@ -388,6 +389,7 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
 
     cut_network(context)
     page.reload()
+    unlock(page)
     open_team(page)
     notice = page.get_by_text(
         re.compile("^Offline — showing figures from \\d+ \\w+, \\d\\d:\\d\\d")
