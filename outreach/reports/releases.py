@@ -4,7 +4,8 @@
   area and every commissioner's scope at once (`release_week`); before that it answers
   404 with its release date (`NotReleased`). Weeks before `RELEASES_FROM` are never
   released. Releasing a week first releases the earlier weeks of its 12-week trend
-  that are due, so a report's trend is made of releases too.
+  that are due, so a report's trend is made of releases too, and first of all last
+  month's late-records release if it is not made yet (as the scheduler does).
 - Records that change a released week (late arrivals, deletions, edits) are counted
   once a month into a late-records release (`release_late`), suppressed like a week.
 - `release_due` is what the scheduler runs: the month's late-records release, then
@@ -186,6 +187,7 @@ def release_week(week: IsoWeek, now: datetime | None = None) -> ReportRelease:
     if found is not None:
         return found
     check_due(week, now)
+    release_late(now)  # last month's late records first, as the scheduler does
     earlier = week_range(week, TREND_WEEKS)[:-1]
     have = stored("week", [str(w) for w in earlier])
     first = releases_from()
