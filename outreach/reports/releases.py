@@ -206,7 +206,8 @@ def late_period(now: datetime) -> str:
 
 def release_late(now: datetime | None = None) -> ReportRelease | None:
     """The late-records release of the month just ended, made once: every change to a
-    released week not counted yet. None when no week had been released."""
+    released week not counted yet. None when no week was released by that month's end
+    (the changes wait for the next month's)."""
     now = now or clock()
     period = late_period(now)
     found = _existing("late", period)
@@ -219,14 +220,24 @@ def release_late(now: datetime | None = None) -> ReportRelease | None:
             )
         )
     )
-    if not released:
-        return None
+    tz = current_app.config["TIMEZONE"]
+    month_start = now.astimezone(ZoneInfo(tz)).date().replace(day=1)
+    before_month_end = db.session.scalar(
+        select(ReportRelease.id)
+        .where(
+            ReportRelease.kind == "week",
+            ReportRelease.issued_at < local_midnight_utc(month_start, tz),
+        )
+        .limit(1)
+    )
+    if not released or before_month_end is None:
+        return None  # nothing was released in that month (or before): nothing to revise
     release = _claim(ReportRelease(kind="late", period=period, issued_at=now, cells={}, scopes={}))
     if release is None:
         return _existing("late", period)
     areas = _all_areas()
     scopes = scopes_now(areas)
-    late = count_late(release.id, released, areas, current_app.config["TIMEZONE"])
+    late = count_late(release.id, released, areas, tz)
     release.cells = release_cells(late.agg, scopes, {}, late=True)
     release.scopes = scopes
     if late.weeks:

@@ -149,26 +149,25 @@ def test_no_revisions_table_states_a_small_change(
     assert "revisions" not in body
     previous = {h["measure"]: h["previous"] for h in body["summary"]["headline"]}
     assert previous["interventions"] == "29"  # as sent for week 48, not 30
-    # The month's late records (the first run after November's releases counts them):
-    # the vaccination only as <5, in a table of its own.
-    late = body["late_records"]
-    assert late["weeks"] == W48
-    counted = {f["measure"]: f["value"] for f in late["sections"][0]["figures"]}
-    assert counted["type:hbv_vaccination"] == "<5"
-    assert counted["interventions"] == "<5"
+    assert body["late_records"] is None  # no month has ended since a week was released
     sent = _emails(smtp, "commissioner@example.test")
     assert len(sent) == 2
     for text, pdf in sent:
         assert "changed since" not in text
         assert "Revisions" not in pdf and "Was" not in pdf
-    assert "late" in sent[-1][0] and "Late records" in sent[-1][1]
 
-    # Later weeks and releases: nothing counted twice, week 48 as sent.
+    # December's late records, counted in January: the vaccination only as <5.
     clock["now"] = NEW_YEAR
     deliver_due(datetime(2027, 1, 4, 8, tzinfo=UTC))
     body = _fetch(commissioner, "2026-W52", seen)
     _fetch(commissioner, W48, seen)
-    assert body["late_records"]["weeks"] is None  # December: nothing more arrived late
+    late = body["late_records"]
+    assert late["period"] == "2026-12" and late["weeks"] == W48
+    counted = {f["measure"]: f["value"] for f in late["sections"][0]["figures"]}
+    assert counted["type:hbv_vaccination"] == "<5"
+    assert counted["interventions"] == "<5"
+    last_email, last_pdf = _emails(smtp, "commissioner@example.test")[-1]
+    assert "late" in last_email and "Late records" in last_pdf
     _safe(seen)
 
 
