@@ -246,9 +246,9 @@ def deliver_due(now: datetime | None = None) -> list[Outcome]:
     passed, if the commissioner existed then; up to CATCH_UP_WEEKS weeks back.
     Idempotent: what is sent is the stored release, once.
     """
-    from outreach.reports.releases import latest_due_week, release_due, releases_from
+    from outreach.reports.releases import clock, latest_due_week, release_due, releases_from
 
-    now = now or utcnow()
+    now = now or clock()
     weeks_back = int(current_app.config.get("REPORT_CATCH_UP_WEEKS", CATCH_UP_WEEKS))
     release_due(now, weeks_back)
     latest = latest_due_week(now)

@@ -179,16 +179,19 @@ def _create_week(week: IsoWeek, now: datetime) -> ReportRelease:
     return release
 
 
-def release_week(week: IsoWeek, now: datetime | None = None) -> ReportRelease:
+def release_week(
+    week: IsoWeek, now: datetime | None = None, *, with_trend: bool = True
+) -> ReportRelease:
     """The stored release of `week`, made now if it is due and not made yet (with the
-    earlier weeks of its trend that are due). NotReleased when it is not due."""
+    earlier weeks of its trend that are due, unless not `with_trend`). NotReleased when
+    it is not due."""
     now = now or clock()
     found = _existing("week", str(week))
     if found is not None:
         return found
     check_due(week, now)
     release_late(now)  # last month's late records first, as the scheduler does
-    earlier = week_range(week, TREND_WEEKS)[:-1]
+    earlier = week_range(week, TREND_WEEKS)[:-1] if with_trend else []
     have = stored("week", [str(w) for w in earlier])
     first = releases_from()
     for wk in earlier:
@@ -259,6 +262,21 @@ def release_due(now: datetime | None = None, weeks_back: int = 4) -> list[Report
         week = latest.shift(-back)
         try:
             made.append(release_week(week, now))
+        except NotReleased:
+            continue
+    return made
+
+
+def release_history(now: datetime, weeks: int = TREND_WEEKS) -> list[ReportRelease]:
+    """Release the last `weeks` weeks due by `now` as the scheduler would have, each at
+    its own release time (backdated), with the late-records releases of the months
+    ended in between: the demo's history, so it has released weeks to look at."""
+    latest = latest_due_week(now)
+    made = []
+    for back in range(weeks - 1, -1, -1):
+        week = latest.shift(-back)
+        try:
+            made.append(release_week(week, release_time(week), with_trend=False))
         except NotReleased:
             continue
     return made
