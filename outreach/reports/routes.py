@@ -147,7 +147,8 @@ class WeeklyReportCsv(MethodView):
         responses={
             200: {
                 "description": "Suppressed counts of the 12-week window, one figure per row: "
-                "week, week_start, scope, scope_name, measure, label, value",
+                "week, week_start, scope, scope_name, measure, label, value; then the "
+                "late-records release the week carries (week late-<month>)",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             }
         }
