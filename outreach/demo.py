@@ -254,4 +254,8 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
         },
     )
     db.session.commit()
+    # Commissioners' weeks as if the scheduler had been running: released, backdated.
+    from outreach.reports.releases import release_history
+
+    release_history(now)
     return True

@@ -79,6 +79,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_FROM": env.get("OUTREACH_MAIL_FROM", "outreach-reports@localhost"),
         "REPORT_SCHEDULE": env.get("OUTREACH_REPORT_SCHEDULE", "0 7 * * mon"),
         "TIMEZONE": env.get("OUTREACH_TIMEZONE", "Europe/London"),
+        # A week is released to commissioners this many days after it ends (docs/disclosure.md).
+        "REPORT_GRACE_DAYS": int(env.get("OUTREACH_REPORT_GRACE_DAYS", "7")),
+        # The first week ever released (ISO week, e.g. 2026-W40, or a date in it); unset: any.
+        "RELEASES_FROM": env.get("OUTREACH_RELEASES_FROM") or None,
         "SYNC_INTERVENTION_DAYS": int(env.get("OUTREACH_SYNC_INTERVENTION_DAYS", "90")),
         "SYNC_MAX_MUTATIONS": 500,
         "SYNC_MAX_BYTES": 1024 * 1024,
