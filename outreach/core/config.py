@@ -60,6 +60,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REPORT_SCHEDULE": env.get("OUTREACH_REPORT_SCHEDULE", "0 7 * * mon"),
         "TIMEZONE": env.get("OUTREACH_TIMEZONE", "Europe/London"),
         "SYNC_INTERVENTION_DAYS": int(env.get("OUTREACH_SYNC_INTERVENTION_DAYS", "90")),
+        "REFERRAL_WAIT_HOURS": int(env.get("OUTREACH_REFERRAL_WAIT_HOURS", "48")),
+        "EPISODE_END_WARNING_DAYS": int(env.get("OUTREACH_EPISODE_END_WARNING_DAYS", "14")),
         "SYNC_MAX_MUTATIONS": 500,
         "SYNC_MAX_BYTES": 1024 * 1024,
         "SYNC_MIN_SCHEMA_VERSION": 1,
