@@ -54,3 +54,45 @@ def refer(custody, street_team: int, **client_over) -> tuple[uuid.UUID, uuid.UUI
     )["results"]
     assert [r["status"] for r in results] == ["applied", "applied"], results
     return client_id, referral_id
+
+
+def make_referral(client: dict, to_team_id: int, sent_at, **over) -> dict:
+    """A referral row written through the unit of work (as the app does), from `client`
+    (a row of tests.factories.make_clients) to `to_team_id`."""
+    from tests.factories import _insert_synced
+
+    row = {
+        "id": uuid.uuid4(),
+        "client_id": client["id"],
+        "team_id": client["team_id"],
+        "area_id": client["area_id"],
+        "to_team_id": to_team_id,
+        "reason": "structured_treatment",
+        "urgency": "routine",
+        "status": "sent",
+        "status_at": sent_at,
+        "sent_at": sent_at,
+        "created_at": sent_at,
+        "updated_at": sent_at,
+    }
+    row.update(over)
+    _insert_synced("referral", [row])
+    return row
+
+
+def make_episode(client: dict, started_on, **over) -> dict:
+    from tests.factories import _insert_synced
+
+    row = {
+        "id": uuid.uuid4(),
+        "client_id": client["id"],
+        "team_id": client["team_id"],
+        "area_id": client["area_id"],
+        "kind": "checkpoint",
+        "started_on": started_on,
+        "conditions": [],
+        "sessions": [],
+    }
+    row.update(over)
+    _insert_synced("episode", [row])
+    return row
