@@ -48,6 +48,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -89,7 +90,18 @@ PHONE = {
     "service_workers": "allow",
 }
 PUSH_BATCH = 500  # the most one push may carry (DESIGN §4)
-PHONE_PULL_LIMIT = 200  # static/js/core/sync.js PULL_LIMIT: to count the pages a phone pulls
+
+
+def phone_pull_limit() -> int:
+    """static/js/core/sync.js's PULL_LIMIT: to count the pages a phone pulls."""
+    text = (ROOT / "static" / "js" / "core" / "sync.js").read_text()
+    match = re.search(r"const PULL_LIMIT = (\d+)", text)
+    if not match:
+        raise SystemExit("PULL_LIMIT not found in static/js/core/sync.js")
+    return int(match.group(1))
+
+
+PHONE_PULL_LIMIT = phone_pull_limit()
 INTERVENTION_DAYS = 89  # inside the 90 days a phone holds (OUTREACH_SYNC_INTERVENTION_DAYS)
 SETTLE_MS = 5_000
 
@@ -983,19 +995,41 @@ def fmt(value, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+# Issue 16's targets for the big team (5,000 clients, 6x throttle): the last column says
+# whether the big team's median meets them.
+TARGETS = {
+    "first_sync": 20.0,
+    "offline_open": 1.5,
+    "search_letter": 0.15,
+    "search_cleared": 0.15,
+    "open_client": 0.3,
+    "record_form": 0.3,
+    "save": 0.3,
+    "longest_task_open": 0.2,
+    "longest_task_first_sync": 0.2,
+    "longest_task_steps": 0.2,
+    "heap_max_mb": 50.0,
+    "heap_peak_mb": 50.0,
+}
+
+
 def table(results: dict, scopes: dict) -> str:
     big, small = results.get("big", []), results.get("small", [])
     head_big = f"{scopes['big']['clients']:,} clients"
     head_small = f"{scopes['small']['clients']:,} clients" if small else "small team"
     lines = [
-        f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small |",
-        "|---|---|---|---|",
+        f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small "
+        "| target (big) |",
+        "|---|---|---|---|---|",
     ]
     for label, path, unit in ROWS:
         b, s = median_of(big, path), median_of(small, path)
         short = unit == "task" and (s or 0) < 0.05
         ratio = f"{b / s:.1f}x" if b is not None and s and not short else "-"
-        lines.append(f"| {label} | {fmt(b, unit)} | {fmt(s, unit)} | {ratio} |")
+        target = TARGETS.get(path)
+        verdict = "" if target is None or b is None else ("met" if b <= target else "MISSED")
+        goal = f"< {fmt(target, 'mb' if unit == 'mb' else 's')} {verdict}" if target else ""
+        lines.append(f"| {label} | {fmt(b, unit)} | {fmt(s, unit)} | {ratio} | {goal} |")
     return "\n".join(lines)
 
 

@@ -157,6 +157,7 @@ class ApiClient:
         self.access_token = body["access_token"]
         self.refresh_token = body["refresh_token"]
         self.user = body["user"]
+        self.device_id = uuid.UUID(body["device_id"])  # a new one if it was another's
 
     @property
     def headers(self) -> dict:

@@ -51,7 +51,8 @@ class Login(MethodView):
     @blp.alt_response(429, description="Too many failed attempts")
     @blp.doc(security=[])
     def post(self, args):
-        """Sign in from a device; returns an access and a device-bound refresh token."""
+        """Sign in from a device; returns an access and a device-bound refresh token, and
+        the device id they are bound to (a new one if the id sent is another user's)."""
         profile, tokens = service.login(
             args["email"], args["password"], args["device_id"], args.get("device_label")
         )

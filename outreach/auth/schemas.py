@@ -17,3 +17,6 @@ class TokenPairSchema(Schema):
 
 class LoginResponseSchema(TokenPairSchema):
     user = fields.Dict(required=True)
+    # The device the tokens are bound to: the id sent, or a new one when that id
+    # belongs to another user (the phone keeps this one from now on).
+    device_id = fields.UUID(required=True)

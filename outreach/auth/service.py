@@ -70,14 +70,25 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     now = utcnow()
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
-        raise device_revoked_error()
+        raise device_revoked_error()  # whoever signs in on it: the phone must wipe
+    if device is not None and device.user_id != user.id:
+        # A device id belongs to one user for good: another user's id (a shared phone,
+        # or a guessed or copied id) gets a new device; the owner's sessions go on.
+        record_event(
+            "auth.device_id_taken",
+            actor_id=user.id,
+            entity="device",
+            record_id=device.id,
+            detail={"owner_id": device.user_id},
+        )
+        device = None
+        device_id = uuid.uuid4()
     if device is None:
         device = Device(id=device_id, user_id=user.id, label=label, created_at=now)
         db.session.add(device)
     else:
-        # A shared phone signing in as someone else ends the previous session on it.
+        # The same user signing in again on their device ends its previous session.
         _revoke_family(device, now)
-        device.user_id = user.id
         if label:
             device.label = label
     device.last_seen_at = now
@@ -86,6 +97,7 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     db.session.flush()
     tokens = _issue_tokens(user, device, family)
     record_event("auth.login", actor_id=user.id, device_id=device.id)
+    tokens["device_id"] = str(device.id)
     profile = profile_of(user)
     db.session.commit()
     return profile, tokens

@@ -12,6 +12,7 @@ from outreach.audit.models import AuditEvent
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
+from outreach.people.rules import PUSH_ASSIGN_ACTION
 from outreach.records.models import RecordVersion
 
 
@@ -65,6 +66,8 @@ def client_history(client: Client) -> list[dict]:
     return events
 
 
+# A lead's reassignment: through Caseload, or a key-worker change in a push.
+ASSIGN_ACTIONS = ("caseload.assign", PUSH_ASSIGN_ACTION)
 _USER_KEYS = ("recorded_by_id", "assigned_to_id", "from_worker_id", "to_worker_id")
 
 
@@ -94,11 +97,11 @@ def _client_changes(client: Client) -> list[dict]:
         select(AuditEvent).where(
             AuditEvent.entity == "client",
             AuditEvent.record_id == str(client.id),
-            AuditEvent.action.in_(("caseload.assign", "caseload.merge")),
+            AuditEvent.action.in_((*ASSIGN_ACTIONS, "caseload.merge")),
         )
     ):
         detail = event.detail or {}
-        kind = "assign" if event.action == "caseload.assign" else "merge"
+        kind = "assign" if event.action in ASSIGN_ACTIONS else "merge"
         audits[(kind, detail.get("version"))] = detail
     out: list[dict] = []
     previous = None

@@ -11,6 +11,7 @@ follow-up an intervention asks for is a rule of this slice: `outreach.interventi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -28,7 +29,15 @@ from outreach.records.fields import (
     check_user_id,
     check_uuid,
 )
-from outreach.records.registry import SERVER_TAIL, Checking, EntitySpec, Field, register
+from outreach.records.registry import (
+    SERVER_TAIL,
+    Checking,
+    EntitySpec,
+    Field,
+    Permission,
+    Pusher,
+    register,
+)
 
 NOTES_MAX = 2000
 TEXT_MAX = 200
@@ -169,6 +178,38 @@ def check_follow_up(values: Any) -> dict[str, list[str]]:
     return {}
 
 
+NOT_YOURS = "Only its assignee or a team lead can change this follow-up's {what}."
+GIVE_AWAY = "Only a team lead can give a follow-up to someone else."
+
+
+def permit_follow_up(
+    pusher: Pusher, current: Mapping[str, Any] | None, values: dict[str, Any]
+) -> Permission:
+    """Who may plan a follow-up through push: a lead any; a worker their own (assigned
+    to them, or to nobody), and only to themselves: the due date or assignee of a
+    colleague's follow-up is the lead's to change (Caseload), not a worker's."""
+    if pusher.lead:
+        return Permission()
+    errors: dict[str, list[str]] = {}
+    after = values.get("assigned_to")
+    if current is None:
+        if after not in (None, pusher.user_id):
+            errors["assigned_to"] = [GIVE_AWAY]
+        return Permission(errors)
+    before = current.get("assigned_to")
+    kept: tuple[str, ...] = ()
+    if after is None and before is not None:  # a phone that never had it: keep it
+        values["assigned_to"] = after = before
+        kept = ("assigned_to",)
+    mine = before in (None, pusher.user_id)
+    for name, what in (("due_on", "due date"), ("assigned_to", "assignee")):
+        if values.get(name) != current.get(name) and not mine:
+            errors[name] = [NOT_YOURS.format(what=what)]
+    if mine and after != before and after not in (None, pusher.user_id):
+        errors["assigned_to"] = [GIVE_AWAY]
+    return Permission(errors, kept=kept)
+
+
 FOLLOW_UP = register(
     EntitySpec(
         name="follow_up",
@@ -188,5 +229,6 @@ FOLLOW_UP = register(
             "intervention_id": "intervention",
             "assigned_to": "member",
         },
+        permit=permit_follow_up,
     )
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,14 @@ from outreach.records.fields import (
     check_string,
     check_user_id,
 )
-from outreach.records.registry import Checking, EntitySpec, Field, register
+from outreach.records.registry import (
+    Checking,
+    EntitySpec,
+    Field,
+    Permission,
+    Pusher,
+    register,
+)
 from outreach.records.unit import UnitOfWork
 
 SEX_CODES = tuple(SEXES)
@@ -111,6 +119,39 @@ def resolve_client(uow: UnitOfWork, client_id: uuid.UUID, team_id: int) -> uuid.
     return None
 
 
+KEY_WORKER_LEAD_ONLY = (
+    "Only a team lead can change a client's key worker (Caseload, Assign). "
+    "The client's other changes can be sent without it."
+)
+# A lead's key-worker change through push is audited as the caseload's assign is
+# (`outreach.caseload.service.assign_clients`), so a client's history shows it.
+PUSH_ASSIGN_ACTION = "sync.assign"
+
+
+def permit_client(
+    pusher: Pusher, current: Mapping[str, Any] | None, values: dict[str, Any]
+) -> Permission:
+    """Who may set a client's key worker through push: a worker only when creating the
+    client (themselves unless they name another member); a lead at any time, audited
+    as a reassignment."""
+    if current is None:
+        if values.get("key_worker_id") is None and not pusher.lead:
+            values["key_worker_id"] = pusher.user_id
+        return Permission()
+    before, after = current.get("key_worker_id"), values.get("key_worker_id")
+    if before == after:
+        return Permission()
+    if after is None and not pusher.lead:  # a phone that never had it: keep it
+        values["key_worker_id"] = before
+        return Permission(kept=("key_worker_id",))
+    if not pusher.lead:
+        return Permission(errors={"key_worker_id": [KEY_WORKER_LEAD_ONLY]})
+    return Permission(
+        audit_action=PUSH_ASSIGN_ACTION,
+        audit_detail={"from": before, "to": after, "reason": "other", "follow_ups": 0},
+    )
+
+
 def _derive(row: dict[str, Any]) -> None:
     row["match_key"] = compute_match_key(row["initials"], row["date_of_birth"], row["sex"])
 
@@ -146,5 +187,6 @@ CLIENT = register(
         derive=_derive,
         resolve=resolve_client,
         shareable=True,
+        permit=permit_client,
     )
 )

@@ -62,6 +62,35 @@ class Field:
         return self.column or self.name
 
 
+@dataclass(frozen=True)
+class Pusher:
+    """Who writes through a push: a permission check's view of the signed-in user."""
+
+    user_id: int
+    lead: bool  # a team lead: may do what the caseload's audited actions do
+
+
+@dataclass
+class Permission:
+    """What a slice's permission rule says of one write through push: errors by field
+    (the mutation is rejected), else the audit of a change a lead's action would audit
+    (its action and detail, kept in history's view as that action)."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # Fields the rule kept at the stored value because the phone sent none (a phone
+    # that never had it): not a conflict to report, the next pull brings the value.
+    kept: tuple[str, ...] = ()
+    audit_action: str | None = None
+    audit_detail: dict[str, Any] | None = None
+
+
+def anyone_may(
+    pusher: Pusher, current: Mapping[str, Any] | None, values: dict[str, Any]
+) -> Permission:
+    """No field-level rule: whoever may push may write every field."""
+    return Permission()
+
+
 def always_live(columns: ColumnCollection, since: datetime) -> ColumnElement[bool] | None:
     """No condition beyond the team and deletion."""
     return None
@@ -98,6 +127,10 @@ class EntitySpec:
     # The live record a reference to `id` means for `team_id` (a merged client: its
     # survivor), or None. Default: the record itself, if of the team and not deleted.
     resolve: Callable[[UnitOfWork, uuid.UUID, int], uuid.UUID | None] | None = None
+    # Who may write which fields through push (a worker may not do a lead's action):
+    # (pusher, the stored record's phone values or None on create, the values about to
+    # be stored: the rule may fill a default in them) -> Permission.
+    permit: Callable[[Pusher, Mapping[str, Any] | None, dict[str, Any]], Permission] = anyone_may
     # Whether other teams may hold a record too (`outreach.records.shares`): pull brings
     # them the records shared with them, pushes of theirs may name (and, where the
     # entity's "check" hooks allow, change) them.

@@ -24,6 +24,7 @@ class PushContext:
     now: datetime
     skew: timedelta
     max_mutation_bytes: int
+    lead: bool = False  # a team lead (field-level rules: `EntitySpec.permit`)
 
 
 @dataclass

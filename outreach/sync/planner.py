@@ -12,9 +12,9 @@ from typing import Any
 
 from outreach.access.scope import team_members
 from outreach.records.history import VersionKey, versions_data
-from outreach.records.registry import ENTITIES, EntitySpec, hooks, serialize
+from outreach.records.registry import ENTITIES, EntitySpec, Permission, Pusher, hooks, serialize
 from outreach.records.sequence import SeqPool
-from outreach.records.unit import Row, UnitOfWork, Writer
+from outreach.records.unit import How, Row, UnitOfWork, Writer
 from outreach.sync.mutations import Mutation, PushContext, rejected
 
 NOT_FOUND = "No record with this id in your team."
@@ -38,6 +38,10 @@ class PushPlan:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     # Active workers and leads of the team: read only when a mutation names one.
     members: set[int] | None = None
+
+    @property
+    def pusher(self) -> Pusher:
+        return Pusher(self.ctx.user_id, self.ctx.lead)
 
     def team_members(self) -> set[int]:
         if self.members is None:
@@ -213,7 +217,9 @@ def _pusher_columns(ctx: PushContext) -> dict[str, Any]:
 def _create(plan: PushPlan, m: Mutation) -> dict[str, Any]:
     spec = ENTITIES[m.entity]
     values = _full_values(spec, m, None)
+    permission = spec.permit(plan.pusher, None, values)
     errors = spec.check(values)
+    errors.update(permission.errors)
     ref_errors, redirected = _check_refs(plan, m.entity, values, None)
     errors.update(ref_errors)
     if not errors:
@@ -228,6 +234,15 @@ def _create(plan: PushPlan, m: Mutation) -> dict[str, Any]:
     new = plan.uow.create(m.entity, row, losing=losing, mutation_id=m.mutation_id)
     status = "conflict" if redirected else "applied"
     return _result(m, status, new, record=bool(redirected))
+
+
+def _audited(permission: Permission) -> How:
+    """The audit a permission rule asks for (a lead's key-worker change), if any."""
+    how: How = {}
+    if permission.audit_action:
+        how["audit_action"] = permission.audit_action
+        how["audit_detail"] = permission.audit_detail or {}
+    return how
 
 
 def _winner(spec: EntitySpec, mine: dict[str, Any], theirs: dict[str, Any]) -> str:
@@ -269,8 +284,11 @@ def _edit(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
         loser = mine if winner == "server" else theirs
         losing_values = {n: loser[n] for n in names if mine[n] != theirs[n]}
         errors = spec.check(merged)
+    permission = spec.permit(plan.pusher, theirs, merged)
+    errors.update(permission.errors)
     ref_errors, redirected = _check_refs(plan, m.entity, merged, theirs)
-    errors.update(ref_errors)
+    for name, messages in ref_errors.items():
+        errors.setdefault(name, messages)
     if not errors:
         errors = _slice_checks(plan, m.entity, row, merged)
     if errors:
@@ -282,14 +300,12 @@ def _edit(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
         losing = losing or {"from": "device", "values": {}}
         losing["values"].update(redirected)
     reason = "conflict" if losing else "edit"
-    new = plan.uow.update(
-        m.entity,
-        {**row, **spec.columns(merged)},
-        reason=reason,
-        losing=losing,
-        mutation_id=m.mutation_id,
-    )
-    differs = any(merged[n] != mine[n] for n in names) or bool(redirected)
+    how = _audited(permission)
+    how["losing"] = losing
+    how["mutation_id"] = m.mutation_id
+    new = plan.uow.update(m.entity, {**row, **spec.columns(merged)}, reason=reason, **how)
+    differs = any(merged[n] != mine[n] for n in names if n not in permission.kept)
+    differs = differs or bool(redirected)
     status = "conflict" if differs else "applied"
     return _result(m, status, new, record=differs)
 

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from outreach.access.models import TEAM_ROLES, Team, User
 from outreach.access.scope import partner_teams
@@ -202,6 +202,18 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
     return changes, Cursor(cursor.seq), later is not None
 
 
+def snapshot_totals(ctx: PullContext, high: int) -> dict[str, int]:
+    """How many records of each entity a snapshot up to `high` sends (the phone shows
+    its first sync's progress against these)."""
+    since = intervention_window(ctx.now, ctx.window_days)
+    out = {}
+    for entity in snapshot_order():
+        c = ENTITIES[entity].model.__table__.c
+        rows = team_rows(entity, ctx.team_id, since).where(c.server_seq <= high).subquery()
+        out[entity] = db.session.scalar(select(func.count()).select_from(rows)) or 0
+    return out
+
+
 def _incremental_page(
     ctx: PullContext, cursor: Cursor, limit: int, high: int
 ) -> tuple[Page, Cursor, bool]:
@@ -309,6 +321,7 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
         # scope again. Not a 422: the phone must keep records the restored server lacks
         # (its own pushes after the backup) rather than drop what the pull omits.
         cursor = None
+    starts_snapshot = cursor is None
     if cursor is None:
         cursor = Cursor(high, snapshot=True)
     if cursor.snapshot:
@@ -323,6 +336,8 @@ def pull_changes(ctx: PullContext, cursor_value: str | None, limit: int) -> dict
     }
     if first:
         body["reference"] = reference_for(ctx.team_id)
+    if starts_snapshot and has_more:
+        body["totals"] = snapshot_totals(ctx, cursor.seq)
     if changes:
         record_events(
             [

@@ -37,6 +37,11 @@ Rules that are not obvious:
   `uuid5(intervention_id, "follow_up")` unless one exists for it; while it is open
   its due date follows the intervention. A follow-up the phone makes for the same
   intervention replaces it (the server's is deleted). (`outreach.interventions.service`)
+* Field-level permissions (each spec's `permit`, run by the planner on the record about
+  to be stored): a worker sets a client's key worker only when creating it (themselves
+  by default) and changes only their own follow-ups' due date and assignee; anything
+  else is rejected with its reason. A lead's key-worker change is audited as a
+  reassignment (`sync.assign`), as the caseload's is.
 """
 
 from __future__ import annotations

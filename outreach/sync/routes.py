@@ -13,6 +13,7 @@ from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.extensions import api
 from outreach.sync import service
+from outreach.sync.idle import idle_pull, idle_push
 from outreach.sync.schemas import (
     PullArgsSchema,
     PullResultSchema,
@@ -67,7 +68,8 @@ BUSY = (
 
 @blp.route("/sync/push")
 class SyncPush(MethodView):
-    decorators = [limit_body, require(*SYNC_ROLES)]
+    # Outermost last: a push of nothing is answered before the guard and the body's schema.
+    decorators = [limit_body, require(*SYNC_ROLES), idle_push(SYNC_ROLES)]
 
     @blp.arguments(PushSchema)
     @blp.response(200, PushResultSchema)
@@ -105,7 +107,8 @@ class SyncPush(MethodView):
 
 @blp.route("/sync/pull")
 class SyncPull(MethodView):
-    decorators = [require(*SYNC_ROLES)]
+    # Outermost last: a pull at the team's mark is answered before the guard and schema.
+    decorators = [require(*SYNC_ROLES), idle_pull(SYNC_ROLES)]
 
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullResultSchema)

@@ -237,6 +237,14 @@ class PullResultSchema(Schema):
         ReferenceSchema,
         metadata={"description": "first page only: code lists, the team and its workers"},
     )
+    totals = fields.Dict(
+        keys=Text(),
+        values=fields.Integer(),
+        metadata={
+            "description": "The first page of a pull of the whole scope, when more pages "
+            "follow: how many records of each entity it sends (for a progress bar)."
+        },
+    )
 
 
 def _column_doc(column: Any) -> dict[str, Any]:

@@ -51,6 +51,7 @@ def push(
         now=now,
         skew=skew,
         max_mutation_bytes=max_mutation_bytes,
+        lead=actor.role == "team_lead",
     )
     # Lock order device row, then the team's sequence row, for every push: write the
     # device's last sync now, before push_mutations takes the sequence lock.

@@ -112,7 +112,9 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
-  const text = n ? n + ' waiting to sync' : 'All changes synced';
+  // Never "All changes synced" before the first pull has brought the caseload.
+  const text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+    : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
   $('syncbar').classList.toggle('sync-waiting', n > 0);
@@ -138,7 +140,8 @@ function syncs(profile) {
 }
 
 export async function runSync(reason) {
-  if (state.syncing) return;
+  // A save while a sync runs is sent by that sync, or by one more right after it.
+  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -149,6 +152,9 @@ export async function runSync(reason) {
   } finally {
     state.syncing = false;
   }
+  const again = state.again;
+  state.again = null;
+  if (again && outcome === 'ok') return runSync(again);
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   return outcome;

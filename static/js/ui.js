@@ -65,24 +65,27 @@ export function errorSummary(errors, title) {
   return box;
 }
 
-const tz = undefined;
+/* One formatter of each kind, made once (a new one per call is most of the cost). */
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+const TIME = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
 export function fmtDate(iso) {
   if (!iso) return '';
   const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(iso + 'T12:00:00') : new Date(iso);
   if (isNaN(d)) return iso;
-  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: tz });
+  return DATE.format(d);
 }
+/* An ISO date-time (or a time in ms) as "3 Dec, 14:05". */
 export function fmtDateTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (isNaN(d)) return iso;
-  return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return DATE_TIME.format(d);
 }
 export function fmtTime(ms) {
   const d = new Date(ms);
   const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return today ? TIME.format(d) : DATE_TIME.format(d);
 }
 
 /* Local calendar date as YYYY-MM-DD. */
@@ -124,7 +127,9 @@ export function statusTag(rec) {
 }
 
 /* Keep what the worker is typing in IndexedDB, so closing the tab, a crash or a tap on
-   the menu never loses it. Returns {restored, clear()}. */
+   the menu never loses it. The draft owns the id of the record it will make (`id`): every
+   save of one draft (double taps, a second Enter, a ghost touch on a cracked screen, a save
+   again after a crash) writes that one record. Returns {restored, id, clear()}. */
 export async function keepDraft(form, key, onRestore) {
   const db = self.Outreach.db;
   const name = 'draft:' + key;
@@ -146,6 +151,7 @@ export async function keepDraft(form, key, onRestore) {
     }
   };
   const draft = await db.getMeta(name);
+  const id = (draft && draft.id) || self.Outreach.api.uuid();
   let restored = false;
   if (draft && draft.values) {
     write(draft.values);
@@ -156,12 +162,13 @@ export async function keepDraft(form, key, onRestore) {
   let timer = null;
   const save = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => db.setMeta({ [name]: { values: read(), at: Date.now() } }).catch(() => {}), 300);
+    timer = setTimeout(() => db.setMeta({ [name]: { values: read(), id, at: Date.now() } }).catch(() => {}), 300);
   };
   form.addEventListener('input', save);
   form.addEventListener('change', save);
   return {
     restored,
+    id,
     async clear() { clearTimeout(timer); form.removeEventListener('input', save); form.removeEventListener('change', save); await db.setMeta({ [name]: undefined }); },
   };
 }
@@ -171,4 +178,18 @@ export function draftNotice(onDiscard) {
   const box = h('div', { class: 'info', role: 'status' }, h('p', { text: 'We kept what you were typing last time.' }), btn);
   btn.addEventListener('click', () => onDiscard(box));
   return box;
+}
+
+/* One submission at a time: `handler` runs for a submit unless the last one is still
+   running or has succeeded (it returns true once the record is saved: the form is done,
+   the taps that follow are ghosts). */
+export function onSubmitOnce(form, handler) {
+  let state = 'idle';
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (state !== 'idle') return;
+    state = 'busy';
+    let done = false;
+    try { done = await handler(ev); } finally { state = done ? 'done' : 'idle'; }
+  });
 }

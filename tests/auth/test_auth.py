@@ -136,14 +136,36 @@ def test_only_admin_revokes_devices(login):
     assert login("admin").post(f"/api/v1/admin/devices/{uuid.uuid4()}/revoke").status_code == 404
 
 
-def test_shared_device_new_user_ends_previous_session(app, client, world):
+def test_another_users_device_id_gets_a_new_device_and_leaves_the_owners_session(
+    app, client, world
+):
+    device = uuid.uuid4()
+    owner = ApiClient(client, world.emails["admin"], device_id=device)
+    assert owner.device_id == device
+    other = ApiClient(client, world.emails["worker"], device_id=device)
+    assert other.device_id != device  # the login answer names the new device
+    assert owner.get("/api/v1/me").status_code == 200
+    assert other.get("/api/v1/me").status_code == 200
+    refreshed = client.post(
+        "/api/v1/auth/refresh", headers={"Authorization": f"Bearer {owner.refresh_token}"}
+    )
+    assert refreshed.status_code == 200
+    with app.app_context():
+        assert db.session.get(Device, device).user_id == world.user_ids["admin"]
+        assert db.session.get(Device, other.device_id).user_id == world.user_ids["worker"]
+        taken = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "auth.device_id_taken")
+        )
+        assert taken is not None and taken.actor_id == world.user_ids["worker"]
+
+
+def test_same_user_signing_in_again_keeps_the_device_and_ends_its_old_session(client, world):
     device = uuid.uuid4()
     first = ApiClient(client, world.emails["worker"], device_id=device)
-    second = ApiClient(client, world.emails["worker2"], device_id=device)
+    second = ApiClient(client, world.emails["worker"], device_id=device)
+    assert second.device_id == device
     assert first.get("/api/v1/me").status_code == 401
     assert second.get("/api/v1/me").status_code == 200
-    with app.app_context():
-        assert db.session.get(Device, device).user_id == world.user_ids["worker2"]
 
 
 def test_login_throttled_per_account(app, client, world):

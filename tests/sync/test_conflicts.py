@@ -287,7 +287,12 @@ def test_base_version_ahead_of_server_merges_two_way(app, worker):
     # Unknown base: every difference is a conflict, resolved for the server (clients).
     assert result["status"] == "conflict" and result["record"]["data"]["known_as"] == "Jo"
     with app.app_context():
-        assert history("client", c["id"])[-1].losing["values"] == {"known_as": "Jay"}
+        # The phone never had the key worker the server gave the new client (its
+        # pusher): with no base, its null is a losing value too.
+        assert history("client", c["id"])[-1].losing["values"] == {
+            "known_as": "Jay",
+            "key_worker_id": None,
+        }
 
 
 def test_edit_without_base_version_is_based_on_version_one(worker, worker2):

@@ -102,6 +102,30 @@ def test_first_pull_paged_is_stable_and_complete(app, worker, world):
     assert replay(first["changes"] + rest) == server_scope(app, world.team_ids["street"])
 
 
+def test_first_pull_says_how_much_is_coming(app, worker, world):
+    """A paged first pull's first page gives the count of each entity it will send (the
+    phone's "1,000 of 5,000 clients"); later pages and single-page pulls do not."""
+    with app.app_context():
+        rows = make_clients(world.team_ids["street"], world.area_ids["durham"], 7)
+        make_interventions(
+            world.team_ids["street"],
+            world.area_ids["durham"],
+            world.user_ids["worker"],
+            5,
+            client_ids=[r["id"] for r in rows],
+        )
+    first = pull(worker, limit=4)
+    changes, _ = pull_all(worker, first["cursor"], limit=4)
+    changes += first["changes"]
+    sent: dict[str, int] = {}
+    for ch in changes:
+        sent[ch["entity"]] = sent.get(ch["entity"], 0) + 1
+    assert first["totals"] == {**dict.fromkeys(first["totals"], 0), **sent}
+    assert first["totals"]["client"] == 7 and first["totals"]["intervention"] == 5
+    assert "totals" not in pull(worker, first["cursor"], limit=4)
+    assert "totals" not in pull(worker, limit=1000)
+
+
 def test_old_interventions_and_other_teams_are_out_of_scope(app, worker, world):
     with app.app_context():
         street = (world.team_ids["street"], world.area_ids["durham"], world.user_ids["worker"])

@@ -84,6 +84,24 @@
     throw new SignedOut((body && body.message) || 'Sign in again.');
   }
 
+  /* POST the refresh token. A response lost on the way back (the server rotated, the
+     phone never heard) is retried at once with the same token: the server answers a
+     retry of the token it just rotated with the same successor family for a short grace
+     window (OUTREACH_REFRESH_REUSE_GRACE_SECONDS), so the worker stays signed in. Left to
+     the next sync a minute later, the retry would fall outside that window. */
+  const REFRESH_RETRY_MS = [500, 1500, 4000];
+  async function refreshFetch(token) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await rawFetch('/api/v1/auth/refresh', { method: 'POST', headers: { Authorization: 'Bearer ' + token } });
+      } catch (e) {
+        const offline = g.navigator && navigator.onLine === false;
+        if (!(e instanceof NetworkError) || offline || attempt >= REFRESH_RETRY_MS.length) throw e;
+        await new Promise((resolve) => setTimeout(resolve, REFRESH_RETRY_MS[attempt]));
+      }
+    }
+  }
+
   /* Spend the refresh token for a new pair, unless another tab already did. */
   async function refresh(staleAccess) {
     return withLock('outreach-auth', {}, async () => {
@@ -92,10 +110,7 @@
       if (meta.access_token && meta.access_token !== staleAccess && !expiresSoon(meta.access_token, 30)) {
         return meta.access_token;
       }
-      const { res, body } = await rawFetch('/api/v1/auth/refresh', {
-        method: 'POST',
-        headers: { Authorization: 'Bearer ' + meta.refresh_token },
-      });
+      const { res, body } = await refreshFetch(meta.refresh_token);
       if (res.ok && body && body.access_token) {
         await db.setMeta({ access_token: body.access_token, refresh_token: body.refresh_token });
         return body.access_token;
@@ -184,6 +199,7 @@
       }
       throw new ApiError(res.status, body);
     }
+    if (body.device_id && body.device_id !== id) await db.setMeta({ device_id: body.device_id });
     return body;
   }
 

@@ -1,48 +1,104 @@
-/* The team's clients: search by initials or known-as name; last contact; follow-ups. */
+/* The team's clients: search by initials or known-as name; last contact; follow-ups.
+   Reads the in-memory caseload index (never the whole store) and draws one page of
+   rows at a time, so a 5,000-client team is 50 list items. The list follows the index
+   as records land: usable during the first sync, with its progress shown. */
 import { h, field, fmtDate, fmtDateTime, clientName, statusTag } from '../ui.js';
-import { loadAll, caseload } from '../data.js';
+import { caseIndex } from '../data.js';
 
-export const live = true;
+export const live = false; // it redraws itself as the index changes
+export const PAGE = 50;
 let lastQuery = '';
+let lastPage = 0;
+const n = (x) => x.toLocaleString('en-GB');
 
 export async function render(ctx) {
-  const all = await loadAll();
-  const rows = caseload(all);
+  const index = await caseIndex();
   const search = field('Search clients', h('input', { type: 'search', autocomplete: 'off', autocapitalize: 'characters', value: lastQuery }), 'Initials or known-as name');
   const list = h('ul', { class: 'list', id: 'client-list' });
-  const count = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const count = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
+  const progress = h('p', { class: 'info', role: 'status', hidden: true });
+  const prev = h('button', { type: 'button', class: 'btn', text: 'Previous ' + PAGE });
+  const next = h('button', { type: 'button', class: 'btn', text: 'Next ' + PAGE });
+  const range = h('p', { class: 'muted' });
+  const pager = h('div', {}, range, h('div', { class: 'actions' }, prev, next));
+  let page = lastPage;
 
   function draw() {
-    const q = search.input.value.trim().toLowerCase();
     lastQuery = search.input.value;
-    const shown = rows.filter((r) => !q || (r.rec.data.initials || '').toLowerCase().includes(q) || (r.rec.data.known_as || '').toLowerCase().includes(q));
-    list.replaceChildren(...shown.map(row));
-    count.textContent = shown.length === rows.length ? rows.length + (rows.length === 1 ? ' client' : ' clients') : shown.length + ' of ' + rows.length + ' clients';
+    const rows = index.rows(lastQuery);
+    const total = index.total();
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
+    page = lastPage = Math.min(page, pages - 1);
+    const from = page * PAGE;
+    list.replaceChildren(...rows.slice(from, from + PAGE).map(row));
+    const text = rows.length === total ? n(total) + (total === 1 ? ' client' : ' clients') : n(rows.length) + ' of ' + n(total) + ' clients';
+    if (count.textContent !== text) count.textContent = text;
+    range.textContent = 'Showing ' + n(from + 1) + ' to ' + n(Math.min(from + PAGE, rows.length)) + ' of ' + n(rows.length);
+    pager.hidden = pages < 2;
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
   }
-  search.input.addEventListener('input', draw);
+  const turn = (by) => { page += by; draw(); count.focus(); };
+  prev.addEventListener('click', () => turn(-1));
+  next.addEventListener('click', () => turn(1));
+  search.input.addEventListener('input', () => { page = 0; draw(); });
+
+  let queued = false;
+  const redraw = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; draw(); });
+  };
+  const showProgress = (p) => {
+    const text = progressText(p);
+    progress.hidden = !text;
+    if (progress.textContent !== text) progress.textContent = text;
+  };
+  let placed = false;
+  const stop = [
+    index.subscribe(() => { if (!gone()) index.ready().then(redraw, () => {}); }),
+    ctx.O.api.on((type, detail) => { if (type === 'pull-progress' && !gone()) showProgress(detail); }),
+  ];
+  function gone() {
+    if (ctx.main.isConnected) placed = true;
+    else if (placed) stop.forEach((f) => f());
+    return placed && !ctx.main.isConnected;
+  }
 
   ctx.append(
     h('h1', { tabindex: '-1', text: 'Caseload' }),
     ctx.notice ? h('p', { class: 'info', role: 'status', text: ctx.notice }) : null,
+    progress,
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-primary', href: '#/record', text: 'Record intervention' }),
       h('a', { class: 'btn', href: '#/client-form', text: 'Add client' })),
-    search.wrap, count, list,
+    search.wrap, count, list, pager,
   );
   draw();
+  showProgress(await ctx.O.db.getMeta('pull_progress').catch(() => null));
+}
+
+/* "Getting your caseload: 1,000 of 5,020 clients" while a first sync is under way. */
+function progressText(p) {
+  if (!p || !p.totals) return '';
+  const got = p.got || {};
+  const all = p.totals.client || 0;
+  if ((got.client || 0) < all) return 'Getting your caseload: ' + n(got.client || 0) + ' of ' + n(all) + ' clients';
+  let want = 0;
+  let have = 0;
+  for (const [e, t] of Object.entries(p.totals)) if (e !== 'client') { want += t; have += Math.min(got[e] || 0, t); }
+  return have < want ? 'Getting recent contacts and follow-ups: ' + n(have) + ' of ' + n(want) : '';
 }
 
 function row(r) {
-  const d = r.rec.data;
   const tags = [];
   if (r.followUpState === 'overdue') tags.push(h('span', { class: 'tag tag-overdue', text: 'Follow-up overdue' }));
   else if (r.followUpState === 'due') tags.push(h('span', { class: 'tag tag-due', text: 'Follow-up due today' }));
-  const st = statusTag(r.rec);
-  if (st) tags.push(st);
+  tags.push(statusTag({ status: r.status, conflict: r.conflict ? [r.conflict] : null }));
   const meta = [r.lastContact ? 'Last contact ' + fmtDateTime(r.lastContact) : 'No contact yet'];
   if (r.followUp && r.followUpState === 'upcoming') meta.push('Follow-up ' + fmtDate(r.followUp));
-  return h('li', {}, h('a', { class: 'row', href: '#/client/' + encodeURIComponent(r.rec.id) },
-    h('span', { class: 'row-title', text: clientName(d) }), ...tags,
+  return h('li', {}, h('a', { class: 'row', href: '#/client/' + encodeURIComponent(r.id) },
+    h('span', { class: 'row-title', text: clientName(r) }), ...tags,
     h('span', { class: 'row-meta', text: meta.join(' · ') }),
-    h('span', { class: 'row-meta', text: 'Born ' + fmtDate(d.date_of_birth) + (d.postcode_district ? ' · ' + d.postcode_district : '') })));
+    h('span', { class: 'row-meta', text: 'Born ' + fmtDate(r.date_of_birth) + (r.postcode_district ? ' · ' + r.postcode_district : '') })));
 }

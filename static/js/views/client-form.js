@@ -1,10 +1,10 @@
 /* Add or edit a client: the server's validation, and a warning for a likely duplicate. */
-import { h, field, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice } from '../ui.js';
+import { h, field, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { normaliseClient, validateClient } from '../validate.js';
 import { problemBlock } from './problems.js';
 
 export async function render(ctx, [id]) {
-  const { db, sync, api } = ctx.O;
+  const { db, sync } = ctx.O;
   const existing = id ? await db.record('client', id) : null;
   const d = (existing && existing.data) || {};
   const sexes = ctx.codes.sexes || [];
@@ -30,8 +30,10 @@ export async function render(ctx, [id]) {
     form.before(draftNotice(async (box) => { await draft.clear(); box.remove(); ctx.go(location.hash.replace(/^#\//, '')); }));
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  // The new client's id belongs to this form (its draft), not to the tap or the Enter.
+  const newId = id || draft.id;
+  let warnedAt = 0;
+  onSubmitOnce(form, async () => {
     const values = normaliseClient(Object.fromEntries(Object.keys(f).map((k) => [k, f[k].input.value])));
     const errors = validateClient(values, sexes);
     for (const k of Object.keys(f)) f[k].setError(errors[k]);
@@ -39,13 +41,16 @@ export async function render(ctx, [id]) {
       const box = errorSummary(Object.entries(errors).map(([k, msg]) => ({ msg, target: f[k].input.id })));
       status.replaceChildren(box);
       box.focus();
-      return;
+      return false;
     }
     status.replaceChildren();
-    const dupes = (await db.records('client')).filter((c) => c.id !== id && !c.deleted &&
+    const dupes = (await db.records('client')).filter((c) => c.id !== newId && !c.deleted &&
       c.data.initials === values.initials && c.data.date_of_birth === values.date_of_birth && c.data.sex === values.sex);
     const sig = values.initials + values.date_of_birth + values.sex;
-    if (dupes.length && confirmedDuplicate !== sig) {
+    // A second press confirms the warning, but not one that lands with the first (a
+    // double Enter or a ghost touch): the worker has had no time to read it.
+    if (dupes.length && (confirmedDuplicate !== sig || Date.now() - warnedAt < 700)) {
+      if (confirmedDuplicate !== sig) warnedAt = Date.now();
       confirmedDuplicate = sig;
       const box = h('div', { class: 'warning', role: 'alert', tabindex: '-1' },
         h('h2', { text: 'This client may already exist' }),
@@ -54,9 +59,8 @@ export async function render(ctx, [id]) {
         h('p', { text: 'Open that client instead, or press Save again to add a new client anyway.' }));
       warn.replaceChildren(box);
       box.focus();
-      return;
+      return false;
     }
-    const newId = id || api.uuid();
     const data = Object.assign({}, d, values);
     delete data.id;
     await sync.mutate('client', 'upsert', newId, data);
@@ -64,5 +68,6 @@ export async function render(ctx, [id]) {
     ctx.flash(id ? 'Client updated.' : 'Client added.');
     ctx.go('client/' + encodeURIComponent(newId));
     ctx.runSync('save');
+    return true;
   });
 }

@@ -1,13 +1,13 @@
 /* One client: details, open follow-ups, recent contacts, and what is waiting to sync. */
 import { h, fmtDate, fmtDateTime, clientName, statusTag } from '../ui.js';
-import { loadAll, openFollowUps, followUpState, typeLabel, label, editable } from '../data.js';
+import { clientRecords, openFollowUps, followUpState, typeLabel, label, editable } from '../data.js';
 import { problemBlock } from './problems.js';
 
 export const live = true;
 
 export async function render(ctx, [id]) {
-  const all = await loadAll();
-  const rec = all.clients.find((c) => c.id === id);
+  const all = await clientRecords(id);
+  const rec = all.client;
   if (!rec) {
     ctx.append(h('h1', { tabindex: '-1', text: 'Client not found' }), h('p', { text: 'This client is no longer in your team’s caseload.' }), h('a', { href: '#/caseload', class: 'btn', text: 'Back to caseload' }));
     return;
@@ -15,7 +15,7 @@ export async function render(ctx, [id]) {
   const d = rec.data;
   const sexes = ctx.codes.sexes || [];
   const follow = openFollowUps(all).filter((f) => f.client_id === id);
-  const contacts = all.interventions.filter((i) => i.data.client_id === id).sort((a, b) => (b.data.occurred_at || '').localeCompare(a.data.occurred_at || ''));
+  const contacts = all.interventions.slice().sort((a, b) => (b.data.occurred_at || '').localeCompare(a.data.occurred_at || ''));
 
   ctx.append(
     h('h1', { tabindex: '-1' }, 'Client ', clientName(d), statusTag(rec)),

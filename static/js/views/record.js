@@ -1,8 +1,9 @@
 /* Record (or edit) an intervention. Fast for the common case: the client is preselected
    from their page, type and location default to the worker's last ones, time to now. */
-import { h, field, select, errorSummary, clientName, localDateTime, isoWithOffset, keepDraft, draftNotice } from '../ui.js';
+import { h, field, select, errorSummary, localDateTime, isoWithOffset, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { validateIntervention } from '../validate.js';
-import { loadAll, editable } from '../data.js';
+import { caseIndex, editable } from '../data.js';
+import { clientPicker } from './client-picker.js';
 import { problemBlock } from './problems.js';
 
 const OUTCOME_LABELS = {
@@ -17,7 +18,7 @@ export async function render(ctx, [id], query) {
   const { db, sync, api } = ctx.O;
   const codes = ctx.codes;
   const types = codes.intervention_types || [];
-  const all = await loadAll();
+  const index = await caseIndex();
   const existing = id ? await db.record('intervention', id) : null;
   if (id && (!existing || existing.deleted)) {
     ctx.append(h('h1', { tabindex: '-1', text: 'Record not found' }), h('a', { class: 'btn', href: '#/caseload', text: 'Back to caseload' }));
@@ -28,9 +29,8 @@ export async function render(ctx, [id], query) {
   const lastUsed = (await db.getMeta('last_used')) || {};
   const preClient = existing ? d.client_id || '' : query.get('client') || '';
 
-  const clients = all.clients.slice().sort((a, b) => (a.data.initials || '').localeCompare(b.data.initials || ''));
   const anon = h('input', { type: 'checkbox', id: 'anonymous', name: 'anonymous', checked: !!existing && !d.client_id });
-  const client = field('Client', select([{ value: '', label: 'Choose a client' }, ...clients.map((c) => ({ value: c.id, label: clientName(c.data) + ' · ' + c.data.date_of_birth }))], preClient, { name: 'client_id', id: 'client' }));
+  const client = clientPicker(index, preClient);
   const anonWrap = h('div', { class: 'field' }, h('label', { class: 'check', for: 'anonymous' }, anon, 'Anonymous contact'));
   const type = field('Type', select([{ value: '', label: 'Select the type' }, ...types.map((t) => ({ value: t.code, label: t.label }))], d.type || (existing ? '' : lastUsed.type || ''), { name: 'type' }));
   const when = field('Date and time', h('input', { type: 'datetime-local', id: 'occurred_at', name: 'occurred_at', value: d.occurred_at ? localDateTime(new Date(d.occurred_at)) : localDateTime(new Date()) }));
@@ -71,8 +71,7 @@ export async function render(ctx, [id], query) {
     outcomeSlot.replaceChildren(outcome.wrap);
   }
   function syncAnon() {
-    client.input.disabled = anon.checked;
-    if (anon.checked) client.input.value = '';
+    client.disable(anon.checked);
   }
   type.input.addEventListener('change', syncTypeFields);
   anon.addEventListener('change', syncAnon);
@@ -87,7 +86,7 @@ export async function render(ctx, [id], query) {
   }
   ctx.append(form);
   const draftKey = 'intervention:' + (id || 'new:' + (query.get('client') || ''));
-  const draft = canEdit ? await keepDraft(form, draftKey, () => { syncTypeFields(); syncAnon(); }) : null;
+  const draft = canEdit ? await keepDraft(form, draftKey, () => { syncTypeFields(); client.set(form.elements.client_id.value); syncAnon(); }) : null;
   if (draft && draft.restored) {
     form.before(draftNotice(async (box) => { await draft.clear(); box.remove(); ctx.go(location.hash.replace(/^#\//, '')); }));
   }
@@ -105,13 +104,15 @@ export async function render(ctx, [id], query) {
     if (focus) box.focus();
   }
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
+  // The record's id belongs to this form (its draft), not to the tap: however many taps
+  // or Enters reach Save, one record is written.
+  const recId = id || (draft ? draft.id : api.uuid());
+  onSubmitOnce(form, async () => {
     const t = types.find((x) => x.code === type.input.value);
     const qRaw = quantity.input.value.trim();
     const v = {
       anonymous: anon.checked,
-      client_id: anon.checked ? null : client.input.value || null,
+      client_id: anon.checked ? null : client.value() || null,
       type: type.input.value,
       occurred_at: isoWithOffset(when.input.value),
       location: location.input.value,
@@ -123,23 +124,18 @@ export async function render(ctx, [id], query) {
       notes: notes.input.value.trim() || null,
     };
     const errors = validateIntervention(v, codes);
-    if (Object.keys(errors).length) { showErrors(errors, true); return; }
+    if (Object.keys(errors).length) { showErrors(errors, true); return false; }
     showErrors({}, false);
     const data = Object.assign({}, existing ? existing.data : {}, v);
     delete data.anonymous;
     if (!data.client_id) delete data.client_id;
-    const recId = id || api.uuid();
-    save.disabled = true;
-    try {
-      await sync.mutate('intervention', 'upsert', recId, data);
-      await db.setMeta({ last_used: { type: v.type, location: v.location } });
-      if (draft) await draft.clear();
-    } finally {
-      save.disabled = false;
-    }
+    await sync.mutate('intervention', 'upsert', recId, data);
+    await db.setMeta({ last_used: { type: v.type, location: v.location } });
+    if (draft) await draft.clear();
     ctx.flash(existing ? 'Intervention updated.' : 'Intervention saved.');
     ctx.go(v.client_id ? 'client/' + encodeURIComponent(v.client_id) : 'caseload');
     ctx.runSync('save');
+    return true;
   });
 }
 

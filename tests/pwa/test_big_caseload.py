@@ -1,0 +1,217 @@
+"""A big team on the phone (issue 16): 1,200 clients. The caseload draws one page of rows
+(its DOM does not grow with the team), search finds anyone in the team, the first sync
+shows its progress and the list is usable before it ends, a dropped signal resumes the
+first sync where it stopped, and reopening the app, a search or opening a client never
+reads every record again. Timings are bench/phone_bench.py's; nothing here is timed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from outreach.core.extensions import db
+from outreach.people.models import Client
+from tests.conftest import need
+from tests.factories import make_clients, make_interventions
+from tests.pwa.test_pwa import SYNCED, sign_in, status
+
+pytestmark = pytest.mark.browser
+
+TEAM = 1_200  # clients: two pull pages of them (the phone pulls 1,000 records a page)
+PAGE = 50  # rows the caseload draws at a time (views/caseload.js)
+
+# Records read from the `records` store (gets, getAlls and cursors), from page load on.
+COUNT_READS = """
+window.__reads = 0;
+for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
+  const store = (self) => (self instanceof IDBIndex ? self.objectStore : self).name;
+  for (const name of ['get', 'getAll', 'openCursor']) {
+    const original = proto[name];
+    proto[name] = function (...args) {
+      const request = original.apply(this, args);
+      if (store(this) === 'records') {
+        request.addEventListener('success', () => {
+          const r = request.result;
+          window.__reads += Array.isArray(r) ? r.length : r ? 1 : 0;
+        });
+      }
+      return request;
+    };
+  }
+}
+"""
+INDEX_SAVED = """async () => {
+  const [rev, saved] = await self.Outreach.db.metas(['rev', 'caseload_index']);
+  return !!saved && saved.rev === rev;
+}"""
+
+
+ZED = re.compile(r"^[A-Z]{2,3} \(Zed\) · born \d")
+# The Background Sync the app asks for after a failed sync would finish the first sync in
+# the service worker, out of the test's sight: the page gets no Background Sync.
+NO_BACKGROUND_SYNC = """
+Object.defineProperty(ServiceWorkerRegistration.prototype, 'sync', { get: () => undefined });
+"""
+
+
+@pytest.fixture
+def big_team(app, world):
+    """1,200 clients of the street team, each but the last with a contact in the last
+    50 days; the last, known as "Zed", has none (so it is the caseload's last row)."""
+    need(
+        any(r.rule == "/api/v1/sync/pull" for r in app.url_map.iter_rules()),
+        "needs the sync API",
+    )
+    with app.app_context():
+        rows = make_clients(world.team_ids["street"], world.area_ids["durham"], TEAM)
+        make_interventions(
+            world.team_ids["street"],
+            world.area_ids["durham"],
+            world.user_ids["worker"],
+            TEAM - 1,
+            client_ids=[r["id"] for r in rows[:-1]],
+        )
+        db.session.get(Client, rows[-1]["id"]).known_as = "Zed"
+        db.session.commit()
+    return rows
+
+
+def wait_until(page, check: str, message: str, timeout_ms: int = 15_000) -> None:
+    """Until the (async) check answers true: wait_for_function takes a promise as true."""
+    for _ in range(timeout_ms // 100):
+        if page.evaluate(check):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(message)
+
+
+def caseload_count(page):
+    """The count line: "1,200 clients", or "3 of 1,200 clients" while searching."""
+    count = re.compile(r"^[\d,]+ (of [\d,]+ )?clients?$")
+    return page.get_by_role("main").get_by_role("status").filter(has_text=count)
+
+
+def rows(page):
+    return page.locator("#client-list > li")
+
+
+def test_first_sync_shows_progress_and_the_caseload_is_usable_before_it_ends(page, big_team):
+    held: list = []
+    release: list = []
+
+    def hold_later_pages(route):
+        if "cursor=" in route.request.url and not release:
+            held.append(route)  # answered below, once the first page has been looked at
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync/pull?*", hold_later_pages)
+    sign_in(page)
+    expect(page.get_by_text("Getting your caseload: 1,000 of 1,200 clients")).to_be_visible()
+    expect(caseload_count(page)).to_have_text("1,000 clients")
+    expect(status(page)).not_to_have_text(SYNCED)
+    expect(rows(page)).to_have_count(PAGE)
+    page.get_by_label("Search clients").fill(big_team[0]["initials"])
+    expect(caseload_count(page)).to_have_text(re.compile(r"^\d+ of 1,000 clients$"))
+    page.get_by_label("Search clients").fill("")
+    assert held, "the second page was not asked for"
+
+    release.append(True)
+    for route in held:
+        route.continue_()
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    expect(page.get_by_text("Getting your caseload")).to_have_count(0)
+    expect(page.get_by_text("Getting recent contacts")).to_have_count(0)
+
+
+def test_first_sync_resumes_where_the_signal_dropped(page, big_team):
+    asked: list[str] = []
+    dropped = []
+
+    def drop_the_second_page(route):
+        asked.append(route.request.url)
+        if "cursor=" in route.request.url and not dropped:
+            dropped.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.add_init_script(NO_BACKGROUND_SYNC)
+    page.route("**/api/v1/sync/pull?*", drop_the_second_page)
+    sign_in(page)
+    expect(page.get_by_text("Getting your caseload: 1,000 of 1,200 clients")).to_be_visible()
+    expect(status(page)).to_have_text("Caseload not downloaded yet")
+    expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
+    assert dropped
+    page.get_by_role("button", name="Sync now").click()
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    first_pulls = [url for url in asked if "cursor=" not in url]
+    assert len(first_pulls) == 1, "the first sync started again instead of carrying on"
+    assert asked[asked.index(dropped[0]) + 1] == dropped[0], "not resumed from its cursor"
+
+
+def test_the_caseload_draws_one_page_and_search_finds_anyone(page, big_team):
+    sign_in(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    expect(rows(page)).to_have_count(PAGE)
+    nodes = page.evaluate("() => document.getElementsByTagName('*').length")
+    assert nodes < 1_000, f"{nodes} elements: the list grows with the team"
+    expect(page.get_by_text("Showing 1 to 50 of 1,200")).to_be_visible()
+
+    # The last client of the list (no contact yet) is found by a search.
+    page.get_by_label("Search clients").fill("ze")
+    expect(caseload_count(page)).to_have_text("1 of 1,200 clients")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page)).to_contain_text("(Zed)")
+    expect(rows(page)).to_contain_text("No contact yet")
+    page.get_by_label("Search clients").fill("")
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(rows(page)).to_have_count(PAGE)
+
+    page.get_by_role("button", name="Next 50").click()
+    expect(page.get_by_text("Showing 51 to 100 of 1,200")).to_be_visible()
+    expect(rows(page)).to_have_count(PAGE)
+    expect(page.get_by_role("button", name="Previous 50")).to_be_enabled()
+
+
+def test_reopening_searching_and_opening_a_client_never_read_every_record(page, big_team):
+    sign_in(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    wait_until(page, INDEX_SAVED, "the caseload index was not saved")
+
+    page.add_init_script(COUNT_READS)
+    page.reload()
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(rows(page)).to_have_count(PAGE)
+    page.get_by_label("Search clients").fill("zed")
+    expect(rows(page)).to_have_count(1)
+    rows(page).get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Client")).to_contain_text("(Zed)")
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    expect(page.get_by_label("Client", exact=True)).to_have_value(ZED)
+    reads = page.evaluate("() => window.__reads")
+    assert reads < 100, f"{reads} records read for an open, a search and a client"
+    assert page.locator("main option").count() < 100, "a drop-down of every client"
+
+
+def test_client_picker_finds_a_client_by_name(page, big_team):
+    sign_in(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    picker = page.get_by_label("Client", exact=True)
+    picker.fill("zed")
+    expect(page.get_by_text("1 client found")).to_be_visible()
+    page.get_by_role("button", name="(Zed)").click()
+    expect(picker).to_have_value(ZED)
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Client")).to_contain_text("(Zed)")
+    expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(1)
