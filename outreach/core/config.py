@@ -84,6 +84,8 @@ def load_config(overrides: dict | None = None) -> dict:
         # The first week ever released (ISO week, e.g. 2026-W40, or a date in it); unset: any.
         "RELEASES_FROM": env.get("OUTREACH_RELEASES_FROM") or None,
         "SYNC_INTERVENTION_DAYS": int(env.get("OUTREACH_SYNC_INTERVENTION_DAYS", "90")),
+        "REFERRAL_WAIT_HOURS": int(env.get("OUTREACH_REFERRAL_WAIT_HOURS", "48")),
+        "EPISODE_END_WARNING_DAYS": int(env.get("OUTREACH_EPISODE_END_WARNING_DAYS", "14")),
         "SYNC_MAX_MUTATIONS": 500,
         "SYNC_MAX_BYTES": 1024 * 1024,
         "SYNC_MIN_SCHEMA_VERSION": 1,
