@@ -11,6 +11,7 @@ from sqlalchemy import select
 from outreach.access.guard import current_actor, require
 from outreach.access.models import User
 from outreach.audit.models import AuditEvent
+from outreach.audit.service import record_event
 from outreach.auth import service, throttle
 from outreach.auth.schemas import (
     DeviceLeaseSchema,
