@@ -411,7 +411,7 @@ def test_large_text_keeps_every_action_reachable(page, world, screenshots, width
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     size = page.evaluate("getComputedStyle(document.getElementById('main')).fontSize")
     assert size == "32px", size
-    names = ["Caseload", "Follow-ups", "Team", "Sync", "Account", "Sync now"]
+    names = ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account", "Sync now"]
     for path, heading in [
         ("caseload", "Caseload"),
         ("record", "Record intervention"),
@@ -444,7 +444,7 @@ def test_chrome_leaves_room_for_the_work(page, world, screenshots):
     page.evaluate("() => { document.getElementById('storage-warning').hidden = false; }")
     page.screenshot(path=str(screenshots / "21-chrome-storage-warning.png"))
     assert page.evaluate(CHROME) <= 100, page.evaluate(CHROME)
-    names = ["Caseload", "Follow-ups", "Team", "Sync", "Account", "Sync now"]
+    names = ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account", "Sync now"]
     assert page.evaluate(REACHABLE, names) == dict.fromkeys(names, "ok")
     page.screenshot(path=str(screenshots / "21-chrome.png"))
 
