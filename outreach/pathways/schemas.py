@@ -3,7 +3,7 @@ episodes needing attention."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 from outreach.pathways.models import STATUSES
@@ -11,6 +11,11 @@ from outreach.pathways.queries import DIRECTIONS
 
 NAME = validate.Length(min=1, max=120)
 TEAM_ID = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+def _distinct(values: list) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Name each team once.")
 
 
 class PartnerTeamSchema(Schema):
@@ -31,7 +36,8 @@ class PartnershipSchema(Schema):
         fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
         required=True,
         load_only=True,
-        validate=validate.Length(min=2, max=50),
+        validate=[validate.Length(min=2, max=50), _distinct],
+        metadata={"uniqueItems": True},
     )
     in_force = fields.Boolean(dump_only=True)
     teams = fields.List(fields.Nested(PartnerTeamSchema), dump_only=True)
@@ -44,7 +50,8 @@ class PartnershipUpdateSchema(Schema):
     ends_on = fields.Date(allow_none=True)
     team_ids = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
-        validate=validate.Length(min=2, max=50),
+        validate=[validate.Length(min=2, max=50), _distinct],
+        metadata={"uniqueItems": True},
     )
 
 

@@ -26,6 +26,7 @@ LISTS = {
     "GET /api/v1/caseload/interventions": ("lead", "/api/v1/caseload/interventions"),
     "GET /api/v1/caseload/duplicates": ("lead", "/api/v1/caseload/duplicates"),
     "GET /api/v1/caseload/mine": ("worker", "/api/v1/caseload/mine"),
+    "GET /api/v1/auth/team-lock-events": ("lead", "/api/v1/auth/team-lock-events"),
     "GET /api/v1/clients/{client_id}/history": ("lead", "/api/v1/clients/{client_id}/history"),
 }
 

@@ -295,6 +295,9 @@ def test_account_and_report_responses_hold_to_the_document(client, doc, login, w
     tokens = doc.check(client.post("/api/v1/auth/login", json=credentials), 200)
     refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
     pair = doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 200)
+    # Once its successor is spent, the old token is refused (no grace for a lost answer).
+    successor = {"Authorization": f"Bearer {pair['refresh_token']}"}
+    doc.check(client.post("/api/v1/auth/refresh", headers=successor), 200)
     doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # spent
     access = {"Authorization": f"Bearer {pair['access_token']}"}
     phone = login("worker")
