@@ -76,7 +76,7 @@ def loads_request(value: str | bytes | bytearray | memoryview) -> Any:
         # What orjson refuses and JSON allows (a lone surrogate escaped as \udc00): the
         # standard library's reading, its recursion on deep nesting refused as such.
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(bytes(value) if isinstance(value, memoryview) else value)
         except RecursionError:
             raise BodyTooComplex(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
     return check_shape(parsed)

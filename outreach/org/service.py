@@ -139,7 +139,7 @@ def create_user(
     _check_names(name=name)
     email = email.strip().lower()
     _check_role_fields(role, team_id, area_codes)
-    problem = password_problem(password)
+    problem = password_problem(password, email=email, name=name)
     if problem:
         raise ApiError(422, "The password is too weak.", errors={"password": [problem]})
     if db.session.scalar(select(func.count()).where(User.email == email)):
@@ -185,7 +185,9 @@ def update_user(user: User, changes: dict, *, actor_id: int | None) -> User:
     _check_role_fields(role, team_id, areas)
     ending = _ends_sessions(user, changes, role, team_id)
     if "password" in changes:
-        problem = password_problem(changes["password"])
+        problem = password_problem(
+            changes["password"], email=user.email, name=changes.get("name", user.name)
+        )
         if problem:
             raise ApiError(422, "The password is too weak.", errors={"password": [problem]})
         user.password_hash = hash_password(changes["password"])
