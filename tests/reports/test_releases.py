@@ -144,7 +144,7 @@ def test_demo_has_released_weeks(app, client, runner):
         for release in weekly:
             assert release.issued_at == releases.release_time(IsoWeek.parse(release.period))
         late = db.session.scalars(select(ReportRelease).where(ReportRelease.kind == "late")).all()
-        assert late and late[0].first_week is not None  # records the demo makes arrive late
+        assert any(r.first_week for r in late)  # records the demo makes arrive late
         latest = weekly[-1]
         expected = latest.issued_at.isoformat().replace("+00:00", "Z")
     commissioner = ApiClient(
