@@ -7,7 +7,7 @@ each intervention as a release counted it, so nothing is counted twice or missed
 docs/disclosure.md). Weeks already sent are released when first asked for or due.
 
 Revision ID: d15c105e0001
-Revises: 1ec384f74244
+Revises: c7e1d2a9f4b3
 Create Date: 2026-12-06 17:45:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd15c105e0001'
-down_revision = '1ec384f74244'
+down_revision = 'c7e1d2a9f4b3'
 branch_labels = None
 depends_on = None
 
