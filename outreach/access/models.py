@@ -5,11 +5,12 @@ above uses them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -106,3 +107,32 @@ class Device(Model):
     token_family: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     user: Mapped[User] = relationship()
+
+
+class Partnership(Model):
+    """Teams that share clients under a data-sharing agreement (DESIGN §5b), within an
+    area or across areas: the agreement's reference and the dates it is in force
+    (`ends_on` None: open-ended). No agreement in force, no sharing."""
+
+    __tablename__ = "partnership"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    agreement_ref: Mapped[str] = mapped_column(String(120), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(secondary="partnership_team", order_by="Team.id")
+
+
+class PartnershipTeam(Model):
+    __tablename__ = "partnership_team"
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True, index=True)

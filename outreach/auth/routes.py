@@ -1,16 +1,30 @@
-"""POST /auth/login, /auth/refresh, /auth/logout."""
+"""POST /auth/login, /auth/refresh, /auth/logout; the phone's lock: /auth/device-key (renew
+the offline lease), /auth/pin-failures, and a team lead's /auth/team-lock-events."""
 
 from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from sqlalchemy import select
 
+from outreach.access.guard import current_actor, require
+from outreach.access.models import User
+from outreach.audit.models import AuditEvent
 from outreach.audit.service import record_event
 from outreach.auth import service, throttle
-from outreach.auth.schemas import LoginResponseSchema, LoginSchema, TokenPairSchema
+from outreach.auth.schemas import (
+    DeviceLeaseSchema,
+    LockEventSchema,
+    LoginResponseSchema,
+    LoginSchema,
+    PinFailuresSchema,
+    TokenPairSchema,
+)
 from outreach.core.blueprint import Blueprint
 from outreach.core.extensions import db, limiter
+from outreach.core.pagination import paginate
+from outreach.core.schemas import PageArgsSchema, PageSchema, page_items
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")
 
@@ -48,18 +62,26 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResponseSchema)
     @blp.alt_response(401, description="Wrong email or password, or device revoked")
+    @blp.alt_response(409, description="The phone holds another worker's unsynced records")
     @blp.alt_response(429, description="Too many failed attempts from this address")
     @blp.doc(security=[])
     def post(self, args):
-        """Sign in from a device; returns an access and a device-bound refresh token, and
-        the device id they are bound to (a new one if the id sent is another user's).
-        Failed sign-ins of an account from one address back off exponentially (429 with
-        Retry-After) without locking the account elsewhere."""
+        """Sign in from a device; returns an access and a device-bound refresh token, the
+        device id they are bound to (a new one if the id sent is another user's), and the
+        device's new secrets for its app lock (rotated on every sign-in). Failed sign-ins
+        of an account from one address back off exponentially (429 with Retry-After)
+        without locking the account elsewhere."""
         address = request.remote_addr
         throttle.check(args["email"], address)
         try:
             profile, tokens = service.login(
-                args["email"], args["password"], args["device_id"], args.get("device_label")
+                args["email"],
+                args["password"],
+                args["device_id"],
+                args.get("device_label"),
+                held_generation=args.get("key_generation"),
+                pin_failures=args["pin_failures"],
+                waiting_for_user_id=args.get("waiting_for_user_id"),
             )
         except service.LoginFailed as exc:
             db.session.rollback()
@@ -103,3 +125,69 @@ class Logout(MethodView):
         """End this device's session: its access and refresh tokens stop working."""
         verify_jwt_in_request(verify_type=False)
         service.logout(get_jwt())
+
+
+@blp.route("/device-key")
+class DeviceLease(MethodView):
+    decorators = [require()]
+
+    @blp.response(200, DeviceLeaseSchema)
+    @blp.alt_response(401, description="Not signed in, or device revoked")
+    @blp.alt_response(404, description="No secrets for this device and user")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self):
+        """Renew this phone's offline lease: the device's unlock secret and lock settings."""
+        actor = current_actor()
+        return service.renew_lease(actor.id, actor.device_id)
+
+
+@blp.route("/pin-failures")
+class PinFailures(MethodView):
+    decorators = [require()]
+
+    @blp.arguments(PinFailuresSchema)
+    @blp.response(204)
+    @blp.alt_response(401, description="Not signed in, or device revoked")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def post(self, args):
+        """Report wrong PINs typed on this phone (audited; the team lead sees them)."""
+        actor = current_actor()
+        service.report_pin_failures(actor.id, actor.device_id, args["count"], args["key_forgotten"])
+
+
+class LockEventPageSchema(PageSchema):
+    items = page_items(LockEventSchema)
+
+
+def _lock_event(row) -> dict:
+    event, name = row
+    detail = event.detail or {}
+    return {
+        "at": event.at,
+        "user_id": event.actor_id,
+        "user_name": name,
+        "device_id": event.device_id,
+        "count": detail.get("count"),
+        "key_forgotten": detail.get("key_forgotten"),
+    }
+
+
+@blp.route("/team-lock-events")
+class TeamLockEvents(MethodView):
+    decorators = [require("team_lead")]
+
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, LockEventPageSchema)
+    @blp.alt_response(401, description="Not signed in, or device revoked")
+    @blp.alt_response(403, description="Not a team lead")
+    @blp.doc(security=[{"bearerAuth": []}])
+    def get(self, args):
+        """Wrong PINs typed on the phones of the lead's team, newest first."""
+        stmt = (
+            select(AuditEvent, User.name)
+            .join(User, User.id == AuditEvent.actor_id)
+            .where(User.team_id == current_actor().team_id)
+            .where(AuditEvent.action == "device.pin_failed")
+            .order_by(AuditEvent.id.desc())
+        )
+        return paginate(stmt, args, row=_lock_event)

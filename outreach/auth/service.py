@@ -1,4 +1,5 @@
-"""Sign-in, refresh-token rotation with reuse detection, logout, device revocation."""
+"""Sign-in, refresh-token rotation with reuse detection, logout, device revocation, and the
+phone's lock: its secrets (outreach.auth.device_keys) and wrong PINs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from outreach.access.passwords import verify_password
 from outreach.access.profile import profile_of
 from outreach.access.sessions import EPOCH_CLAIM, epoch_of, session_ended_error
 from outreach.audit.service import record_event
+from outreach.auth import device_keys
 from outreach.auth.models import TokenRecord
 from outreach.core.db import rowcount
 from outreach.core.errors import ApiError
@@ -23,6 +25,10 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 
 BAD_CREDENTIALS = "The email or password is incorrect."
+OTHER_WORKER_WAITING = (
+    "This phone holds records of another worker that have not synced yet. They must sign "
+    "in on this phone and sync first."
+)
 
 
 class LoginFailed(ApiError):
@@ -69,9 +75,24 @@ def _revoke_family(device: Device, now: datetime) -> None:
     device.token_family = None
 
 
-def login(email: str, password: str, device_id: uuid.UUID, label: str | None) -> tuple[dict, dict]:
-    """Check credentials and bind a new token family to the device. Returns the user's
-    profile (read before the commit expires what it needs) and the tokens."""
+def login(
+    email: str,
+    password: str,
+    device_id: uuid.UUID,
+    label: str | None,
+    *,
+    held_generation: int | None = None,
+    pin_failures: int = 0,
+    waiting_for_user_id: int | None = None,
+) -> tuple[dict, dict]:
+    """Check credentials, bind a new token family to the device and rotate its secrets.
+    Returns the user's profile (read before the commit expires what it needs) and the
+    tokens with the device's new secrets (`device_key`).
+
+    `waiting_for_user_id`: the phone holds unsynced records of that worker; anyone else is
+    refused before the device changes hands. `pin_failures`: wrong PINs typed on the phone
+    since it last reported (audited). `held_generation`: the generation of the phone's
+    wrapped data key, whose recovery key comes back if this worker was the last here."""
     user = db.session.scalar(
         select(User)
         .where(User.email == email.strip().lower())
@@ -85,6 +106,15 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
         raise device_revoked_error()  # whoever signs in on it: the phone must wipe
+    if waiting_for_user_id is not None and waiting_for_user_id != user.id:
+        record_event(
+            "auth.login_refused",
+            actor_id=user.id,
+            device_id=device.id if device else None,
+            detail={"reason": "other_worker_waiting", "waiting_for": waiting_for_user_id},
+        )
+        db.session.commit()
+        raise ApiError(409, OTHER_WORKER_WAITING)
     if device is not None and device.user_id != user.id:
         # A device id belongs to one user for good: another user's id (a shared phone,
         # or a guessed or copied id) gets a new device; the owner's sessions go on.
@@ -109,13 +139,43 @@ def login(email: str, password: str, device_id: uuid.UUID, label: str | None) ->
     family = uuid.uuid4()
     device.token_family = family
     db.session.flush()
+    if pin_failures:
+        _audit_pin_failures(user.id, device.id, pin_failures, key_forgotten=None)
+    key = device_keys.rotate(device.id, user.id, held_generation)
     tokens = _issue_tokens(user, device, family)
     tokens.pop("_jti")
-    record_event("auth.login", actor_id=user.id, device_id=device.id)
+    record_event(
+        "auth.login", actor_id=user.id, device_id=device.id, detail={"key": key["generation"]}
+    )
     tokens["device_id"] = str(device.id)
     profile = profile_of(user)
     db.session.commit()
-    return profile, tokens
+    return profile, {**tokens, "device_key": key}
+
+
+def _audit_pin_failures(
+    user_id: int, device_id: uuid.UUID, count: int, *, key_forgotten: bool | None
+) -> None:
+    detail: dict = {"count": count}
+    if key_forgotten is not None:
+        detail["key_forgotten"] = key_forgotten
+    record_event("device.pin_failed", actor_id=user_id, device_id=device_id, detail=detail)
+
+
+def report_pin_failures(user_id: int, device_id: uuid.UUID, count: int, key_forgotten: bool):
+    """Wrong PINs typed on the signed-in phone (reported once it is unlocked or online)."""
+    _audit_pin_failures(user_id, device_id, count, key_forgotten=key_forgotten)
+    db.session.commit()
+
+
+def renew_lease(user_id: int, device_id: uuid.UUID) -> dict:
+    """The device's unlock secret again, for an unlocked phone online: its offline lease
+    starts again without a password (the secret is not rotated: its PIN key stays valid)."""
+    key = device_keys.lease(device_id, user_id)
+    if key is None:
+        raise ApiError(404, "This device has no key for you. Sign in again with your password.")
+    db.session.commit()
+    return key
 
 
 def refresh(claims: dict) -> dict:
@@ -209,7 +269,8 @@ def logout(claims: dict) -> None:
 
 
 def revoke_device(device_id: uuid.UUID, *, actor_id: int | None) -> Device | None:
-    """Revoke a lost or stolen device: every token fails, and its next contact wipes it."""
+    """Revoke a lost or stolen device: every token fails, its secrets are destroyed (its
+    data is unreadable once its offline lease ends) and its next contact wipes it."""
     device = db.session.get(Device, device_id)
     if device is None:
         return None
@@ -218,6 +279,11 @@ def revoke_device(device_id: uuid.UUID, *, actor_id: int | None) -> Device | Non
         device.revoked_at = now
         _revoke_family(device, now)
         record_event("device.revoke", actor_id=actor_id, entity="device", record_id=device.id)
+    # Crypto-erasure: without its secrets the phone's data key cannot be unwrapped.
+    if device_keys.destroy(device.id):
+        record_event(
+            "device.secrets_destroyed", actor_id=actor_id, entity="device", record_id=device.id
+        )
     db.session.commit()
     current_app.logger.info("device %s revoked", device.id)
     return device

@@ -381,6 +381,9 @@
 
   /* One sync at a time across tabs and the service worker. Returns a short outcome. */
   async function run(reason) {
+    // Locked (or the service worker, which is never unlocked): the tokens and the records
+    // are sealed under a key this context does not hold.
+    if (O.vault && !O.vault.isUnlocked()) return 'locked';
     const deviceId = await db.getMeta('device_id');
     const token = await db.getMeta('refresh_token');
     if (!deviceId || !token) return 'signed-out';
