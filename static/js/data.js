@@ -104,19 +104,26 @@ const packRow = (r) => [r.id, r.initials, r.known_as, r.date_of_birth, r.postcod
 const packFollow = (f) => [f.key, f.id, f.kind, f.client_id, f.due_on, f.assigned];
 
 /* The caseload as saved (same day: the follow-up states still hold). */
-function restore(head) {
-  const rows = JSON.parse(head.rows).map((a) => new Row(...a));
+function restore(head, parts) {
+  const rows = [];
+  for (const part of parts) for (const a of JSON.parse(part)) rows.push(new Row(...a));
   const follow = JSON.parse(head.follow).map(([key, id, kind, client_id, due_on, assigned]) => ({ key, id, kind, client_id, due_on, assigned }));
   return { day: head.day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
 }
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/* The index is kept (and saved) in 16 buckets by the last hex digit of the record's id:
-   a change rewrites one bucket, and the saved index is read back a bucket per task. */
-const BUCKETS = 16;
-const bucketOf = (key) => parseInt(key[key.length - 1], 16) || 0;
-const NAMES = ['caseload', ...Array.from({ length: BUCKETS }, (_, b) => 'caseload:' + b)];
+/* The index is kept (and saved) in 64 buckets by the last two hex digits of the record's
+   id: a change rewrites one bucket, and the saved index is read back a bucket per task.
+   The caseload rows are saved in 8 parts. Each saved value stays under 64 KB for a team
+   of 5,000 (larger ones Chromium keeps as files, slower to read back). */
+const BUCKETS = 64;
+const ROW_PARTS = 8;
+const bucketOf = (key) => parseInt(key.slice(-2), 16) & (BUCKETS - 1);
+const names = (prefix, n) => Array.from({ length: n }, (_, i) => 'caseload:' + prefix + i);
+const ROW_NAMES = names('r', ROW_PARTS);
+const BUCKET_NAMES = names('b', BUCKETS);
+const strings = (values) => values.every((v) => typeof v === 'string');
 
 class CaseIndex {
   constructor() {
@@ -149,18 +156,18 @@ class CaseIndex {
      applied. Without a saved index (or a stale one), every record is read. */
   async load() {
     this.queue = [];
-    const { rev, values: [head, ...saved] } = await db().cached(NAMES);
-    const valid = head && head.rev === rev && saved.every((v) => typeof v === 'string');
-    if (valid && head.day === today() && typeof head.rows === 'string') {
+    const { rev, values: [head, ...rowParts] } = await db().cached(['caseload', ...ROW_NAMES]);
+    const valid = head && head.rev === rev;
+    if (valid && head.day === today() && strings(rowParts)) {
       try {
-        this.derived = restore(head);
+        this.derived = restore(head, rowParts);
         this.rev = rev;
-        this.filling = this.fill(saved).finally(() => { this.filling = null; });
+        this.filling = this.fill(head.rev).finally(() => { this.filling = null; });
         this.emit();
         return this;
       } catch (_) { this.derived = null; }
     }
-    const parts = valid ? await this.parse(saved) : null;
+    const parts = valid ? await this.saved(head.rev) : null;
     if (parts) {
       this.parts = parts;
       this.rev = rev;
@@ -173,20 +180,23 @@ class CaseIndex {
     return this;
   }
 
-  async parse(saved) {
+  /* The saved entries, if they are still those of the index saved at `rev`. */
+  async saved(rev) {
+    const { values: [head, ...lists] } = await db().cached(['caseload', ...BUCKET_NAMES]);
+    if (!head || head.rev !== rev || !strings(lists)) return null;
     const parts = [];
     try {
-      for (const list of saved) {
+      for (const list of lists) {
         parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
-        await yieldToPage();
+        if (parts.length % 8 === 0) await yieldToPage();
       }
     } catch (_) { return null; }
     return parts;
   }
 
-  async fill(saved) {
+  async fill(rev) {
     await yieldToPage();
-    const parts = await this.parse(saved);
+    const parts = await this.saved(rev);
     if (parts) this.parts = parts;
     else {
       ({ parts: this.parts, at: this.rev } = await this.rebuild());
@@ -266,12 +276,12 @@ class CaseIndex {
     const taken = [...this.dirty];
     this.dirty.clear();
     const { day, rows, follow } = this.derive();
-    const values = {
-      caseload: { rev, day, rows: JSON.stringify(rows.map(packRow)), follow: JSON.stringify(follow.map(packFollow)) },
-    };
-    for (const b of taken) {
-      values['caseload:' + b] = JSON.stringify([...this.parts[b].values()].map(pack));
-      if (taken.length > 1 && !now) await yieldToPage();
+    const values = { caseload: { rev, day, follow: JSON.stringify(follow.map(packFollow)) } };
+    const size = Math.ceil(rows.length / ROW_PARTS);
+    ROW_NAMES.forEach((name, i) => { values[name] = JSON.stringify(rows.slice(i * size, (i + 1) * size).map(packRow)); });
+    for (let i = 0; i < taken.length; i++) {
+      values[BUCKET_NAMES[taken[i]]] = JSON.stringify([...this.parts[taken[i]].values()].map(pack));
+      if (i % 8 === 7 && !now) await yieldToPage();
     }
     let saved = false;
     if (this.rev === rev) saved = await db().setCached(values).then(() => true, () => false);
