@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -29,13 +30,14 @@ from datetime import datetime, timedelta
 import orjson
 from flask import Response, current_app, request
 from flask_jwt_extended import decode_token
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, bindparam, create_engine, select, update
+from sqlalchemy.exc import DBAPIError
 
 from outreach.access.guard import LAST_SEEN_RESOLUTION
 from outreach.access.models import Device, User
 from outreach.core.db import on_postgres
 from outreach.core.extensions import db
-from outreach.core.metrics import SYNC_IDLE
+from outreach.core.metrics import SYNC_IDLE, watch_pool
 from outreach.core.types import utcnow
 from outreach.records.models import SyncCounter
 from outreach.records.sequence import COUNTER_ID
@@ -129,28 +131,55 @@ def _serve(asked: Asked) -> bool:
     last seen / last sync are written as the full path writes them."""
     now = utcnow()
     if on_postgres():
-        # Autocommit: one round trip, no BEGIN / COMMIT of its own. The synchronous
-        # commit is off for that statement's transaction alone: a crash could lose a
-        # minute of "last synced", nothing else.
-        with db.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            row = conn.exec_driver_sql(
-                _PG_STATE,
-                {
-                    "device": asked.device_id,
-                    "user": asked.user_id,
-                    "family": asked.family,
-                    "roles": asked.roles,
-                    "team": asked.team,
-                    "seq": asked.seq,
-                    "now": now,
-                    # The full path's resolutions (guard and service.note_sync).
-                    "seen": LAST_SEEN_RESOLUTION,
-                    "synced": SYNC_TIME_RESOLUTION,
-                },
-            ).one()
+        # One round trip on an autocommit connection that is not pinged first: a
+        # connection that died answers with an error, and the full path (whose pool
+        # pings) answers instead. The synchronous commit is off for that statement's
+        # transaction alone: a crash could lose a minute of "last synced", nothing else.
+        try:
+            with _engine().connect() as conn:
+                row = conn.exec_driver_sql(
+                    _PG_STATE,
+                    {
+                        "device": asked.device_id,
+                        "user": asked.user_id,
+                        "family": asked.family,
+                        "roles": asked.roles,
+                        "team": asked.team,
+                        "seq": asked.seq,
+                        "now": now,
+                        # The full path's resolutions (guard and service.note_sync).
+                        "seen": LAST_SEEN_RESOLUTION,
+                        "synced": SYNC_TIME_RESOLUTION,
+                    },
+                ).one()
+        except DBAPIError:  # a lost connection (now discarded): let the full path answer
+            return False
         return bool(row.served)
     return _serve_portable(asked, now)
+
+
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine() -> Engine:
+    """The app's idle-sync engine, made on first use in each process (after gunicorn's
+    fork): the app's database URL and options, autocommit, no ping, a small pool."""
+    extensions = current_app.extensions
+    engine = extensions.get("outreach_idle_engine")
+    if engine is None:
+        with _ENGINE_LOCK:
+            engine = extensions.get("outreach_idle_engine")
+            if engine is None:
+                engine = create_engine(
+                    db.engine.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_pre_ping=False,
+                    pool_size=2,
+                    max_overflow=4,
+                )
+                watch_pool(engine)
+                extensions["outreach_idle_engine"] = engine
+    return engine
 
 
 _STATE = (
