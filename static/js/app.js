@@ -1,13 +1,19 @@
-/* Outreach PWA: boot, router, sync status, service-worker updates. */
+/* Outreach PWA: boot, router, the lock, sync status, service-worker updates. */
 import './core/db.js';
 import './core/spec.js';
+import './core/vault.js';
 import './core/api.js';
 import './core/sync.js';
+import * as session from './core/session.js';
 import { h, fmtTime } from './ui.js';
 import { screensFor, homeFor, SCREENS } from './nav.js';
 
 const O = self.Outreach;
-const { db, api, sync } = O;
+const { db, api, sync, vault } = O;
+const IDLE_CHECK_MS = 15 * 1000;
+// Page titles stay in the browser's history after sign-out: never a heading (a client's
+// initials or known-as name), only the kind of screen.
+const TITLES = { client: 'Client', 'client-form': 'Client details', record: 'Intervention', lock: 'Locked', signin: 'Sign in' };
 const $ = (id) => document.getElementById(id);
 const SYNC_EVERY_MS = 60 * 1000;
 
@@ -29,9 +35,21 @@ export function go(path) {
 
 async function route() {
   const ticket = ++state.rendering;
-  const meta = await db.allMeta().catch(() => ({}));
-  const signedIn = !!(meta.refresh_token && meta.profile);
   const { path, args, query } = parseHash();
+  const lock = await vault.status().catch(() => ({ state: 'none' }));
+  if (lock.state === 'locked' || lock.state === 'needs-pin') {
+    state.profile = null;
+    return show(await import('./views/lock.js'), { args, query, mode: lock.state }, ticket, 'lock');
+  }
+  if (lock.state !== 'unlocked' || state.signInAsked) {
+    state.profile = null;
+    if (lock.state === 'expired' && !state.notice) state.notice = 'You have not been online for a while, so this phone needs your password. Sign in when you have signal: nothing you recorded is lost.';
+    if (lock.state === 'forgotten' && !state.notice) state.notice = 'Sign in with your password (you need signal). Nothing you recorded is lost.';
+    return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
+  }
+  const meta = await db.allMeta().catch(() => ({}));
+  if (ticket !== state.rendering) return; // a later navigation took over
+  const signedIn = !!(meta.refresh_token && meta.profile);
   if (!signedIn) return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
   state.profile = meta.profile;
   const allowed = screensFor(meta.profile.role);
@@ -40,9 +58,9 @@ async function route() {
   show(await screen.load(), { args, query }, ticket, screen.path);
 }
 
-async function show(mod, { args, query }, ticket, path, keepFocus) {
+async function show(mod, { args, query, mode }, ticket, path, keepFocus) {
   if (ticket !== state.rendering) return;
-  const signedIn = path !== 'signin';
+  const signedIn = path !== 'signin' && path !== 'lock';
   const main = $('main');
   const view = document.createElement('div');
   // A navigation takes the pending notice for its screen; a live refresh (keepFocus) shows
@@ -51,7 +69,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   if (!keepFocus) state.screenNotice = takeNotice();
   const ctx = makeContext(view, state.screenNotice);
   try {
-    await mod.render(ctx, args, query);
+    await mod.render(ctx, args, query, mode);
   } catch (e) {
     console.error(e);
     view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
@@ -59,10 +77,12 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
   renderChrome(signedIn, path);
+  if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
   state.view = { mod, args, query, path, hash: location.hash };
   main.replaceChildren(view);
   const heading = view.querySelector('h1');
-  document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
+  const screen = SCREENS.find((s) => s.path === path);
+  document.title = (TITLES[path] || (screen && screen.label) || '') + (path ? ' – ' : '') + 'Outreach';
   if (!keepFocus) (heading || main).focus();
   updateStatus();
 }
@@ -79,6 +99,7 @@ function makeContext(main, notice) {
     updateStatus: () => updateStatus(),
     notice: notice || null,
     flash(msg) { state.notice = msg; },
+    showSignIn() { state.signInAsked = true; route(); },
   };
 }
 
@@ -91,11 +112,12 @@ function takeNotice() {
 function renderChrome(signedIn, path) {
   $('syncbar').hidden = !signedIn || !syncs(state.profile);
   $('nav').hidden = !signedIn;
+  $('lock-now').hidden = !signedIn;
   $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
   if (!signedIn) return;
   const list = $('nav-list');
   list.replaceChildren(...screensFor(state.profile.role).filter((s) => s.nav).map((s) => {
-    const current = s.path === path || (path === 'client' && s.path === 'caseload') || (path === 'client-form' && s.path === 'caseload') || (path === 'record' && s.path === 'caseload');
+    const current = s.path === path || (path === 'client' && s.path === 'caseload') || (path === 'client-form' && s.path === 'caseload') || (path === 'record' && s.path === 'caseload') || (path === 'pathway' && s.path === 'caseload');
     return h('li', {}, h('a', { href: '#/' + s.path, 'aria-current': current ? 'page' : null, text: s.label }));
   }));
 }
@@ -140,6 +162,7 @@ function syncs(profile) {
 }
 
 export async function runSync(reason) {
+  if (!vault.isUnlocked()) return 'locked';
   // A save while a sync runs is sent by that sync, or by one more right after it.
   if (state.syncing) { state.again = state.again || reason; return 'queued'; }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
@@ -157,6 +180,7 @@ export async function runSync(reason) {
   if (again && outcome === 'ok') return runSync(again);
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
+  if (outcome === 'ok') session.renewLease().catch(() => {});
   return outcome;
 }
 
@@ -218,7 +242,44 @@ function iosHint() {
 
 /* ---------- boot ---------- */
 
-api.on((type, detail) => {
+/* ---------- the lock ---------- */
+
+/* Locked: nothing personal stays in the DOM, then the lock screen. */
+function blank() {
+  state.profile = null;
+  state.view = null;
+  $('main').replaceChildren();
+  $('whoami').textContent = '';
+  $('nav-list').replaceChildren();
+  $('nav').hidden = true;
+  $('syncbar').hidden = true;
+  $('lock-now').hidden = true;
+  document.title = 'Outreach';
+}
+
+vault.on((type) => {
+  if (type === 'unlocked') { state.signInAsked = false; return; }
+  blank();
+  if (type === 'locked') api.emit('lock-all', {});
+  route();
+});
+
+['pointerdown', 'keydown', 'touchstart', 'input', 'wheel'].forEach((name) =>
+  document.addEventListener(name, session.noteActivity, { capture: true, passive: true }));
+setInterval(() => { session.checkIdle(); }, IDLE_CHECK_MS);
+$('lock-now').addEventListener('click', () => session.lockNow('locked'));
+// The task switcher's snapshot is taken as the page hides: hide the screen first.
+document.addEventListener('visibilitychange', () => {
+  $('main').hidden = document.hidden;
+  if (!document.hidden) session.checkIdle();
+});
+
+api.on((type, detail, remote) => {
+  if (remote && type === 'lock-all') session.lockNow('lock-all');
+  // Another tab signed in or out: this tab's key and identity are no longer the phone's.
+  if (remote && type === 'session' && (!detail || detail.kid !== vault.keyId())) session.lockNow('identity');
+  if (remote && type === 'signed-out') session.lockNow('signed-out');
+  if (remote && type === 'pin-set' && !vault.isUnlocked()) route();
   if (type === 'changed' || type === 'sync-end') updateStatus();
   if (type === 'sync-end' && detail && detail.changed) refreshView();
   if (type === 'wiped') {
@@ -228,7 +289,7 @@ api.on((type, detail) => {
   }
   if (type === 'signed-out') {
     state.notice = detail && detail.reason === 'logout'
-      ? 'You have signed out. Records not yet synced stay on this phone until you sign in again.'
+      ? (detail.waiting ? 'You have signed out. ' + detail.waiting + ' records not yet synced stay on this phone, encrypted, until you sign in again.' : 'You have signed out. Nothing of yours is left on this phone.')
       : 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
     go('');
   }

@@ -21,6 +21,7 @@ from outreach.core.extensions import db
 from outreach.reports.models import ReportDelivery
 from tests.conftest import ApiClient
 from tests.core.documented import Document
+from tests.pathways.test_document import PATHWAYS_OPERATIONS
 from tests.sync.helpers import client_data, intervention_data, mutation
 
 PUSH = "POST /api/v1/sync/push"
@@ -63,6 +64,9 @@ ACCOUNT_OPERATIONS = {
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",
     "POST /api/v1/auth/logout",
+    "POST /api/v1/auth/device-key",
+    "POST /api/v1/auth/pin-failures",
+    "GET /api/v1/auth/team-lock-events",
     "GET /api/v1/reports/weekly",
 }
 # Files, not JSON: tests/reports checks them.
@@ -154,7 +158,8 @@ def test_pull_pages_hold_to_the_document(doc, login):
     _push(doc, worker, [*clients, contact, anonymous])
 
     first = _pull(doc, phone, limit=2)
-    assert first["has_more"] and set(first["reference"]) == {"codes", "team", "workers"}
+    reference = {"codes", "team", "workers", "partners"}
+    assert first["has_more"] and set(first["reference"]) == reference
     pages = [first]
     while pages[-1]["has_more"]:
         pages.append(_pull(doc, phone, pages[-1]["cursor"], limit=2))
@@ -292,8 +297,17 @@ def test_account_and_report_responses_hold_to_the_document(client, doc, login, w
     pair = doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 200)
     doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # spent
     access = {"Authorization": f"Bearer {pair['access_token']}"}
+    phone = login("worker")
+    doc.check(phone.post("/api/v1/auth/device-key"), 200)
+    doc.check(phone.post("/api/v1/auth/pin-failures", json={"count": 2}), 204)
+    doc.check(phone.post("/api/v1/auth/pin-failures", json={}), 422)
     doc.check(client.post("/api/v1/auth/logout", headers=access), 204)
     doc.check(client.post("/api/v1/auth/login", json=credentials | {"password": "wrong"}), 401)
+    other = credentials | {"email": world.emails["worker2"]}
+    waiting = {"waiting_for_user_id": world.user_ids["worker"]}
+    doc.check(client.post("/api/v1/auth/login", json=other | waiting), 409)
+    doc.check(login("lead").get("/api/v1/auth/team-lock-events"), 200)
+    doc.check(login("worker").get("/api/v1/auth/team-lock-events"), 403)
 
     doc.check(login("commissioner").get("/api/v1/reports/weekly"), 200)
     doc.check(login("admin").get("/api/v1/reports/weekly?area=durham"), 200)
@@ -305,4 +319,5 @@ def test_every_json_operation_is_checked_here(openapi_document):
     """A new JSON operation needs a check above (add it to one of the sets)."""
     documented = {f"{method} {path}" for method, path, _ in openapi_document.operations()}
     checked = SYNC_OPERATIONS | CASELOAD_OPERATIONS | ADMIN_OPERATIONS | ACCOUNT_OPERATIONS
+    checked |= PATHWAYS_OPERATIONS  # tests/pathways/test_document.py
     assert documented - NOT_JSON == checked

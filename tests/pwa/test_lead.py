@@ -28,6 +28,7 @@ from tests.pwa.test_pwa import (
     no_horizontal_scroll,
     shot,
     sign_in,
+    unlock,
     wait_for_service_worker,
     wait_synced,
 )
@@ -388,6 +389,7 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
 
     cut_network(context)
     page.reload()
+    unlock(page)
     open_team(page)
     notice = page.get_by_text(
         re.compile("^Offline — showing figures from \\d+ \\w+, \\d\\d:\\d\\d")
@@ -428,7 +430,9 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
 def test_workers_do_not_get_the_team_lead_screens(page, team):
     signed_in(page, "worker")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Caseload", "Follow-ups", "Sync", "Account"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Caseload", "Follow-ups", "Referrals", "Sync", "Account"]
+    )
     for hash_ in ("#/team", "#/team/attention", f"#/team/client/{team.clients['AA']}"):
         page.goto("/" + hash_)
         expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
@@ -443,7 +447,7 @@ def test_lead_sees_team_navigation_and_client_link(page, team):
     signed_in(page, "lead")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Caseload", "Follow-ups", "Team", "Sync", "Account"]
+        ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account"]
     )
     no_horizontal_scroll(page, "lead caseload")
     page.goto(f"/#/client/{team.clients['AA']}")

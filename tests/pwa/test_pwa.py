@@ -75,11 +75,32 @@ def wait_synced(page, timeout_ms: int = 15_000) -> None:
     raise AssertionError("the outbox did not empty")
 
 
-def sign_in(page, who: str = "worker") -> None:
-    page.goto("/")
+PIN = "482916"
+
+
+def sign_in(page, who: str = "worker", pin: str = PIN) -> None:
+    """Sign in with the password, then choose the phone's PIN (the app lock)."""
+    if not page.get_by_role("heading", name="Sign in").is_visible():
+        page.goto("/")
     page.get_by_label("Email").fill(f"{who}@example.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    set_pin(page, pin)
+
+
+def set_pin(page, pin: str = PIN) -> None:
+    expect(page.get_by_role("heading", name="Choose a PIN for this phone")).to_be_visible()
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="Set PIN").click()
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible()
+
+
+def unlock(page, pin: str = PIN) -> None:
+    """The app opens locked (a reload, a new tab): unlock it with the PIN."""
+    expect(page.get_by_role("heading", name="Outreach is locked")).to_be_visible()
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible()
 
 
 def wait_for_service_worker(page) -> None:
@@ -178,6 +199,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     # No signal from here on: reload and work.
     context.set_offline(True)
     page.reload()
+    unlock(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(page.locator("#last-sync")).to_contain_text("Offline")
 
@@ -194,6 +216,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     page.close()
     page2 = context.new_page()
     page2.goto("/")
+    unlock(page2)
     expect(page2.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(status(page2)).to_have_text("4 waiting to sync")
     page2.get_by_label("Search clients").fill("jo")
@@ -378,8 +401,8 @@ def test_edit_and_delete_own_record_offline(context, page, world):
     [
         ("commissioner", re.compile("^Weekly report 20"), ["Weekly report", "Account"]),
         ("admin", "Welcome, Admin", ["Weekly report", "Admin", "Account"]),
-        ("lead", "Caseload", ["Caseload", "Follow-ups", "Team", "Sync", "Account"]),
-        ("worker", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
+        ("lead", "Caseload", ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account"]),
+        ("worker", "Caseload", ["Caseload", "Follow-ups", "Referrals", "Sync", "Account"]),
     ],
 )
 def test_navigation_follows_the_role(page, world, who, heading, links):
@@ -408,6 +431,7 @@ def test_expired_access_token_is_refreshed_once_across_tabs(
     expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     other = context.new_page()
     other.goto("/")
+    unlock(other)
     expect(other.get_by_role("heading", name="Caseload")).to_be_visible()
     page.wait_for_timeout(1500)  # every access token has expired
     # Both tabs sync at once: one refresh, rotated once, and the session survives.
@@ -566,6 +590,7 @@ def test_unsaved_typing_survives_leaving_the_form(context, page, world):
     page.close()  # the tab is closed before Save
     page = context.new_page()
     page.goto("/#/record")
+    unlock(page)
     expect(page.get_by_text("We kept what you were typing")).to_be_visible()
     expect(page.get_by_label("Notes")).to_have_value("Met at the bus station.")
     expect(page.get_by_label("Quantity")).to_have_value("3")

@@ -13,7 +13,9 @@ from outreach.shell import STATIC_DIR
 # What a phone downloads to install the app: every file the service worker precaches,
 # as the server sends it (text gzip-compressed). Was 150 KiB of uncompressed files
 # before the shell was served compressed (about 57 KiB compressed then).
-BUDGET = 72 * 1024
+# 72 KiB, plus the pathways screens (referrals, a client's pathway and its forms: about
+# 5 KiB compressed, precached for offline like every screen).
+BUDGET = 77 * 1024
 GZIP = {"Accept-Encoding": "gzip"}
 
 

@@ -30,6 +30,7 @@ from outreach.people.models import Client, ClientDuplicate
 from tests.caseload.matrix_rows import caseload_rows
 from tests.conftest import ApiClient
 from tests.factories import build_world, make_clients, make_follow_up, make_interventions
+from tests.pathways.matrix_rows import pathways_rows
 
 CALLERS = ("worker", "team_lead", "commissioner", "admin", "revoked", "expired", "anonymous")
 SIGNED_IN = ("worker", "team_lead", "commissioner", "admin")
@@ -285,6 +286,11 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/auth/refresh"): Call(signed_in(200), token="refresh", spends_session=True),
     ("POST", "/api/v1/auth/logout"): Call(signed_in(204), spends_session=True),
+    ("POST", "/api/v1/auth/device-key"): Call(signed_in(200)),
+    ("POST", "/api/v1/auth/pin-failures"): Call(
+        signed_in(204), build=lambda ctx, t: {"json": {"count": 1}}
+    ),
+    ("GET", "/api/v1/auth/team-lock-events"): Call(allow(200, "team_lead")),
     # --- reports (commissioners: their areas; admin: all)
     ("GET", "/api/v1/reports/weekly"): Call(
         allow(200, "commissioner", "admin", scope=COMMISSIONER_AREA),
@@ -360,6 +366,7 @@ MATRIX: dict[tuple[str, str], Call] = {
 }
 # The caseload slice keeps its rows next to its code (tests/caseload/matrix_rows.py).
 MATRIX.update(caseload_rows(Call, allow, TARGETS, TEAM))
+MATRIX.update(pathways_rows(Call, allow, TARGETS, TEAM))
 
 # Not part of the API surface: the OpenAPI document and the docs page (public, no data).
 NOT_API = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}

@@ -1,5 +1,6 @@
 /* Local store in IndexedDB: `records` (clients, interventions, follow-ups), `outbox`
-   (mutations waiting to be pushed) and `meta` (device id, tokens, cursor, profile).
+   (mutations waiting to be pushed), `meta` (device id, tokens, cursor, profile) and
+   `cache` (what can be made again from the records).
    A plain script on purpose: the page imports it as a module and the service worker
    loads it with importScripts() for Background Sync.
 
@@ -48,6 +49,7 @@
           records = r.transaction.objectStore('records');
         }
         if (ev.oldVersion < 2) {
+          db.createObjectStore('cache'); // derived data, e.g. the saved caseload index
           records.createIndex('client', 'cid');
           if (ev.oldVersion >= 1) {
             // Records stored before the index: give each its client.
@@ -151,10 +153,6 @@
       }
     });
   }
-  /* Several meta values read in one transaction (one consistent view). */
-  async function metas(names) {
-    return tx('meta', 'readonly', (s) => Promise.all(names.map((n) => req(s.meta.get(n)))));
-  }
   async function allMeta() {
     return tx('meta', 'readonly', async (s) => {
       const keys = await req(s.meta.getAllKeys());
@@ -188,6 +186,18 @@
       return { rows, rev: rev || 0 };
     });
   }
+  /* Derived values saved in `cache`, with the store's `rev`, read together: a value is
+     current only if it was saved at that rev. */
+  async function cached(names) {
+    return tx(['meta', 'cache'], 'readonly', async (s) => {
+      const [rev, ...values] = await Promise.all([req(s.meta.get('rev')), ...names.map((n) => req(s.cache.get(n)))]);
+      return { rev: rev || 0, values };
+    });
+  }
+  /* Save several derived values at once ({name: value}). */
+  async function setCached(values) {
+    return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
+  }
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));
   }
@@ -210,7 +220,7 @@
 
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
-    open, tx, req, key, getMeta, setMeta, metas, allMeta, records, record, byClient, byKeys,
-    recordsChunk, outbox, outboxCount, wipe, onRecords,
+    open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
+    recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
   };
 })(self);

@@ -1,0 +1,244 @@
+"""The phone's app lock in a real headless Chromium at 360x640 (issue 19): a PIN after the
+first sign-in, the app opening locked and unlocking offline, locking itself after a few
+minutes unused (the page's clock driven, never slept), wrong PINs, the offline lease,
+sign-out and another worker, a revoked device; and the browser's storage read raw, where
+no personal value of a client may be found."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from outreach.access.models import Device
+from outreach.audit.models import AuditEvent
+from outreach.auth.service import revoke_device
+from outreach.core.extensions import db
+from outreach.people.models import Client
+from tests.factories import PASSWORD
+from tests.pwa.test_pwa import (
+    PIN,
+    SYNCED,
+    add_client,
+    axe_check,
+    cut_network,
+    restore_network,
+    set_pin,
+    shot,
+    sign_in,
+    status,
+    unlock,
+    wait_for_service_worker,
+)
+
+pytestmark = pytest.mark.browser
+
+LOCKED = "Outreach is locked"
+
+# Everything the browser keeps for the site, as text: every IndexedDB database and store
+# (binary values as Latin-1, so ciphertext is searched byte for byte), localStorage,
+# sessionStorage and every response in Cache Storage.
+RAW_STORAGE = (Path(__file__).parent / "raw_storage.js").read_text()
+
+VAULT = """() => new Promise((ok, no) => {
+  const r = indexedDB.open('outreach-vault');
+  r.onsuccess = () => {
+    const q = r.result.transaction('vault').objectStore('vault').get('v');
+    q.onsuccess = () => {
+      const v = q.result;
+      r.result.close();
+      ok(v && { user_id: v.user_id, pin: !!v.pin_wrap, secret: !!v.unlock_secret,
+                failures: v.failures });
+    };
+  };
+  r.onerror = () => no(r.error);
+})"""
+
+
+def raw_storage(page) -> str:
+    return page.evaluate(RAW_STORAGE)
+
+
+def vault(page) -> dict | None:
+    return page.evaluate(VAULT)
+
+
+def lock_screen(page) -> None:
+    expect(page.get_by_role("heading", name=LOCKED)).to_be_visible()
+
+
+def assert_nothing_personal_on_screen(page, *values: str) -> None:
+    html = page.content()
+    for value in values:
+        assert value not in html, f"{value!r} is in the DOM while locked"
+    expect(page.locator("#whoami")).to_have_text("")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
+
+
+def test_the_app_opens_locked_and_unlocks_offline(context, page, world, screenshots):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "QZ", "1979-01-02", "male", "DH1", "Zebedee")
+    expect(page.get_by_role("heading", name=re.compile("^Client QZ"))).to_be_visible()
+    assert page.title() == "Client \u2013 Outreach"  # the browser's history keeps titles
+
+    page.reload()
+    lock_screen(page)
+    assert page.title() == "Locked \u2013 Outreach"
+    assert_nothing_personal_on_screen(page, "Zebedee", "QZ", "Worker")
+    axe_check(page, "lock screen")
+    shot(page, screenshots, "20-locked")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter your PIN")
+    unlock(page)  # offline: the PIN alone
+    expect(page.get_by_role("heading", name="Client QZ (Zebedee)")).to_be_visible()
+
+
+def test_it_locks_after_a_few_minutes_unused_and_on_lock_now(page, world):
+    page.clock.install()
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.clock.fast_forward("04:00")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Follow-ups").click()
+    page.clock.fast_forward("04:00")  # 4 minutes since the tap: still open
+    expect(page.get_by_role("heading", name="Follow-ups")).to_be_visible()
+    page.clock.fast_forward("01:30")
+    lock_screen(page)
+    assert_nothing_personal_on_screen(page, "Worker")
+    unlock(page)
+    page.get_by_role("button", name="Lock now").click()
+    lock_screen(page)
+
+
+def test_the_choose_pin_screen_refuses_weak_pins_and_passes_axe(page, world, screenshots):
+    page.goto("/")
+    page.get_by_label("Email").fill(world.emails["worker"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Choose a PIN for this phone")).to_be_visible()
+    axe_check(page, "choose a PIN")
+    shot(page, screenshots, "21-choose-pin")
+    for weak, why in (("1234", "at least 6"), ("111111", "one digit"), ("123456", "run of digits")):
+        page.get_by_label("PIN", exact=True).fill(weak)
+        page.get_by_role("button", name="Set PIN").click()
+        expect(page.get_by_role("alert")).to_contain_text(why)
+    set_pin(page, "correct horse battery")  # a passphrase is fine
+    page.reload()
+    unlock(page, "correct horse battery")
+
+
+def test_five_wrong_pins_then_a_password_sign_in_restores_unsynced_records(
+    app, context, page, world
+):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "WP", "1970-05-05", "female", "DH1", "Wanda")
+    expect(status(page)).to_have_text("1 waiting to sync")
+    page.reload()
+    lock_screen(page)
+    for left in (4, 3, 2, 1):
+        page.get_by_label("PIN", exact=True).fill("999999")
+        page.get_by_role("button", name="Unlock").click()
+        expect(page.get_by_role("alert")).to_contain_text(f"{left} tr")
+    page.get_by_label("PIN", exact=True).fill("999999")
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("nothing you recorded is lost")).to_be_visible()
+    assert vault(page) == {
+        "user_id": world.user_ids["worker"],
+        "pin": False,
+        "secret": False,
+        "failures": 5,
+    }
+    # The PIN no longer opens anything, even the right one: only the password does.
+    restore_network(context)
+    page.get_by_label("Email").fill(world.emails["worker"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    set_pin(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.get_by_text("Wanda")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED, timeout=20_000)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Client.initials == "WP")) == 1
+        failures = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "device.pin_failed")
+        ).all()
+        assert [e.detail["count"] for e in failures] == [5]
+    lead = page.context.request.post(
+        "/api/v1/auth/login",
+        data=json.dumps(
+            {"email": world.emails["lead"], "password": PASSWORD, "device_id": str(uuid.uuid4())}
+        ),
+        headers={"Content-Type": "application/json"},
+    ).json()
+    seen = page.context.request.get(
+        "/api/v1/auth/team-lock-events",
+        headers={"Authorization": f"Bearer {lead['access_token']}"},
+    ).json()
+    assert [(e["user_id"], e["count"]) for e in seen["items"]] == [(world.user_ids["worker"], 5)]
+
+
+def test_after_the_lease_the_phone_needs_the_password_and_cannot_decrypt(
+    app, context, page, world, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OFFLINE_UNLOCK_HOURS", 1)
+    page.clock.install()
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "LX", "1968-08-08", "male", "DH1", "Lease")
+    page.get_by_role("button", name="Lock now").click()
+    lock_screen(page)
+    page.clock.fast_forward("01:01:00")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("needs your password")).to_be_visible()
+    assert vault(page)["secret"] is False  # the server's part is gone from the phone
+    restore_network(context)
+    page.get_by_label("Email").fill(world.emails["worker"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    set_pin(page)
+    expect(page.get_by_text("Lease")).to_be_visible()
+
+
+def test_a_revoked_device_past_its_lease_cannot_decrypt_and_is_wiped(
+    app, context, page, world, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OFFLINE_UNLOCK_HOURS", 1)
+    page.clock.install()
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    device_id = uuid.UUID(page.evaluate("self.Outreach.db.getMeta('device_id')"))
+    cut_network(context)
+    add_client(page, "RV", "1960-06-06", "male", "DH1", "Revoked")
+    with app.app_context():
+        revoke_device(device_id, actor_id=None)
+    page.reload()
+    lock_screen(page)
+    page.clock.fast_forward("01:01:00")
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert vault(page)["secret"] is False
+    restore_network(context)
+    page.get_by_label("Email").fill(world.emails["worker"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("revoked")
+    assert vault(page) is None
+    with app.app_context():
+        assert db.session.get(Device, device_id).revoked_at is not None
