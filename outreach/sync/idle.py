@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 
 from outreach.access.guard import LAST_SEEN_RESOLUTION
 from outreach.access.models import Device, User
+from outreach.access.sessions import epoch_of
 from outreach.core.db import on_postgres
 from outreach.core.extensions import db
 from outreach.core.metrics import SYNC_IDLE, watch_pool
@@ -85,6 +86,7 @@ class Asked:
         self.device_id = uuid.UUID(str(claims.get("dev")))
         self.user_id = int(claims["sub"])
         self.family = str(claims.get("fam"))
+        self.epoch = epoch_of(claims)  # the guard's session check (a reset ends them)
         self.roles = list(roles)
         self.seq = seq  # None: a push (no cursor to hold against the mark)
         self.team = team
@@ -96,14 +98,15 @@ class Asked:
 _PG_STATE = """
 WITH s AS (
   SELECT d.id, d.user_id, d.revoked_at, d.token_family::text AS family,
-         d.last_seen_at, d.last_sync_at, u.active, u.role, u.team_id,
+         d.last_seen_at, d.last_sync_at, u.active, u.role, u.team_id, u.session_epoch,
          COALESCE((SELECT high FROM sync_team_seq WHERE team_id = u.team_id), 0) AS mark
   FROM device d JOIN user_account u ON u.id = d.user_id
   WHERE d.id = %(device)s
 ), ok AS (
   SELECT * FROM s
   WHERE s.user_id = %(user)s AND s.revoked_at IS NULL AND s.family = %(family)s
-    AND s.active AND s.role = ANY(%(roles)s) AND s.team_id IS NOT NULL
+    AND s.active AND s.session_epoch = %(epoch)s
+    AND s.role = ANY(%(roles)s) AND s.team_id IS NOT NULL
     AND (%(team)s::integer IS NULL OR s.team_id = %(team)s::integer)
     AND (%(seq)s::bigint IS NULL OR s.mark = %(seq)s::bigint)
 ), w AS (
@@ -143,6 +146,7 @@ def _serve(asked: Asked) -> bool:
                         "device": asked.device_id,
                         "user": asked.user_id,
                         "family": asked.family,
+                        "epoch": asked.epoch,
                         "roles": asked.roles,
                         "team": asked.team,
                         "seq": asked.seq,
@@ -192,6 +196,7 @@ _STATE = (
         User.active,
         User.role,
         User.team_id,
+        User.session_epoch,
         select(SyncCounter.value)
         .where(SyncCounter.id == COUNTER_ID)
         .scalar_subquery()
@@ -211,6 +216,7 @@ def _serve_portable(asked: Asked, now: datetime) -> bool:
         or row.revoked_at is not None
         or str(row.token_family) != asked.family
         or not row.active
+        or row.session_epoch != asked.epoch
         or row.role not in asked.roles
         or row.team_id is None
         or (asked.team is not None and row.team_id != asked.team)

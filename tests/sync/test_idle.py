@@ -209,3 +209,19 @@ def test_a_lost_database_connection_falls_back_to_the_full_path(app, worker, ful
     assert full_path == ["pull"]
     assert pull(worker, cursor)["changes"] == []  # and the idle path is back
     assert full_path == ["pull"]
+
+
+def test_an_ended_session_hears_it_on_an_idle_sync(app, worker):
+    cursor = at_mark(worker)
+    assert pull(worker, cursor)["changes"] == []
+    with app.app_context():  # the epoch alone (a reset also clears the token family)
+        db.session.execute(
+            update(User)
+            .where(User.id == worker.user["id"])
+            .values(session_epoch=User.session_epoch + 1)
+        )
+        db.session.commit()
+    r = worker.get("/api/v1/sync/pull", query_string={"cursor": cursor})
+    assert r.status_code == 401 and r.get_json()["code"] == "session_ended"
+    r = worker.post("/api/v1/sync/push", json={"schema_version": 1, "mutations": []})
+    assert r.status_code == 401 and r.get_json()["code"] == "session_ended"
