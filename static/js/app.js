@@ -172,6 +172,9 @@ export async function runSync(reason) {
   let outcome;
   try {
     outcome = await sync.run(reason);
+  } catch (e) {
+    if (!e.locked) throw e;
+    outcome = 'locked'; // locked while it ran: the next unlock syncs again
   } finally {
     state.syncing = false;
   }
@@ -246,6 +249,7 @@ function iosHint() {
 
 /* Locked: nothing personal stays in the DOM, then the lock screen. */
 function blank() {
+  db.forget();
   state.profile = null;
   state.view = null;
   $('main').replaceChildren();
@@ -258,7 +262,11 @@ function blank() {
 }
 
 vault.on((type) => {
-  if (type === 'unlocked') { state.signInAsked = false; return; }
+  if (type === 'unlocked' || type === 'unlocked-pin') {
+    state.signInAsked = false;
+    if (type === 'unlocked-pin') runSync('start'); // a sign-in syncs by itself
+    return;
+  }
   blank();
   if (type === 'locked') api.emit('lock-all', {});
   route();

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from outreach.access.models import Device
 from outreach.audit.models import AuditEvent
 from outreach.auth.service import revoke_device
 from outreach.core.extensions import db
 from outreach.people.models import Client
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_clients
 from tests.pwa.test_pwa import (
     PIN,
     SYNCED,
@@ -99,6 +99,52 @@ def test_the_app_opens_locked_and_unlocks_offline(context, page, world, screensh
     expect(page.get_by_role("alert")).to_contain_text("Enter your PIN")
     unlock(page)  # offline: the PIN alone
     expect(page.get_by_role("heading", name="Client QZ (Zebedee)")).to_be_visible()
+
+
+def test_raw_storage_holds_no_personal_value(app, context, page, world):
+    """A marker recorded offline, a pulled client, a draft and the caseload's saved index:
+    none of it readable in IndexedDB, Cache Storage or localStorage."""
+    with app.app_context():
+        pulled = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)[0]
+        db.session.execute(
+            update(Client).where(Client.id == pulled["id"]).values(known_as="Pulledmarker")
+        )
+        db.session.commit()
+    sign_in(page)
+    expect(page.get_by_text("Pulledmarker")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "QZX", "1979-01-02", "male", "DH1", "Zebedeemarker")
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_label("Notes").fill("Notemarker: talked about not using alone.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Notes").fill("Draftmarker typed, not saved")
+    expect(status(page)).to_have_text("2 waiting to sync")
+    page.wait_for_function(
+        "async () => !!(await self.Outreach.db.getMeta('draft:intervention:new:'))"
+        " || (await self.Outreach.db.allMeta())['caseload_index'] !== undefined"
+    )
+    page.wait_for_timeout(1200)  # the draft's and the caseload index's delayed saves
+    raw = raw_storage(page).lower()
+    assert "outreach-vault" in raw and "outreach/records" in raw  # it did read the stores
+    for value in (
+        "zebedeemarker",
+        "pulledmarker",
+        "notemarker",
+        "draftmarker",
+        "1979-01-02",
+        pulled["date_of_birth"].isoformat(),
+        world.emails["worker"],
+    ):
+        assert value.lower() not in raw, f"{value} is readable in the browser's storage"
+    # The app itself still reads everything (unlocked).
+    page.reload()
+    unlock(page)
+    expect(page.get_by_label("Notes")).to_have_value("Draftmarker typed, not saved")
 
 
 def test_it_locks_after_a_few_minutes_unused_and_on_lock_now(page, world):
@@ -197,7 +243,7 @@ def test_after_the_lease_the_phone_needs_the_password_and_cannot_decrypt(
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     wait_for_service_worker(page)
     cut_network(context)
-    add_client(page, "LX", "1968-08-08", "male", "DH1", "Lease")
+    add_client(page, "LXQ", "1968-08-08", "male", "DH1", "Leasemarker")
     page.get_by_role("button", name="Lock now").click()
     lock_screen(page)
     page.clock.fast_forward("01:01:00")
@@ -206,12 +252,13 @@ def test_after_the_lease_the_phone_needs_the_password_and_cannot_decrypt(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text("needs your password")).to_be_visible()
     assert vault(page)["secret"] is False  # the server's part is gone from the phone
+    assert "Leasemarker" not in raw_storage(page)
     restore_network(context)
     page.get_by_label("Email").fill(world.emails["worker"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     set_pin(page)
-    expect(page.get_by_text("Lease")).to_be_visible()
+    expect(page.get_by_text("Leasemarker")).to_be_visible()
 
 
 def test_a_revoked_device_past_its_lease_cannot_decrypt_and_is_wiped(
@@ -224,7 +271,7 @@ def test_a_revoked_device_past_its_lease_cannot_decrypt_and_is_wiped(
     wait_for_service_worker(page)
     device_id = uuid.UUID(page.evaluate("self.Outreach.db.getMeta('device_id')"))
     cut_network(context)
-    add_client(page, "RV", "1960-06-06", "male", "DH1", "Revoked")
+    add_client(page, "RVQ", "1960-06-06", "male", "DH1", "Revokedmarker")
     with app.app_context():
         revoke_device(device_id, actor_id=None)
     page.reload()
@@ -240,5 +287,6 @@ def test_a_revoked_device_past_its_lease_cannot_decrypt_and_is_wiped(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("revoked")
     assert vault(page) is None
+    assert "Revokedmarker" not in raw_storage(page)
     with app.app_context():
         assert db.session.get(Device, device_id).revoked_at is not None

@@ -12,8 +12,9 @@ from outreach.shell import STATIC_DIR
 
 # What a phone downloads to install the app: every file the service worker precaches,
 # as the server sends it (text gzip-compressed). Was 150 KiB of uncompressed files
-# before the shell was served compressed (about 57 KiB compressed then).
-BUDGET = 72 * 1024
+# before the shell was served compressed (about 57 KiB compressed then). The app lock
+# (js/core/vault.js, session.js, views/lock.js, sealing in db.js) added about 8 KiB.
+BUDGET = 84 * 1024
 GZIP = {"Accept-Encoding": "gzip"}
 
 

@@ -40,7 +40,10 @@ export async function signIn(email, password) {
 /* A new data key: what the phone held under the old one can no longer be read (another
    worker's synced records, or this worker's after the device's secrets were destroyed). */
 async function startAfresh(sameWorkerWaiting) {
-  if (sameWorkerWaiting && await db.migratePlain?.()) return; // records stored before the lock
+  if (sameWorkerWaiting) {
+    // This worker's records stored in clear before the lock came: seal them, lose nothing.
+    try { await db.sealPlain(); return; } catch (_) { /* sealed under a key that is gone */ }
+  }
   const deviceId = await db.getMeta('device_id');
   await db.wipe();
   await db.setMeta({ device_id: deviceId });
