@@ -37,7 +37,7 @@ async function route() {
   const ticket = ++state.rendering;
   const { path, args, query } = parseHash();
   const lock = await vault.status().catch(() => ({ state: 'none' }));
-  if (lock.state === 'locked' || lock.state === 'needs-pin') {
+  if ((lock.state === 'locked' && !state.signInAsked) || lock.state === 'needs-pin') {
     state.profile = null;
     return show(await import('./views/lock.js'), { args, query, mode: lock.state }, ticket, 'lock');
   }

@@ -290,3 +290,123 @@ def test_a_revoked_device_past_its_lease_cannot_decrypt_and_is_wiped(
     assert "Revokedmarker" not in raw_storage(page)
     with app.app_context():
         assert db.session.get(Device, device_id).revoked_at is not None
+
+
+def sign_out(page) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    page.get_by_role("button", name="Sign out").click()
+
+
+def sign_in_as(page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def count_clients(app, initials: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).where(Client.initials == initials))
+
+
+def test_sign_out_clears_the_phone_and_the_next_worker_sees_nothing(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "SOQ", "1971-07-07", "male", "DH1", "Signoutmarker")
+    expect(status(page)).to_have_text(SYNCED)
+    sign_out(page)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Nothing of yours is left on this phone")).to_be_visible()
+    raw = raw_storage(page).lower()
+    assert "signoutmarker" not in raw and "1971-07-07" not in raw
+    assert vault(page) is None
+    assert (
+        page.evaluate("self.Outreach.db.tx('records', 'readonly', (s) => s.records.count())") == 0
+    )
+    # Another worker of another team on the same phone: nothing of the first.
+    sign_in(page, "dorset")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.get_by_text("Signoutmarker")).to_have_count(0)
+
+
+def test_records_waiting_at_sign_out_are_for_the_same_worker_only(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "WAQ", "1972-02-02", "female", "DH1", "Waitingmarker")
+    expect(status(page)).to_have_text("1 waiting to sync")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    page.get_by_role("button", name="Sign out").click()
+    sync_now = page.get_by_role("main").get_by_role("button", name="Sync now")
+    expect(sync_now).to_be_visible()  # offered first
+    page.get_by_role("button", name="Sign out anyway").click()
+    expect(page.get_by_text("1 records not yet synced stay on this phone")).to_be_visible()
+    assert "waitingmarker" not in raw_storage(page).lower()
+    restore_network(context)
+    # Another worker is refused before the phone changes hands, and told why.
+    sign_in_as(page, world.emails["worker2"])
+    expect(page.get_by_role("alert")).to_contain_text("another worker")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert count_clients(app, "WAQ") == 0
+    # The worker who recorded it signs in again: it is readable and syncs, once.
+    sign_in_as(page, world.emails["worker"])
+    set_pin(page)
+    expect(status(page)).to_have_text(SYNCED, timeout=20_000)
+    expect(page.get_by_text("Waitingmarker")).to_be_visible()
+    assert count_clients(app, "WAQ") == 1
+
+
+def test_a_sign_in_in_another_tab_locks_this_one_and_credits_nobody_else(app, context, page, world):
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Add client").click()
+    page.get_by_label("Initials").fill("TTQ")
+    other = context.new_page()
+    other.goto("/")
+    lock_screen(other)
+    other.get_by_role("button", name="Forgotten your PIN? Sign in with your password").click()
+    sign_in_as(other, world.emails["worker2"])
+    set_pin(other)
+    # The first tab follows: locked, its form gone from the DOM, nothing saved as anyone.
+    lock_screen(page)
+    assert "TTQ" not in page.content()
+    assert count_clients(app, "TTQ") == 0
+    with app.app_context():
+        refused = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.device_id_taken")
+        ).all()
+        assert refused  # worker2 got a device of their own; worker's sessions untouched
+
+
+def test_a_sign_in_never_deletes_what_another_tab_saved_meanwhile(app, context, page, world):
+    """Worker 2 signed in in one tab; worker 1's sign-in from another tab's old form is in
+    flight when worker 2 saves a record that cannot be pushed: the record stays, and the
+    phone stays worker 2's."""
+    sign_in(page, "worker2")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.route("**/api/v1/sync/push", lambda route: route.abort("internetdisconnected"))
+    other = context.new_page()
+    other.goto("/")
+    lock_screen(other)
+    other.get_by_role("button", name="Forgotten your PIN? Sign in with your password").click()
+    held = []
+    other.route("**/api/v1/auth/login", lambda route: held.append(route))
+    sign_in_as(other, world.emails["worker"])
+    for _ in range(100):
+        if held:
+            break
+        other.wait_for_timeout(50)
+    assert held, "the sign-in request did not start"
+    add_client(page, "RCQ", "1973-03-03", "male", "DH1", "Racemarker")
+    expect(status(page)).to_have_text("1 waiting to sync")
+    held[0].continue_()
+    expect(other.get_by_role("alert")).to_contain_text("another worker")
+    # Worker 2's tab goes on, their record readable and still waiting.
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible()
+    expect(page.get_by_role("heading", name="Client RCQ (Racemarker)")).to_be_visible()
+    page.unroute("**/api/v1/sync/push")
+    page.get_by_role("button", name="Sync now").click()
+    expect(status(page)).to_have_text(SYNCED)
+    with app.app_context():
+        client = db.session.scalar(select(Client).where(Client.initials == "RCQ"))
+        assert client is not None and client.key_worker_id == world.user_ids["worker2"]

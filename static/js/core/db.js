@@ -324,6 +324,12 @@
     return n;
   }
 
+  /* Run fn while no tab or worker writes the store (fn must not write through `tx`). */
+  function exclusive(fn) {
+    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', fn);
+    return fn();
+  }
+
   /* A locked tab forgets what it read: listeners (the caseload index) start again. */
   function forget() {
     batch = null;
@@ -413,6 +419,6 @@
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, metas, allMeta, records, record, byClient, byKeys,
-    recordsChunk, outbox, outboxCount, wipe, onRecords, sealPlain, forget, CLEAR, CLEAR_META,
+    recordsChunk, outbox, outboxCount, wipe, onRecords, sealPlain, forget, exclusive, CLEAR, CLEAR_META,
   };
 })(self);
