@@ -114,6 +114,11 @@ class Team:
 
 
 BIG = Team("big", "Durham Street Outreach", "worker.durham@outreach.test")
+# --compare-plain: the same team with the phone's store not encrypted (the app lock's
+# screens and key handling unchanged), in the small team's column.
+PLAIN = Team("small", "Durham Street Outreach, store not encrypted", BIG.email)
+PLAIN_STORE_JS = "self.Outreach = Object.assign(self.Outreach || {}, { plainStore: true });"
+PIN = "482916"
 SMALL = Team("small", "Dorset Outreach", "worker.dorset@outreach.test")
 
 
@@ -191,6 +196,14 @@ def caseload_full_and_synced(expected_clients: int) -> Condition:
             && last.includes('Last synced') && !last.includes('Syncing');
         }}""",
         expected_clients,
+    )
+
+
+def lock_screen_shown() -> Condition:
+    """The app opened locked: the PIN field and the Unlock button (views/lock.js)."""
+    return Condition(
+        "the lock screen asks for the PIN",
+        f"""() => !!({LABELLED_JS})('PIN') && !!({BY_TEXT_JS})('button', 'Unlock')""",
     )
 
 
@@ -283,6 +296,20 @@ def fill_sign_in(page, email: str, password: str) -> None:
 
 def submit_sign_in(page) -> None:
     page.get_by_role("button", name="Sign in").click()
+
+
+def set_pin(page) -> None:
+    """After the first sign-in the worker chooses the phone's PIN (views/lock.js)."""
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_role("button", name="Set PIN").click()
+
+
+def type_pin(page) -> None:
+    page.get_by_label("PIN", exact=True).fill(PIN)
+
+
+def tap_unlock(page) -> None:
+    page.get_by_role("button", name="Unlock").tap()
 
 
 def first_search_letter(page) -> str:
@@ -837,12 +864,17 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
     page = phone.page
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     try:
+        if team is PLAIN:
+            page.add_init_script(PLAIN_STORE_JS)
         open_sign_in(page, base_url)
         fill_sign_in(page, team.email, DEMO_PASSWORD)
 
         before = phone.metrics()
         step = timed_step(
-            page, caseload_full_and_synced(clients), lambda: submit_sign_in(page), timeout
+            page,
+            caseload_full_and_synced(clients),
+            lambda: (submit_sign_in(page), set_pin(page)),
+            timeout,
         )
         after = phone.metrics()
         # Main-thread time (throttled wall time of its tasks) over the first sync: what
@@ -873,7 +905,7 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
         page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=60_000)
         settle(page)
         phone.go_offline()
-        usable = caseload_usable(clients)
+        usable = lock_screen_shown()
         page.add_init_script(
             f"window.__bench.watch({usable.js}, {json.dumps(usable.arg)});"
             "window.__bench.reloaded = true;"
@@ -898,6 +930,11 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
         result["offline_open"] = opened["doneAt"] / 1000
         result["offline_shell"] = opened["shell"] / 1000 if opened["shell"] else None
         result["longest_task_open"] = opened["longest"] / 1000
+        # Unlock with the PIN, offline: PBKDF2, the data key, the caseload opened.
+        type_pin(page)
+        step = timed_step(page, caseload_usable(clients), lambda: tap_unlock(page), timeout)
+        result["unlock"] = step["seconds"]
+        result["longest_task_unlock"] = step["longest_task"]
         heaps = [result["heap_after_sync_mb"], phone.heap_mb()]
 
         # Search, offline, as on the street.
@@ -949,8 +986,10 @@ ROWS = [
     ("  main thread busy (CDP TaskDuration)", "main_thread.tasks", "s"),
     ("    of which script", "main_thread.script", "s"),
     ("    of which style and layout", "main_thread.style_layout", "s"),
-    ("offline open: reload -> caseload usable", "offline_open", "s"),
+    ("offline open: reload -> lock screen", "offline_open", "s"),
     ("  of which the app shell (reload -> DOMContentLoaded)", "offline_shell", "s"),
+    ("Unlock (PIN, offline) -> caseload usable", "unlock", "s"),
+    ("  longest main-thread task while unlocking", "longest_task_unlock", "task"),
     ("search, first letter", "search_letter", "s"),
     ("  rows found", "search_rows", "n"),
     ("search cleared (back to the full list)", "search_cleared", "s"),
@@ -999,6 +1038,7 @@ def fmt(value, unit: str) -> str:
 # whether the big team's median meets them.
 TARGETS = {
     "first_sync": 20.0,
+    "unlock": 1.0,
     "offline_open": 1.5,
     "search_letter": 0.15,
     "search_cleared": 0.15,
@@ -1017,6 +1057,8 @@ def table(results: dict, scopes: dict) -> str:
     big, small = results.get("big", []), results.get("small", [])
     head_big = f"{scopes['big']['clients']:,} clients"
     head_small = f"{scopes['small']['clients']:,} clients" if small else "small team"
+    if small and scopes["small"].get("name", "").endswith("not encrypted"):
+        head_big, head_small = head_big + ", encrypted", head_small + ", not encrypted"
     lines = [
         f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small "
         "| target (big) |",
@@ -1055,6 +1097,11 @@ def main() -> int:
         help="IndexedDB in memory (incognito-like context) instead of a profile on disk",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
+    parser.add_argument(
+        "--compare-plain",
+        action="store_true",
+        help="the big team twice: store encrypted, and not (in the small team's column)",
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -1085,10 +1132,11 @@ def main() -> int:
             f"{args.interventions:,} interventions into {BIG.name} through the API"
         )
         load_big_team(port, args.clients, args.interventions, args.seed)
-        teams = [BIG] if args.skip_small else [BIG, SMALL]
+        teams = [BIG] if args.skip_small else [BIG, PLAIN if args.compare_plain else SMALL]
         scopes = {}
         for team in teams:
             scopes[team.key] = phone_scope(port, team.email)
+            scopes[team.key]["name"] = team.name
             s = scopes[team.key]
             log(
                 f"{team.name}: a phone holds {s['clients']:,} clients, "
@@ -1107,7 +1155,8 @@ def main() -> int:
                     results[team.key].append(r)
                     log(
                         f"  first sync {r['first_sync']:.2f} s, offline open "
-                        f"{r['offline_open']:.2f} s, search {r['search_letter']:.2f} s / "
+                        f"{r['offline_open']:.2f} s, unlock {r['unlock']:.2f} s, "
+                        f"search {r['search_letter']:.2f} s / "
                         f"{r['search_cleared']:.2f} s, client {r['open_client']:.2f} s, form "
                         f"{r['record_form']:.2f} s, save {r['save']:.2f} s, longest task "
                         f"{r['longest_task_open']:.2f} s, load {r['load_before']:.1f}"
@@ -1143,7 +1192,7 @@ def main() -> int:
         f"({scopes['big']['pages']} pages: {scopes['big']['pull_seconds']:.1f} s for the bench's "
         "own client, no browser); "
         + (
-            f"small: {SMALL.name}, {scopes['small']['clients']:,} clients, "
+            f"small: {scopes['small']['name']}, {scopes['small']['clients']:,} clients, "
             f"{scopes['small']['interventions']:,} interventions"
             if not args.skip_small
             else "small: skipped"

@@ -149,7 +149,8 @@
     outbox: ['seq', 'key', 'entity', 'id', 'op', 'mutation_id', 'state', 'sent', 'created_at', 'updated_at'],
   };
   const CLEAR_META = new Set(['device_id', 'user_id', 'rev']);
-  const vault = () => g.Outreach.vault || null;
+  // `plainStore`: bench/phone_bench.py's baseline (the same app, its store not encrypted).
+  const vault = () => (g.Outreach.plainStore ? null : g.Outreach.vault || null);
   const aadOf = (name, k, v) => name === 'meta' ? 'meta:' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
 
   async function sealValue(name, value, k) {
