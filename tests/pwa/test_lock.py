@@ -410,3 +410,22 @@ def test_a_sign_in_never_deletes_what_another_tab_saved_meanwhile(app, context, 
     with app.app_context():
         client = db.session.scalar(select(Client).where(Client.initials == "RCQ"))
         assert client is not None and client.key_worker_id == world.user_ids["worker2"]
+
+
+def test_the_pin_is_changed_in_account(page, world, screenshots):
+    sign_in(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
+    page.get_by_label("Current PIN").fill("000001")
+    page.get_by_label("New PIN").fill("735194")
+    page.get_by_role("button", name="Change PIN").click()
+    expect(page.get_by_role("alert")).to_contain_text("not your current PIN")
+    page.get_by_label("Current PIN").fill(PIN)
+    page.get_by_role("button", name="Change PIN").click()
+    expect(page.get_by_text("Your PIN has changed.")).to_be_visible()
+    axe_check(page, "account")
+    page.reload()
+    lock_screen(page)
+    page.get_by_label("PIN", exact=True).fill(PIN)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("alert")).to_contain_text("Wrong PIN")
+    unlock(page, "735194")
