@@ -46,6 +46,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security_headers(app)
     register_shell(app)
 
+    from outreach.core.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config)  # type: ignore[method-assign]
+    from outreach.observability import register_observability
+
+    register_observability(app)
+
     from outreach.cli import register_cli
 
     register_cli(app)
@@ -54,9 +61,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        from outreach.core.logs import configure
+
+        configure(json_lines=app.config["LOG_FORMAT"] == "json")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
@@ -69,6 +76,8 @@ def _import_models() -> None:
     from outreach.auth import models as _auth  # noqa: F401
     from outreach.interventions import models as _interventions  # noqa: F401
     from outreach.interventions import service as _intervention_rules  # noqa: F401
+    from outreach.pathways import models as _pathways  # noqa: F401
+    from outreach.pathways import service as _pathway_rules  # noqa: F401
     from outreach.people import models as _people  # noqa: F401
     from outreach.people import service as _people_rules  # noqa: F401
     from outreach.records import models as _records  # noqa: F401
@@ -82,6 +91,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from outreach.auth.routes import blp as auth_blp
     from outreach.caseload.routes import blp as caseload_blp
     from outreach.org.routes import blp as org_blp
+    from outreach.pathways.routes import blp as pathways_blp
     from outreach.reports.routes import blp as reports_blp
     from outreach.sync.routes import blp as sync_blp
 
@@ -94,6 +104,7 @@ def _register_blueprints(app: Flask, api) -> None:
         org_blp,
         devices_blp,
         audit_blp,
+        pathways_blp,
     ):
         api.register_blueprint(blp)
     app.register_blueprint(app_routes.docs_assets)

@@ -172,12 +172,14 @@ def devices_revoke(device_id: str) -> None:
 def register_cli(app: Flask) -> None:
     for group in (areas_cli, teams_cli, users_cli, devices_cli):
         outreach_cli.add_command(group)
+    from outreach.jobs.backup_cli import backup_cli
     from outreach.jobs.scheduler import scheduler
     from outreach.reports.cli import register_report_commands
     from outreach.retention.cli import retention_cli
 
     outreach_cli.add_command(retention_cli)
     outreach_cli.add_command(scheduler)
+    outreach_cli.add_command(backup_cli)
 
     register_report_commands(outreach_cli)
     app.cli.add_command(outreach_cli)

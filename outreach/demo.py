@@ -18,6 +18,7 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.codes import LOCATIONS, SUBSTANCES, TYPES_BY_CODE
 from outreach.org.service import create_user
+from outreach.pathways.demo import load_pathways_demo
 from outreach.people.matching import match_key
 from outreach.records.unit import UnitOfWork, Writer
 
@@ -33,6 +34,7 @@ AREAS = [
 TEAMS = [
     ("durham", "Durham Street Outreach", "North East Recovery Partnership"),
     ("durham", "Durham Custody Liaison", "North East Recovery Partnership"),
+    ("durham", "Durham Recovery Service", "Durham Treatment Partnership"),
     ("northumbria", "Newcastle Outreach", "Tyneside Harm Reduction"),
     ("dorset", "Dorset Outreach", "Wessex Recovery"),
     ("devon-and-cornwall", "Plymouth Outreach", "Peninsula Recovery"),
@@ -43,6 +45,9 @@ USERS = [
     ("worker.durham@outreach.test", "Wren Walker", "worker", "Durham Street Outreach", []),
     ("worker2.durham@outreach.test", "Sam Stone", "worker", "Durham Street Outreach", []),
     ("worker.custody@outreach.test", "Cass Custody", "worker", "Durham Custody Liaison", []),
+    ("lead.custody@outreach.test", "Kit Keeper", "team_lead", "Durham Custody Liaison", []),
+    ("worker.recovery@outreach.test", "Robin Reid", "worker", "Durham Recovery Service", []),
+    ("lead.recovery@outreach.test", "Rae Rowe", "team_lead", "Durham Recovery Service", []),
     ("worker.dorset@outreach.test", "Dot Dorset", "worker", "Dorset Outreach", []),
     ("lead.dorset@outreach.test", "Lou Lead", "team_lead", "Dorset Outreach", []),
     ("worker.plymouth@outreach.test", "Pat Plymouth", "worker", "Plymouth Outreach", []),
@@ -56,10 +61,11 @@ USERS = [
         ["dorset", "devon-and-cornwall"],
     ),
 ]
-# Clients per team (about 40 in all, most in Durham Street Outreach).
+# Clients per team (about 50 in all, most in Durham Street Outreach).
 CLIENTS_PER_TEAM = {
     "Durham Street Outreach": 20,
-    "Durham Custody Liaison": 6,
+    "Durham Custody Liaison": 10,
+    "Durham Recovery Service": 4,
     "Newcastle Outreach": 4,
     "Dorset Outreach": 6,
     "Plymouth Outreach": 4,
@@ -67,6 +73,7 @@ CLIENTS_PER_TEAM = {
 POSTCODES = {
     "Durham Street Outreach": ["DH1", "DH2", "DH7", "DL14"],
     "Durham Custody Liaison": ["DH1", "DL1", "DL3"],
+    "Durham Recovery Service": ["DH1", "DH3", "DL14"],
     "Newcastle Outreach": ["NE1", "NE4", "NE6"],
     "Dorset Outreach": ["BH1", "DT1", "BH15"],
     "Plymouth Outreach": ["PL1", "PL4", "PL5"],
@@ -244,6 +251,7 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
         for row in rows:
             uow.create(entity, row, rules=False, at=row["updated_at"])
     uow.flush()
+    pathways = load_pathways_demo(rng, teams, users, clients, now)
     record_event(
         "demo.load",
         actor_id=None,
@@ -251,7 +259,12 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
             "clients": len(clients),
             "interventions": len(interventions),
             "follow_ups": len(follow_ups),
+            **pathways,
         },
     )
     db.session.commit()
+    # Commissioners' weeks as if the scheduler had been running: released, backdated.
+    from outreach.reports.releases import release_history
+
+    release_history(now)
     return True

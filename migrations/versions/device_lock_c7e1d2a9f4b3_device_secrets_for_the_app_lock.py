@@ -5,7 +5,7 @@ the environment (outreach.auth.device_keys); rotated on every password sign-in, 
 when the device is revoked.
 
 Revision ID: c7e1d2a9f4b3
-Revises: 1ec384f74244
+Revises: security_0001
 Create Date: 2026-12-06 17:40:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7e1d2a9f4b3'
-down_revision = '1ec384f74244'
+down_revision = 'security_0001'
 branch_labels = None
 depends_on = None
 

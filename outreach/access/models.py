@@ -5,9 +5,18 @@ above uses them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from outreach.core.extensions import Model
@@ -63,6 +72,9 @@ class User(Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Tokens carry the epoch they were issued in (claim `ep`); raising it ends every
+    # session of the user at once (`outreach.access.sessions`).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship()
     commissioner_areas: Mapped[list[Area]] = relationship(
@@ -95,3 +107,32 @@ class Device(Model):
     token_family: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     user: Mapped[User] = relationship()
+
+
+class Partnership(Model):
+    """Teams that share clients under a data-sharing agreement (DESIGN §5b), within an
+    area or across areas: the agreement's reference and the dates it is in force
+    (`ends_on` None: open-ended). No agreement in force, no sharing."""
+
+    __tablename__ = "partnership"
+    __table_args__ = (
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    agreement_ref: Mapped[str] = mapped_column(String(120), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(secondary="partnership_team", order_by="Team.id")
+
+
+class PartnershipTeam(Model):
+    __tablename__ = "partnership_team"
+
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("partnership.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True, index=True)

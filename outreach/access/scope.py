@@ -10,12 +10,14 @@ admins.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import aliased
 
 from outreach.access.guard import FORBIDDEN, Actor
-from outreach.access.models import TEAM_ROLES, Area, Team, User
+from outreach.access.models import TEAM_ROLES, Area, Partnership, PartnershipTeam, Team, User
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 
@@ -108,3 +110,44 @@ def get_or_404(model: Any, ident: int, what: str | None = None) -> Any:
     if row is None:
         raise ApiError(404, f"No such {what or model.__name__.lower()}.")
     return row
+
+
+def partnership_between(team_id: int, other_team_id: int, on: date) -> int | None:
+    """The id of an agreement in force on `on` that both teams are part of, or None
+    (DESIGN §5b: no agreement, no sharing)."""
+    mine = aliased(PartnershipTeam)
+    theirs = aliased(PartnershipTeam)
+    return db.session.scalar(
+        select(Partnership.id)
+        .join(mine, mine.partnership_id == Partnership.id)
+        .join(theirs, theirs.partnership_id == Partnership.id)
+        .where(
+            mine.team_id == team_id,
+            theirs.team_id == other_team_id,
+            *in_force(on),
+        )
+        .order_by(Partnership.id)
+        .limit(1)
+    )
+
+
+def in_force(on: date) -> list[Any]:
+    """SQL conditions: a partnership in force on `on`."""
+    return [
+        Partnership.starts_on <= on,
+        or_(Partnership.ends_on.is_(None), Partnership.ends_on >= on),
+    ]
+
+
+def partner_teams(team_id: int, on: date) -> set[int]:
+    """The teams that share an agreement in force with `team_id` (itself excluded)."""
+    mine = aliased(PartnershipTeam)
+    theirs = aliased(PartnershipTeam)
+    return set(
+        db.session.scalars(
+            select(theirs.team_id)
+            .join(mine, mine.partnership_id == theirs.partnership_id)
+            .join(Partnership, Partnership.id == theirs.partnership_id)
+            .where(mine.team_id == team_id, theirs.team_id != team_id, *in_force(on))
+        )
+    )

@@ -21,6 +21,7 @@ class AuditEventSchema(Schema):
     at = fields.DateTime()
     actor_id = fields.Integer(allow_none=True)
     device_id = fields.UUID(allow_none=True)
+    address = Text(allow_none=True)
     action = Text()
     entity = Text(allow_none=True)
     record_id = Text(allow_none=True)

@@ -28,6 +28,21 @@ class TokenRecord(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The token issued when this one was spent: a retry of a lost refresh answer within
+    # the grace window, while it is unused, is answered from the same family.
+    successor_jti: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginThrottle(Model):
+    """Failed sign-ins of one account from one address (the key is a digest of both:
+    no address or email is stored here), with the back-off they earned."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeviceKey(Model):

@@ -4,7 +4,7 @@ phone's lock: its secrets (outreach.auth.device_keys) and wrong PINs."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
@@ -15,6 +15,7 @@ from outreach.access.guard import device_revoked_error
 from outreach.access.models import Device, Team, User
 from outreach.access.passwords import verify_password
 from outreach.access.profile import profile_of
+from outreach.access.sessions import EPOCH_CLAIM, epoch_of, session_ended_error
 from outreach.audit.service import record_event
 from outreach.auth import device_keys
 from outreach.auth.models import TokenRecord
@@ -30,8 +31,25 @@ OTHER_WORKER_WAITING = (
 )
 
 
+class LoginFailed(ApiError):
+    """Wrong credentials (401, one message whatever the reason); the reason and the
+    account, if any, are for the audit and the throttle (`outreach.auth.throttle`)."""
+
+    def __init__(self, reason: str, user: User | None):
+        super().__init__(401, BAD_CREDENTIALS)
+        self.reason = reason
+        self.user_id = user.id if user is not None else None
+
+
 def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
-    claims = {"dev": str(device.id), "fam": str(family), "role": user.role}
+    """A new access and refresh token of `family` (the refresh token recorded); the
+    refresh token's id is in the answer's `_jti` (popped by the caller)."""
+    claims = {
+        "dev": str(device.id),
+        "fam": str(family),
+        "role": user.role,
+        EPOCH_CLAIM: user.session_epoch or 0,
+    }
     access = create_access_token(identity=str(user.id), additional_claims=claims)
     refresh = create_refresh_token(identity=str(user.id), additional_claims=claims)
     decoded = decode_token(refresh)
@@ -45,7 +63,7 @@ def _issue_tokens(user: User, device: Device, family: uuid.UUID) -> dict:
             expires_at=datetime.fromtimestamp(decoded["exp"], tz=utcnow().tzinfo),
         )
     )
-    return {"access_token": access, "refresh_token": refresh}
+    return {"access_token": access, "refresh_token": refresh, "_jti": decoded["jti"]}
 
 
 def _revoke_family(device: Device, now: datetime) -> None:
@@ -81,13 +99,9 @@ def login(
         .options(joinedload(User.team).joinedload(Team.area))
     )
     if not verify_password(user.password_hash if user else None, password) or not user:
-        record_event("auth.login_failed", actor_id=user.id if user else None)
-        db.session.commit()
-        raise ApiError(401, BAD_CREDENTIALS)
+        raise LoginFailed("wrong_password" if user else "unknown_account", user)
     if not user.active:
-        record_event("auth.login_failed", actor_id=user.id, detail={"reason": "inactive"})
-        db.session.commit()
-        raise ApiError(401, BAD_CREDENTIALS)
+        raise LoginFailed("inactive", user)
     now = utcnow()
     device = db.session.get(Device, device_id)
     if device is not None and device.revoked_at is not None:
@@ -129,6 +143,7 @@ def login(
         _audit_pin_failures(user.id, device.id, pin_failures, key_forgotten=None)
     key = device_keys.rotate(device.id, user.id, held_generation)
     tokens = _issue_tokens(user, device, family)
+    tokens.pop("_jti")
     record_event(
         "auth.login", actor_id=user.id, device_id=device.id, detail={"key": key["generation"]}
     )
@@ -172,6 +187,11 @@ def refresh(claims: dict) -> dict:
     device = db.session.get(Device, record.device_id)
     if device is None or device.revoked_at is not None:
         raise device_revoked_error()
+    user = db.session.get(User, record.user_id)
+    if user is None or not user.active or device.user_id != user.id:
+        raise ApiError(401, "This account is disabled.")
+    if epoch_of(claims) != user.session_epoch:
+        raise session_ended_error()
     # Compare-and-set: of two concurrent uses, exactly one spends the token.
     spent = rowcount(
         db.session.execute(
@@ -184,22 +204,50 @@ def refresh(claims: dict) -> dict:
             .values(spent_at=now)
         )
     )
+    retry = False
     if spent != 1 or device.token_family != record.family:
-        if device.token_family == record.family:
-            _revoke_family(device, now)
-            record_event("auth.refresh_reused", actor_id=record.user_id, device_id=device.id)
-        db.session.commit()
-        raise ApiError(
-            401, "This sign-in has ended (the refresh token was already used). Sign in again."
-        )
-    user = db.session.get(User, record.user_id)
-    if user is None or not user.active or device.user_id != user.id:
-        db.session.rollback()
-        raise ApiError(401, "This account is disabled.")
+        retry = device.token_family == record.family and _retire_unused_successor(record, now)
+        if not retry:
+            if device.token_family == record.family:
+                _revoke_family(device, now)
+                record_event("auth.refresh_reused", actor_id=record.user_id, device_id=device.id)
+            db.session.commit()
+            raise ApiError(
+                401, "This sign-in has ended (the refresh token was already used). Sign in again."
+            )
+        record_event("auth.refresh_retried", actor_id=record.user_id, device_id=device.id)
     device.last_seen_at = now
     tokens = _issue_tokens(user, device, record.family)
+    record.successor_jti = tokens.pop("_jti")
     db.session.commit()
     return tokens
+
+
+def _retire_unused_successor(record: TokenRecord, now: datetime) -> bool:
+    """A lost answer retried (OUTREACH_REFRESH_GRACE_SECONDS): `record` was spent within
+    the grace window and the token it was spent for has never been used. That token is
+    retired (the phone never got it; of two retries exactly one wins) and the caller
+    issues the next pair of the same family. Any other reuse: False (the family ends)."""
+    grace = timedelta(seconds=current_app.config["REFRESH_GRACE_SECONDS"])
+    if (
+        grace <= timedelta(0)
+        or record.spent_at is None
+        or record.revoked_at is not None
+        or record.successor_jti is None
+        or now - record.spent_at > grace
+    ):
+        return False
+    retired = db.session.execute(
+        update(TokenRecord)
+        .where(
+            TokenRecord.jti == record.successor_jti,
+            TokenRecord.family == record.family,
+            TokenRecord.spent_at.is_(None),
+            TokenRecord.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return rowcount(retired) == 1
 
 
 def logout(claims: dict) -> None:

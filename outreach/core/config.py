@@ -47,12 +47,29 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
             days=int(env.get("OUTREACH_REFRESH_TOKEN_DAYS", "14"))
         ),
+        # A refresh whose answer was lost, retried with the same token within this many
+        # seconds while its successor is unused, gets a new pair of the same family
+        # instead of ending the session (0: every reuse ends it).
+        "REFRESH_GRACE_SECONDS": int(env.get("OUTREACH_REFRESH_GRACE_SECONDS", "60")),
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_ERROR_MESSAGE_KEY": "message",
         "RATELIMIT_STORAGE_URI": env.get("OUTREACH_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_LIMIT_PER_ACCOUNT": env.get("OUTREACH_LOGIN_LIMIT_ACCOUNT", "10/15 minutes"),
+        # Servers sharing one Redis share counts under one prefix (another deployment on
+        # the same Redis: another prefix).
+        "RATELIMIT_KEY_PREFIX": env.get("OUTREACH_RATELIMIT_KEY_PREFIX", "outreach"),
+        # Failed sign-ins from one address, whatever the account (Flask-Limiter).
         "LOGIN_LIMIT_PER_ADDRESS": env.get("OUTREACH_LOGIN_LIMIT_ADDRESS", "30/15 minutes"),
+        # One account from one address (outreach/auth/throttle.py): this many failures
+        # are free, then each one more doubles the wait from the base, up to the cap; a
+        # pair quiet for the reset period starts again.
+        "LOGIN_BACKOFF_AFTER": int(env.get("OUTREACH_LOGIN_BACKOFF_AFTER", "5")),
+        "LOGIN_BACKOFF_BASE_SECONDS": int(env.get("OUTREACH_LOGIN_BACKOFF_BASE_SECONDS", "30")),
+        "LOGIN_BACKOFF_MAX_SECONDS": int(env.get("OUTREACH_LOGIN_BACKOFF_MAX_SECONDS", "900")),
+        "LOGIN_BACKOFF_RESET_SECONDS": 24 * 3600,
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (werkzeug's
+        # ProxyFix trusts that many hops); 0: forwarded headers are ignored.
+        "PROXY_COUNT": int(env.get("OUTREACH_PROXY_COUNT", "0")),
         "SMTP_HOST": env.get("OUTREACH_SMTP_HOST", "localhost"),
         "SMTP_PORT": int(env.get("OUTREACH_SMTP_PORT", "25")),
         "SMTP_USER": env.get("OUTREACH_SMTP_USER") or None,
@@ -62,7 +79,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_FROM": env.get("OUTREACH_MAIL_FROM", "outreach-reports@localhost"),
         "REPORT_SCHEDULE": env.get("OUTREACH_REPORT_SCHEDULE", "0 7 * * mon"),
         "TIMEZONE": env.get("OUTREACH_TIMEZONE", "Europe/London"),
+        # A week is released to commissioners this many days after it ends (docs/disclosure.md).
+        "REPORT_GRACE_DAYS": int(env.get("OUTREACH_REPORT_GRACE_DAYS", "7")),
+        # The first week ever released (ISO week, e.g. 2026-W40, or a date in it); unset: any.
+        "RELEASES_FROM": env.get("OUTREACH_RELEASES_FROM") or None,
         "SYNC_INTERVENTION_DAYS": int(env.get("OUTREACH_SYNC_INTERVENTION_DAYS", "90")),
+        "REFERRAL_WAIT_HOURS": int(env.get("OUTREACH_REFERRAL_WAIT_HOURS", "48")),
+        "EPISODE_END_WARNING_DAYS": int(env.get("OUTREACH_EPISODE_END_WARNING_DAYS", "14")),
         "SYNC_MAX_MUTATIONS": 500,
         "SYNC_MAX_BYTES": 1024 * 1024,
         "SYNC_MIN_SCHEMA_VERSION": 1,
@@ -70,6 +93,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # (outreach/sync/idle.py); off only to measure the full path (bench/idle_sync_bench.py).
         "SYNC_IDLE_FAST_PATH": _bool(env.get("OUTREACH_SYNC_IDLE_FAST_PATH"), True),
         "CLOCK_SKEW_MINUTES": int(env.get("OUTREACH_CLOCK_SKEW_MINUTES", "10")),
+        # JSON lines (one object per line, with the request id) or text for people.
+        "LOG_FORMAT": env.get("OUTREACH_LOG_FORMAT", "json"),
+        # Prometheus scrapes /metrics with `Authorization: Bearer <this>` (or an admin).
+        "METRICS_TOKEN": env.get("OUTREACH_METRICS_TOKEN") or None,
         "OFFLINE_UNLOCK_HOURS": int(env.get("OUTREACH_OFFLINE_UNLOCK_HOURS", "12")),
         "AUTO_LOCK_MINUTES": int(env.get("OUTREACH_AUTO_LOCK_MINUTES", "5")),
         "PIN_ATTEMPTS": int(env.get("OUTREACH_PIN_ATTEMPTS", "5")),

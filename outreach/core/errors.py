@@ -25,12 +25,14 @@ class ApiError(Exception):
         *,
         errors: dict | None = None,
         error_code: str | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors
         self.error_code = error_code
+        self.retry_after = retry_after  # seconds: a Retry-After header
 
 
 def error_body(
@@ -65,7 +67,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, errors=exc.errors, error_code=exc.error_code)
+        response = error_response(
+            exc.status, exc.message, errors=exc.errors, error_code=exc.error_code
+        )
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 
 from outreach.core.extensions import db
 from outreach.reports.delivery import deliver_due
+from outreach.reports.releases import release_due
 from outreach.retention.service import apply_retention
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ def in_app(app: Flask, work: Callable[[], None]) -> Callable[[], None]:
 
 
 def send_due_reports() -> None:
-    """This week's reports, missed weeks and retries (idempotent)."""
+    """The releases now due (last month's late records, then each week once its grace
+    period is over: stored as issued), then each commissioner's email of every week
+    due, missed weeks and retries: the stored release, sent once (idempotent)."""
+    release_due(weeks_back=int(current_app.config.get("REPORT_CATCH_UP_WEEKS", 4)))
     for outcome in deliver_due():
         log.info("delivery %s %s: %s", outcome.period, outcome.status, outcome.detail)
 

@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, select
 
 from outreach.access.models import ROLES, TEAM_ROLES, Area, CommissionerArea, Team, User
 from outreach.access.passwords import hash_password, password_problem
+from outreach.access.sessions import end_sessions
 from outreach.audit.service import record_event
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
@@ -160,6 +161,7 @@ def update_user(user: User, changes: dict, *, actor_id: int | None) -> User:
         team_id = None if "team_id" not in changes else team_id
     areas = changes.get("areas")
     _check_role_fields(role, team_id, areas)
+    ending = _ends_sessions(user, changes, role, team_id)
     if "password" in changes:
         problem = password_problem(changes["password"])
         if problem:
@@ -183,5 +185,28 @@ def update_user(user: User, changes: dict, *, actor_id: int | None) -> User:
             + (["password"] if "password" in changes else [])
         },
     )
+    if ending:
+        end_sessions(user)
+        record_event(
+            "user.sessions_ended",
+            actor_id=actor_id,
+            entity="user",
+            record_id=user.id,
+            detail={"reasons": ending},
+        )
     db.session.commit()
     return user
+
+
+def _ends_sessions(user: User, changes: dict, role: str, team_id: int | None) -> list[str]:
+    """Why this change ends the user's sessions (none: it does not)."""
+    reasons = []
+    if "password" in changes:
+        reasons.append("password_reset")
+    if changes.get("active") is False and user.active:
+        reasons.append("deactivated")
+    if role != user.role:
+        reasons.append("role_change")
+    if team_id != user.team_id:
+        reasons.append("team_change")
+    return reasons

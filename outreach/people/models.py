@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -62,6 +63,10 @@ class Client(Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("client.id"))
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consent to share with partner teams (DESIGN §5b): None until asked; when, by whom.
+    consent_to_share: Mapped[bool | None] = mapped_column(Boolean)
+    consent_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class ClientDuplicate(Model):

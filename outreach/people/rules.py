@@ -20,7 +20,15 @@ from sqlalchemy.sql import ColumnCollection
 
 from outreach.people.matching import compute_match_key
 from outreach.people.models import SEXES, Client
-from outreach.records.fields import Invalid, check_choice, check_date, check_string, check_user_id
+from outreach.records.fields import (
+    Invalid,
+    check_bool,
+    check_choice,
+    check_date,
+    check_datetime,
+    check_string,
+    check_user_id,
+)
 from outreach.records.registry import (
     Checking,
     EntitySpec,
@@ -73,8 +81,14 @@ def _postcode_district(value: Any, _: Checking) -> str | None:
     return value
 
 
+def _when(value: Any, checking: Checking) -> str | None:
+    return check_datetime(value, now=checking.now, skew=checking.skew)
+
+
 def check_client(values: Any) -> dict[str, list[str]]:
-    """Record-level rules on a complete client beyond its required fields: none."""
+    """Record-level rules on a complete client: consent recorded has its time."""
+    if values.get("consent_to_share") is not None and not values.get("consent_recorded_at"):
+        return {"consent_recorded_at": ["Enter when consent was given or withdrawn."]}
     return {}
 
 
@@ -88,10 +102,13 @@ def _is_live(row: Any, since: datetime) -> bool:
 
 def resolve_client(uow: UnitOfWork, client_id: uuid.UUID, team_id: int) -> uuid.UUID | None:
     """The live client a reference to `client_id` means for the team: a merged client's
-    survivor (a few hops at most), None for one deleted, anonymised or of another team."""
+    survivor (a few hops at most), None for one deleted, anonymised, or of another team
+    and not shared with this one."""
     for _ in range(6):
         row = uow.get("client", client_id)
-        if row is None or row["team_id"] != team_id:
+        if row is None:
+            return None
+        if row["team_id"] != team_id and team_id not in uow.holders("client", client_id):
             return None
         if row["merged_into_id"] is not None:
             client_id = row["merged_into_id"]
@@ -150,6 +167,8 @@ CLIENT = register(
             Field("postcode_district", _postcode_district, required=True),
             Field("known_as", lambda v, _: check_string(v, max_length=KNOWN_AS_MAX)),
             Field("key_worker_id", lambda v, _: check_user_id(v)),
+            Field("consent_to_share", lambda v, _: check_bool(v)),
+            Field("consent_recorded_at", _when),
         ),
         server_fields=(
             "version",
@@ -158,6 +177,7 @@ CLIENT = register(
             "updated_at",
             "deleted_at",
             "merged_into_id",
+            "team_id",
         ),
         check_record=check_client,
         live=_live,
@@ -166,6 +186,7 @@ CLIENT = register(
         references={"key_worker_id": "member"},
         derive=_derive,
         resolve=resolve_client,
+        shareable=True,
         permit=permit_client,
     )
 )

@@ -161,3 +161,16 @@ def link_written_clients(uow: UnitOfWork) -> None:
             by_team.setdefault(row["team_id"], []).append((row["id"], row["match_key"]))
     for team_id, clients in sorted(by_team.items()):
         link_probable_duplicates(team_id, clients)
+
+
+@on("written", CLIENT.name)
+def consent_recorded_by(
+    uow: UnitOfWork, new: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """Who recorded consent (given or withdrawn): the writer of the version that changed it."""
+    before = previous or {}
+    changed = any(
+        new.get(name) != before.get(name) for name in ("consent_to_share", "consent_recorded_at")
+    )
+    if changed and new.get("consent_to_share") is not None:
+        new["consent_recorded_by_id"] = uow.writer.actor_id

@@ -94,6 +94,13 @@ def check_choice(value, choices, *, what: str = "value") -> str | None:
     return value
 
 
+def check_bool(value) -> bool | None:
+    """true or false, or None (not recorded)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise Invalid("Must be true or false.")
+
+
 def check_uuid(value) -> str | None:
     """A UUID as a canonical string, or None."""
     if value is None:

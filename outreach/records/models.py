@@ -96,3 +96,19 @@ class SyncMutation(Model):
     record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordShare(Model):
+    """A record another team's phones hold too (DESIGN §5b): a client referred to a
+    partner team, the referral itself. Granted by the slice that shares (pathways, with
+    consent and an agreement in force); `frozen_at`: the team keeps what it holds but
+    gets no newer version (consent withdrawn); `ended_at`: the team's phones drop it."""
+
+    __tablename__ = "record_share"
+
+    entity: Mapped[str] = mapped_column(String(20), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True, index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,6 +26,7 @@ from sqlalchemy.sql import ColumnCollection
 from outreach.core.db import in_batch, on_postgres
 from outreach.core.extensions import db
 from outreach.records.fields import Invalid, getter
+from outreach.records.shares import held_by
 
 if TYPE_CHECKING:
     from outreach.records.unit import UnitOfWork
@@ -130,6 +131,10 @@ class EntitySpec:
     # (pusher, the stored record's phone values or None on create, the values about to
     # be stored: the rule may fill a default in them) -> Permission.
     permit: Callable[[Pusher, Mapping[str, Any] | None, dict[str, Any]], Permission] = anyone_may
+    # Whether other teams may hold a record too (`outreach.records.shares`): pull brings
+    # them the records shared with them, pushes of theirs may name (and, where the
+    # entity's "check" hooks allow, change) them.
+    shareable: bool = False
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -226,7 +231,7 @@ def _column_of(column_type: Any) -> Callable[[Any], Any]:
 
 ENTITIES: dict[str, EntitySpec] = {}
 _HOOKS: dict[tuple[str, str], list[Callable[..., Any]]] = {}
-EVENTS = ("prefetch", "written", "deleted", "flushed")
+EVENTS = ("prefetch", "check", "written", "deleted", "flushed")
 
 
 def register(spec: EntitySpec) -> EntitySpec:
@@ -267,11 +272,12 @@ def serialize(entity: str, row: Any) -> dict[str, Any]:
     return ENTITIES[entity].data(row)
 
 
-def in_scope(entity: str, row: Any, team_id: int, since: datetime) -> bool:
+def in_scope(entity: str, row: Any, team_id: int, since: datetime, shared: bool = False) -> bool:
     """Is this record something a device of `team_id` holds? (DESIGN §4: the team's live
-    records; interventions of the last N days.)"""
+    records; interventions of the last N days; `shared`: the record is shared with the
+    team, DESIGN §5b.)"""
     get = getter(row)
-    if get("team_id") != team_id or get("deleted_at") is not None:
+    if (get("team_id") != team_id and not shared) or get("deleted_at") is not None:
         return False
     spec = ENTITIES[entity]
     return spec.is_live({name: get(name) for name in spec.live_columns}, since)
@@ -279,8 +285,12 @@ def in_scope(entity: str, row: Any, team_id: int, since: datetime) -> bool:
 
 def team_rows(entity: str, team_id: int, since: datetime) -> Select[Any]:
     """The rows of `entity` a device of `team_id` holds, as a SELECT of the table."""
-    table = ENTITIES[entity].model.__table__
-    stmt = select(table).where(table.c.team_id == team_id, table.c.deleted_at.is_(None))
+    spec = ENTITIES[entity]
+    table = spec.model.__table__
+    mine: ColumnElement[bool] = table.c.team_id == team_id
+    if spec.shareable:
+        mine = held_by(table.c.id, table.c.team_id, entity, team_id)
+    stmt = select(table).where(mine, table.c.deleted_at.is_(None))
     condition = ENTITIES[entity].live(table.c, since)
     return stmt if condition is None else stmt.where(condition)
 

@@ -40,6 +40,7 @@ from outreach.core.extensions import db
 from outreach.records.history import VersionKey, versions_recorded, write_history
 from outreach.records.registry import ENTITIES, hooks, load_rows, serialize, write_order
 from outreach.records.sequence import SeqPool, log_changes
+from outreach.records.shares import load_shares, write_shares
 
 Row = dict[str, Any]
 
@@ -91,6 +92,12 @@ class UnitOfWork:
     # Stored versions this work superseded (pre-images to keep, if history lacks them).
     superseded: dict[VersionKey, Row] = field(default_factory=dict)
     _index: dict[tuple[str, str], dict[Any, set[uuid.UUID]]] = field(default_factory=dict)
+    # Live shares of the shareable records in the working set (`outreach.records.shares`):
+    # (entity, id) -> team -> share row; and the share rows this work grants or changes.
+    shares: dict[tuple[str, uuid.UUID], dict[int, Row]] = field(default_factory=dict)
+    share_writes: dict[tuple[str, uuid.UUID, int], Row] = field(default_factory=dict)
+    # What slice rules keep for the length of the work (e.g. which rows a hook loaded).
+    notes: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------ the working set
 
@@ -113,6 +120,11 @@ class UnitOfWork:
     def _add_loaded(self, entity: str, loaded: Mapping[uuid.UUID, Row]) -> None:
         rows = self.table(entity)
         original = self.original.setdefault(entity, {})
+        if ENTITIES[entity].shareable:
+            fresh = [i for i in loaded if (entity, i) not in self.shares]
+            found = load_shares(entity, fresh) if fresh else {}
+            for record_id in fresh:
+                self.shares[(entity, record_id)] = found.get(record_id, {})
         for record_id, row in loaded.items():
             if record_id not in rows:
                 rows[record_id] = row
@@ -161,6 +173,57 @@ class UnitOfWork:
             if indexed == entity:
                 index.setdefault(row.get(column), set()).add(row["id"])
 
+    # ------------------------------------------------------------ shares
+
+    def holders(self, entity: str, record_id: uuid.UUID) -> dict[int, Row]:
+        """Teams besides the record's own that hold it (live shares), by team id."""
+        return self.shares.get((entity, record_id), {})
+
+    def share(self, entity: str, record_id: uuid.UUID, team_id: int) -> None:
+        """Let `team_id` hold a record of the working set: its phones get it now, and
+        every new version after. The caller checked that the team may (DESIGN §5b)."""
+        row = self.table(entity)[record_id]
+        held = self.holders(entity, record_id).get(team_id)
+        if team_id == row["team_id"] or (held is not None and held["frozen_at"] is None):
+            return
+        self._write_share(
+            entity, record_id, team_id, {"granted_at": self.writer.now, "frozen_at": None}
+        )
+        seq = self.pool.take({row["team_id"], team_id})
+        self.changes.append((seq, team_id, entity, record_id, "upsert"))
+
+    def freeze_shares(self, entity: str, record_id: uuid.UUID) -> None:
+        """The teams holding a record keep what they hold but get no newer version."""
+        for team_id, held in list(self.holders(entity, record_id).items()):
+            if held["frozen_at"] is None:
+                self._write_share(entity, record_id, team_id, {"frozen_at": self.writer.now})
+
+    def unshare(self, entity: str, record_id: uuid.UUID, team_id: int) -> None:
+        """The team's phones drop the record (a remove change)."""
+        row = self.table(entity)[record_id]
+        if team_id not in self.holders(entity, record_id):
+            return
+        self._write_share(entity, record_id, team_id, {"ended_at": self.writer.now})
+        seq = self.pool.take({row["team_id"], team_id})
+        self.changes.append((seq, team_id, entity, record_id, "remove"))
+
+    def _write_share(self, entity: str, record_id: uuid.UUID, team_id: int, values: Row) -> None:
+        current = self.holders(entity, record_id).get(team_id) or {
+            "entity": entity,
+            "record_id": record_id,
+            "team_id": team_id,
+            "granted_at": self.writer.now,
+            "frozen_at": None,
+            "ended_at": None,
+        }
+        share = {**current, **values}
+        held = self.shares.setdefault((entity, record_id), {})
+        if share["ended_at"] is None:
+            held[team_id] = share
+        else:
+            held.pop(team_id, None)
+        self.share_writes[(entity, record_id, team_id)] = share
+
     # ------------------------------------------------------------ new versions
 
     def create(self, entity: str, row: Row, *, reason: str = "create", **how: Unpack[How]) -> Row:
@@ -199,6 +262,9 @@ class UnitOfWork:
         if spec.derive is not None:
             spec.derive(new)
         teams = {new["team_id"]} | ({previous["team_id"]} if previous else set())
+        if spec.shareable:
+            held = self.holders(entity, record_id).items()
+            teams |= {team for team, share in held if share["frozen_at"] is None}
         seq = self.pool.take(teams)
         new["version"] = (new["version"] or 0) + 1
         new["server_seq"] = seq
@@ -276,6 +342,7 @@ class UnitOfWork:
             ]
             if updates:
                 db.session.execute(update(table).where(table.c.id == bindparam("b_id")), updates)
+        write_shares(list(self.share_writes.values()))
         write_history(self._preimages() + self.history)
         log_changes(self.changes)
         if self.audit:

@@ -176,4 +176,13 @@ def csv_rows(report: WeeklyReport) -> list[list[str]]:
                 continue
             label = cell_label(measure, report.team_names)
             rows.append([period, start, scope, names.get(scope, scope), measure, label, value])
+    late = report.late_records
+    if late is not None:  # the late-records release the week carries, as its own rows
+        for (scope, measure), value in late.cells.items():
+            if scope == REGION and not multi:
+                continue
+            label = cell_label(measure, report.team_names)
+            rows.append(
+                [f"late-{late.period}", "", scope, names.get(scope, scope), measure, label, value]
+            )
     return rows

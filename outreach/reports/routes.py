@@ -12,9 +12,9 @@ from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
 from outreach.core.pagination import paginate
 from outreach.core.schemas import ErrorSchema
-from outreach.core.types import utcnow
-from outreach.reports import assembly
+from outreach.reports import assembly, releases
 from outreach.reports.models import ReportDelivery
+from outreach.reports.released import released_report
 from outreach.reports.render import render_csv, render_pdf
 from outreach.reports.schemas import (
     DeliveryPageSchema,
@@ -22,26 +22,30 @@ from outreach.reports.schemas import (
     WeeklyReportArgsSchema,
     WeeklyReportSchema,
 )
-from outreach.reports.weeks import IsoWeek, current_week, last_complete_week
+from outreach.reports.weeks import IsoWeek, current_week
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports")
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-NOT_FOUND = "Area outside the caller's scope, or a week that does not exist or has not started"
+NOT_FOUND = (
+    "Area outside the caller's scope, a week that does not exist, or a week not released "
+    "yet (the message gives its release date)"
+)
 
 
 def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
     """The caller's areas (the whole scope), the week (404 for one that does not exist or
     has not started) and the area asked for (404).
 
-    A commissioner's report is always suppressed over their whole scope, and one area
-    is cut from it, so no two figures they can see combine to reveal a hidden one.
+    A commissioner's report is always cut from one release suppressed over every area
+    and every commissioner's scope, so no two figures anyone can see combine to reveal
+    a hidden one.
     """
     actor = current_actor()
     tz = current_app.config["TIMEZONE"]
-    now = utcnow()
+    now = releases.clock()
     if args.get("week"):
         # The schema has checked the form (2026-W47); like an area outside the scope, a
         # week of that form with no report is a 404: one its year lacks, or one to come.
@@ -55,16 +59,26 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
                 "There is no report for that week yet.",
                 errors={"week": ["That week has not started."]},
             )
+    elif args.get("draft"):
+        week = current_week(now, tz)
     else:
-        week = last_complete_week(now, tz)
+        week = releases.latest_due_week(now)
     area = args.get("area")
     rows = areas_of(actor, code=area)
     return [area_id for area_id, _ in rows], week, area
 
 
 def _report(args: dict) -> assembly.WeeklyReport:
+    if args.get("draft") and not current_actor().is_admin:
+        raise ApiError(403, "Only admins may see a draft; commissioners see released weeks.")
     area_ids, week, area = _resolve(args)
-    report = assembly.build_report(area_ids, week, recipient_id=current_actor().id)
+    if args.get("draft"):
+        report = assembly.build_report(area_ids, week, now=releases.clock())
+    else:
+        try:
+            report = released_report(area_ids, week, now=releases.clock())
+        except releases.NotReleased as exc:
+            raise ApiError(404, exc.message, errors={"week": [exc.reason]}) from None
     return assembly.narrow_report(report, area) if area else report
 
 
@@ -80,7 +94,9 @@ class WeeklyReport(MethodView):
 
     @blp.arguments(WeeklyReportArgsSchema, location="query")
     @blp.response(200, WeeklyReportSchema, headers=None)
-    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(
+        403, schema=ErrorSchema, description="Workers and team leads; a draft asked by a non-admin"
+    )
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
@@ -101,7 +117,9 @@ class WeeklyReportPdf(MethodView):
             }
         }
     )
-    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(
+        403, schema=ErrorSchema, description="Workers and team leads; a draft asked by a non-admin"
+    )
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
@@ -129,12 +147,15 @@ class WeeklyReportCsv(MethodView):
         responses={
             200: {
                 "description": "Suppressed counts of the 12-week window, one figure per row: "
-                "week, week_start, scope, scope_name, measure, label, value",
+                "week, week_start, scope, scope_name, measure, label, value; then the "
+                "late-records release the week carries (week late-<month>)",
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             }
         }
     )
-    @blp.alt_response(403, schema=ErrorSchema, description="Workers and team leads")
+    @blp.alt_response(
+        403, schema=ErrorSchema, description="Workers and team leads; a draft asked by a non-admin"
+    )
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):

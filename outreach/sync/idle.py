@@ -35,6 +35,7 @@ from outreach.access.guard import LAST_SEEN_RESOLUTION
 from outreach.access.models import Device, User
 from outreach.core.db import on_postgres
 from outreach.core.extensions import db
+from outreach.core.metrics import SYNC_IDLE
 from outreach.core.types import utcnow
 from outreach.records.models import SyncCounter
 from outreach.records.sequence import COUNTER_ID
@@ -239,6 +240,7 @@ def _idle_pull(view, roles: tuple[str, ...]):
         asked = _asked(claims, roles, seq, team)
         if asked is None or not _serve(asked):
             return view(*args, **kwargs)
+        SYNC_IDLE.labels("pull").inc()
         return _json({"changes": [], "cursor": f"{seq}.t{team}", "has_more": False})
 
     return wrapper
@@ -262,6 +264,7 @@ def _idle_push(view, roles: tuple[str, ...]):
         asked = _asked(claims, roles, None, None)
         if asked is None or not _serve(asked):
             return view(*args, **kwargs)
+        SYNC_IDLE.labels("push").inc()
         return _json({"results": []})
 
     return wrapper

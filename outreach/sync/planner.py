@@ -19,6 +19,7 @@ from outreach.sync.mutations import Mutation, PushContext, rejected
 
 NOT_FOUND = "No record with this id in your team."
 NO_MEMBER = "No member of your team has this id."
+SHARED = "This record is shared with your team by another team: only that team can change it."
 
 
 def no_such(entity: str) -> str:
@@ -99,7 +100,10 @@ def _load(plan: PushPlan, mutations: list[Mutation]) -> None:
 def _apply(plan: PushPlan, m: Mutation) -> dict[str, Any]:
     row = plan.uow.get(m.entity, m.id)
     if row is not None and row["team_id"] != plan.ctx.team_id:
-        return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
+        if plan.ctx.team_id not in plan.uow.holders(m.entity, m.id):
+            return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
+        if m.op == "delete" or not hooks("check", m.entity):
+            return rejected(m.mutation_id, m.id, {"id": [SHARED]})
     if m.op == "delete":
         if row is None:
             return rejected(m.mutation_id, m.id, {"id": [NOT_FOUND]})
@@ -157,7 +161,9 @@ def _resolve(plan: PushPlan, entity: str, record_id: uuid.UUID) -> uuid.UUID | N
     if spec.resolve is not None:
         return spec.resolve(plan.uow, record_id, team_id)
     row = plan.uow.get(entity, record_id)
-    if row is None or row["team_id"] != team_id or row["deleted_at"] is not None:
+    if row is None or row["deleted_at"] is not None:
+        return None
+    if row["team_id"] != team_id and team_id not in plan.uow.holders(entity, record_id):
         return None
     return record_id
 
@@ -186,6 +192,18 @@ def _check_refs(
     return errors, redirected
 
 
+def _slice_checks(
+    plan: PushPlan, entity: str, row: Row | None, values: dict[str, Any]
+) -> dict[str, list[str]]:
+    """The slices' "check" hooks on a new record (row None) or a change of `row`: rules
+    that read other records (consent, an agreement in force), with the pushing team."""
+    errors: dict[str, list[str]] = {}
+    for hook in hooks("check", entity):
+        for name, messages in hook(plan.uow, plan.ctx.team_id, row, values).items():
+            errors.setdefault(name, []).extend(messages)
+    return errors
+
+
 # Columns a new record takes from who pushed it, where its table has them.
 def _pusher_columns(ctx: PushContext) -> dict[str, Any]:
     return {
@@ -204,6 +222,8 @@ def _create(plan: PushPlan, m: Mutation) -> dict[str, Any]:
     errors.update(permission.errors)
     ref_errors, redirected = _check_refs(plan, m.entity, values, None)
     errors.update(ref_errors)
+    if not errors:
+        errors = _slice_checks(plan, m.entity, None, values)
     if errors:
         return rejected(m.mutation_id, m.id, errors)
     ctx = plan.ctx
@@ -269,6 +289,8 @@ def _edit(plan: PushPlan, m: Mutation, row: Row) -> dict[str, Any]:
     ref_errors, redirected = _check_refs(plan, m.entity, merged, theirs)
     for name, messages in ref_errors.items():
         errors.setdefault(name, messages)
+    if not errors:
+        errors = _slice_checks(plan, m.entity, row, merged)
     if errors:
         return rejected(m.mutation_id, m.id, errors)
     losing: dict[str, Any] | None = None

@@ -35,10 +35,12 @@ import orjson
 from sqlalchemy import and_, func, or_, select
 
 from outreach.access.models import TEAM_ROLES, Team, User
+from outreach.access.scope import partner_teams
 from outreach.audit.service import record_events
 from outreach.core.db import among, on_postgres
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
+from outreach.core.types import utcnow
 from outreach.interventions.codes import reference_data
 from outreach.records.models import SyncChange
 from outreach.records.registry import (
@@ -51,6 +53,7 @@ from outreach.records.registry import (
     team_rows,
 )
 from outreach.records.sequence import current_seq
+from outreach.records.shares import shared_with
 from outreach.sync import records_json
 
 # A first pull sends each entity in turn (by `server_seq` within it): clients before the
@@ -236,10 +239,18 @@ def _incremental_page(
     load = _load_with_json if in_database else load_rows
     current = {entity: load(entity, ids) for entity, ids in wanted.items()}
     since = intervention_window(ctx.now, ctx.window_days)
+    shared = {
+        entity: shared_with(
+            entity, (i for i, r in rows_.items() if r["team_id"] != ctx.team_id), ctx.team_id
+        )
+        for entity, rows_ in current.items()
+        if ENTITIES[entity].shareable
+    }
     changes = Page()
     for (entity, record_id), seq in last.items():
         row = current.get(entity, {}).get(record_id)
-        if row is None or not in_scope(entity, row, ctx.team_id, since):
+        held = record_id in shared.get(entity, ())
+        if row is None or not in_scope(entity, row, ctx.team_id, since, held):
             changes.add(entity, "remove", _change(entity, "remove", record_id, None, seq))
         elif in_database:
             changes.add(entity, "upsert", orjson.Fragment(row["change_json"]))
@@ -278,10 +289,18 @@ def reference_for(team_id: int) -> dict:
         .where(User.team_id == team_id, User.active.is_(True), User.role.in_(TEAM_ROLES))
         .order_by(User.name, User.id)
     ).all()
+    partner_ids = partner_teams(team_id, utcnow().date())
+    partners = db.session.execute(
+        select(Team.id, Team.name, Team.area_id)
+        .where(Team.id.in_(partner_ids), Team.active.is_(True))
+        .order_by(Team.name, Team.id)
+    ).all()
     return {
         "codes": reference_data(),
         "team": {"id": team.id, "name": team.name, "area_id": team.area_id} if team else None,
         "workers": [{"id": i, "name": n, "role": r} for i, n, r in members],
+        # Teams the phone may refer to (an agreement in force on the day of the pull).
+        "partners": [{"id": i, "name": n, "area_id": a} for i, n, a in partners],
     }
 
 

@@ -223,6 +223,10 @@ class ReferenceSchema(Schema):
         required=True,
         metadata={"description": "the team's active workers and leads"},
     )
+    partners = fields.List(
+        fields.Nested(ReferenceTeamSchema),
+        metadata={"description": "teams the team may refer to (an agreement in force)"},
+    )
 
 
 class PullResultSchema(Schema):

@@ -117,7 +117,7 @@ function renderChrome(signedIn, path) {
   if (!signedIn) return;
   const list = $('nav-list');
   list.replaceChildren(...screensFor(state.profile.role).filter((s) => s.nav).map((s) => {
-    const current = s.path === path || (path === 'client' && s.path === 'caseload') || (path === 'client-form' && s.path === 'caseload') || (path === 'record' && s.path === 'caseload');
+    const current = s.path === path || (path === 'client' && s.path === 'caseload') || (path === 'client-form' && s.path === 'caseload') || (path === 'record' && s.path === 'caseload') || (path === 'pathway' && s.path === 'caseload');
     return h('li', {}, h('a', { href: '#/' + s.path, 'aria-current': current ? 'page' : null, text: s.label }));
   }));
 }

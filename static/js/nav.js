@@ -9,6 +9,9 @@ const LEAD = ['team_lead'];
 export const SCREENS = [
   { path: 'caseload', label: 'Caseload', nav: true, roles: FIELD, load: () => import('./views/caseload.js') },
   { path: 'follow-ups', label: 'Follow-ups', nav: true, roles: FIELD, load: () => import('./views/followups.js') },
+  // Pathways: incoming referrals to accept or decline; a client's pathway (#/pathway/<id>).
+  { path: 'referrals', label: 'Referrals', nav: true, roles: FIELD, load: () => import('./views/referrals.js') },
+  { path: 'pathway', roles: FIELD, load: () => import('./views/pathway.js') },
   // Team lead only: #/team (overview), #/team/attention, /duplicates, /client/<id>, /assign.
   { path: 'team', label: 'Team', nav: true, roles: LEAD, load: () => import('./views/lead.js') },
   { path: 'sync', label: 'Sync', nav: true, roles: FIELD, load: () => import('./views/problems.js') },

@@ -21,6 +21,7 @@ from outreach.core.extensions import db
 from outreach.reports.models import ReportDelivery
 from tests.conftest import ApiClient
 from tests.core.documented import Document
+from tests.pathways.test_document import PATHWAYS_OPERATIONS
 from tests.sync.helpers import client_data, intervention_data, mutation
 
 PUSH = "POST /api/v1/sync/push"
@@ -157,7 +158,8 @@ def test_pull_pages_hold_to_the_document(doc, login):
     _push(doc, worker, [*clients, contact, anonymous])
 
     first = _pull(doc, phone, limit=2)
-    assert first["has_more"] and set(first["reference"]) == {"codes", "team", "workers"}
+    reference = {"codes", "team", "workers", "partners"}
+    assert first["has_more"] and set(first["reference"]) == reference
     pages = [first]
     while pages[-1]["has_more"]:
         pages.append(_pull(doc, phone, pages[-1]["cursor"], limit=2))
@@ -317,4 +319,5 @@ def test_every_json_operation_is_checked_here(openapi_document):
     """A new JSON operation needs a check above (add it to one of the sets)."""
     documented = {f"{method} {path}" for method, path, _ in openapi_document.operations()}
     checked = SYNC_OPERATIONS | CASELOAD_OPERATIONS | ADMIN_OPERATIONS | ACCOUNT_OPERATIONS
+    checked |= PATHWAYS_OPERATIONS  # tests/pathways/test_document.py
     assert documented - NOT_JSON == checked

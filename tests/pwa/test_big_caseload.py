@@ -43,7 +43,7 @@ for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
 }
 """
 INDEX_SAVED = """async () => {
-  const [rev, saved] = await self.Outreach.db.metas(['rev', 'caseload_index']);
+  const { rev, values: [saved] } = await self.Outreach.db.cached(['caseload']);
   return !!saved && saved.rev === rev;
 }"""
 
@@ -199,6 +199,16 @@ def test_reopening_searching_and_opening_a_client_never_read_every_record(page, 
     reads = page.evaluate("() => window.__reads")
     assert reads < 100, f"{reads} records read for an open, a search and a client"
     assert page.locator("main option").count() < 100, "a drop-down of every client"
+
+    # The reopened caseload follows what is saved next: Zed, just seen, comes first.
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    page.get_by_label("Search clients").fill("")
+    expect(rows(page).first).to_contain_text("(Zed)")
+    expect(rows(page).first).to_contain_text("Last contact")
 
 
 def test_client_picker_finds_a_client_by_name(page, big_team):

@@ -430,7 +430,9 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
 def test_workers_do_not_get_the_team_lead_screens(page, team):
     signed_in(page, "worker")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Caseload", "Follow-ups", "Sync", "Account"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Caseload", "Follow-ups", "Referrals", "Sync", "Account"]
+    )
     for hash_ in ("#/team", "#/team/attention", f"#/team/client/{team.clients['AA']}"):
         page.goto("/" + hash_)
         expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
@@ -445,7 +447,7 @@ def test_lead_sees_team_navigation_and_client_link(page, team):
     signed_in(page, "lead")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Caseload", "Follow-ups", "Team", "Sync", "Account"]
+        ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account"]
     )
     no_horizontal_scroll(page, "lead caseload")
     page.goto(f"/#/client/{team.clients['AA']}")

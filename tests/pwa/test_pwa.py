@@ -392,8 +392,8 @@ def test_edit_and_delete_own_record_offline(context, page, world):
     [
         ("commissioner", re.compile("^Weekly report 20"), ["Weekly report", "Account"]),
         ("admin", "Welcome, Admin", ["Weekly report", "Admin", "Account"]),
-        ("lead", "Caseload", ["Caseload", "Follow-ups", "Team", "Sync", "Account"]),
-        ("worker", "Caseload", ["Caseload", "Follow-ups", "Sync", "Account"]),
+        ("lead", "Caseload", ["Caseload", "Follow-ups", "Referrals", "Team", "Sync", "Account"]),
+        ("worker", "Caseload", ["Caseload", "Follow-ups", "Referrals", "Sync", "Account"]),
     ],
 )
 def test_navigation_follows_the_role(page, world, who, heading, links):

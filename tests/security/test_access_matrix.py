@@ -30,6 +30,7 @@ from outreach.people.models import Client, ClientDuplicate
 from tests.caseload.matrix_rows import caseload_rows
 from tests.conftest import ApiClient
 from tests.factories import build_world, make_clients, make_follow_up, make_interventions
+from tests.pathways.matrix_rows import pathways_rows
 
 CALLERS = ("worker", "team_lead", "commissioner", "admin", "revoked", "expired", "anonymous")
 SIGNED_IN = ("worker", "team_lead", "commissioner", "admin")
@@ -365,6 +366,7 @@ MATRIX: dict[tuple[str, str], Call] = {
 }
 # The caseload slice keeps its rows next to its code (tests/caseload/matrix_rows.py).
 MATRIX.update(caseload_rows(Call, allow, TARGETS, TEAM))
+MATRIX.update(pathways_rows(Call, allow, TARGETS, TEAM))
 
 # Not part of the API surface: the OpenAPI document and the docs page (public, no data).
 NOT_API = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<path:filename>"}

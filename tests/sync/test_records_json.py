@@ -122,9 +122,11 @@ def test_database_json_equals_the_python_serialiser(app, world, entity, pg_only)
 
 # Columns phones never hold: scope, matching, provenance and retention bookkeeping.
 SERVER_ONLY = {
-    "client": {"team_id", "area_id", "match_key", "created_by_id", "anonymised_at"},
+    "client": {"area_id", "match_key", "created_by_id", "anonymised_at", "consent_recorded_by_id"},
     "intervention": {"team_id", "area_id", "device_id"},
     "follow_up": {"team_id", "created_by_id"},
+    "referral": {"area_id", "partnership_id", "created_by_id", "responded_by_id"},
+    "episode": {"team_id", "area_id", "created_by_id"},
 }
 
 

@@ -1,5 +1,6 @@
 /* Local store in IndexedDB: `records` (clients, interventions, follow-ups), `outbox`
-   (mutations waiting to be pushed) and `meta` (device id, tokens, cursor, profile).
+   (mutations waiting to be pushed), `meta` (device id, tokens, cursor, profile) and
+   `cache` (what can be made again from the records).
    A plain script on purpose: the page imports it as a module and the service worker
    loads it with importScripts() for Background Sync.
 
@@ -60,6 +61,7 @@
           records = r.transaction.objectStore('records');
         }
         if (ev.oldVersion < 2) {
+          db.createObjectStore('cache'); // derived data, e.g. the saved caseload index
           records.createIndex('client', 'cid');
           if (ev.oldVersion >= 1) {
             // Records stored before the index: give each its client.
@@ -151,11 +153,12 @@
   const CLEAR_META = new Set(['device_id', 'user_id', 'rev']);
   // `plainStore`: bench/phone_bench.py's baseline (the same app, its store not encrypted).
   const vault = () => (g.Outreach.plainStore ? null : g.Outreach.vault || null);
-  const aadOf = (name, k, v) => name === 'meta' ? 'meta:' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
+  const KV = new Set(['meta', 'cache']); // stores of named values (out-of-line keys)
+  const aadOf = (name, k, v) => KV.has(name) ? name + ':' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
 
   async function sealValue(name, value, k) {
     const v = vault();
-    if (name === 'meta') return CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
+    if (KV.has(name)) return name === 'meta' && CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
     const out = {};
     const rest = {};
     for (const [f, x] of Object.entries(value)) (CLEAR[name].includes(f) ? out : rest)[f] = x;
@@ -166,7 +169,7 @@
 
   async function openValue(name, stored, k) {
     if (stored == null || typeof stored !== 'object') return stored;
-    if (name === 'meta') return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
+    if (KV.has(name)) return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
     if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
     const out = Object.assign({}, await vault().open(stored.$s, aadOf(name, null, stored)));
     for (const f of CLEAR[name]) if (f in stored) out[f] = stored[f];
@@ -204,7 +207,7 @@
   function view(name, writes) {
     const over = new Map(); // key -> value, or null when deleted
     const added = []; // outbox entries added (their seq comes at commit)
-    const keyOf = (v, k) => (name === 'meta' ? k : name === 'outbox' ? v.seq : v.key);
+    const keyOf = (v, k) => (KV.has(name) ? k : name === 'outbox' ? v.seq : v.key);
     const openAll = (rows, keys) => Promise.all(rows.map((r, i) => openValue(name, r, keys ? keys[i] : undefined)));
     const merge = (rows, match) => {
       const out = rows.filter((r) => !over.has(keyOf(r)));
@@ -218,7 +221,7 @@
         return openValue(name, await fetchRaw(name, 'get', [k]), k);
       },
       async getAll(query, count) {
-        if (name === 'meta') throw new Error('meta: read by name');
+        if (KV.has(name)) throw new Error(name + ': read by name');
         const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined)));
         return query === undefined && count === undefined ? merge(rows) : rows;
       },
@@ -253,7 +256,7 @@
         return Promise.resolve();
       },
     };
-    if (name === 'meta') {
+    if (KV.has(name)) {
       store.getAllKeys = async () => {
         const keys = await fetchRaw(name, 'getAllKeys', []);
         const out = keys.filter((k) => !over.has(k));
@@ -296,7 +299,7 @@
           if (w.op === 'delete') s[w.name].delete(w.k);
           else if (clear) s.meta.put(w.value, w.k);
           else if (w.name === 'records') s.records.put(w.value, sealed[i]);
-          else if (w.name === 'meta') s.meta.put(sealed[i], w.k);
+          else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
           else s[w.name].put(sealed[i]);
         });
       });
@@ -316,11 +319,13 @@
      the update): every record, outbox entry and meta value, rewritten sealed. */
   async function sealPlain() {
     let n = 0;
-    await sealedTx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
+    await sealedTx(['records', 'outbox', 'meta', 'cache'], 'readwrite', async (s) => {
       for (const name of ['records', 'outbox']) {
         for (const v of await s[name].getAll()) { s[name].put(v); n++; }
       }
-      for (const k of await s.meta.getAllKeys()) { s.meta.put(await s.meta.get(k), k); n++; }
+      for (const name of KV) {
+        for (const k of await s[name].getAllKeys()) { s[name].put(await s[name].get(k), k); n++; }
+      }
     });
     return n;
   }
@@ -360,10 +365,6 @@
       }
     });
   }
-  /* Several meta values read in one transaction (one consistent view). */
-  async function metas(names) {
-    return tx('meta', 'readonly', (s) => Promise.all(names.map((n) => req(s.meta.get(n)))));
-  }
   async function allMeta() {
     return tx('meta', 'readonly', async (s) => {
       const keys = await req(s.meta.getAllKeys());
@@ -397,6 +398,18 @@
       return { rows, rev: rev || 0 };
     });
   }
+  /* Derived values saved in `cache`, with the store's `rev`, read together: a value is
+     current only if it was saved at that rev. */
+  async function cached(names) {
+    return tx(['meta', 'cache'], 'readonly', async (s) => {
+      const [rev, ...values] = await Promise.all([req(s.meta.get('rev')), ...names.map((n) => req(s.cache.get(n)))]);
+      return { rev: rev || 0, values };
+    });
+  }
+  /* Save several derived values at once ({name: value}). */
+  async function setCached(values) {
+    return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
+  }
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));
   }
@@ -419,7 +432,8 @@
 
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
-    open, tx, req, key, getMeta, setMeta, metas, allMeta, records, record, byClient, byKeys,
-    recordsChunk, outbox, outboxCount, wipe, onRecords, sealPlain, forget, exclusive, CLEAR, CLEAR_META,
+    open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
+    recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
+    sealPlain, forget, exclusive, CLEAR, CLEAR_META,
   };
 })(self);

@@ -89,10 +89,11 @@ export async function signOut() {
 }
 
 async function keepOnlyWaiting() {
-  await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
+  await db.tx(['records', 'outbox', 'meta', 'cache'], 'readwrite', async (s) => {
     const keep = new Set((await db.req(s.outbox.getAll())).map((e) => e.key));
     for (const k of await db.req(s.records.getAllKeys())) if (!keep.has(k)) s.records.delete(k);
     for (const k of await db.req(s.meta.getAllKeys())) if (!CLEAR_META.includes(k)) s.meta.delete(k);
+    for (const k of await db.req(s.cache.getAllKeys())) s.cache.delete(k);
   });
 }
 

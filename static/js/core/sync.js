@@ -251,51 +251,57 @@
 
   /* One pulled page and its cursor in one transaction. The stored copies are read all at
      once (one round trip, not one per record); what the page brings is then written
-     without waiting on each write. During a first pull, `pull_progress` counts what
-     arrived of the totals the server gave on its first page. */
-  async function applyPage(page) {
+     without waiting on each write (`fresh`: a first pull into an empty phone, whose
+     pages bring each record once: only records with work waiting are read). During a
+     first pull, `pull_progress` counts what arrived of the totals the server gave. */
+  async function applyPage(page, fresh) {
     return db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const changes = (page.changes || []).filter((c) => {
         if (ENTITIES.includes(c.entity)) return true;
         if (c.data) s.meta.put(c.data, 'ref:' + c.entity);
         return false;
       });
-      const [box, found, before] = await Promise.all([
-        db.req(s.outbox.getAll()),
-        Promise.all(changes.map((c) => db.req(s.records.get(db.key(c.entity, c.id))))),
-        db.req(s.meta.get('pull_progress')),
-      ]);
+      const [box, before] = await Promise.all([db.req(s.outbox.getAll()), db.req(s.meta.get('pull_progress'))]);
       const pending = new Set(box.map((e) => e.key));
+      const found = await Promise.all(changes.map((c) => {
+        const key = db.key(c.entity, c.id);
+        return fresh && !pending.has(key) ? undefined : db.req(s.records.get(key));
+      }));
       const latest = new Map(); // written by this page (a record twice in one page)
       const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
-      changes.forEach((c, n) => {
+      for (let n = 0; n < changes.length; n++) {
+        // A short wait on the store every 100 records: each stretch is its own task (the
+        // page stays responsive) and the transaction stays open.
+        if (n && n % 100 === 0) await db.req(s.meta.get('cursor'));
+        const c = changes[n];
         const key = db.key(c.entity, c.id);
         const stored = latest.has(key) ? latest.get(key) : found[n];
         if (progress && c.op !== 'remove') progress.got[c.entity] = (progress.got[c.entity] || 0) + 1;
         if (stored && stored.sweep) { delete stored.sweep; put(stored); }
         if (c.op === 'remove') {
-          if (!stored) return;
+          if (!stored) continue;
           if (pending.has(key)) { stored.removed = true; put(stored); } else { latest.set(key, null); s.records.delete(key); }
-          return;
+          continue;
         }
-        if (stored && !newer(c, stored)) return;
+        if (stored && !newer(c, stored)) continue;
         if (stored && pending.has(key)) {
           // The worker's unsent edit stays on screen and keeps the version it was based
           // on (its base_version), so the server merges it; the server's copy waits beside it.
           Object.assign(stored, { server_version: c.version, server_data: c.data });
           put(stored);
-          return;
+          continue;
         }
         put({
           key, entity: c.entity, id: c.id, data: c.data || {}, server_data: c.data || {},
           version: c.version, server_seq: c.server_seq, status: 'synced',
           conflict: stored ? stored.conflict || null : null,
         });
-      });
+      }
       if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
       if (progress && page.has_more) s.meta.put(progress, 'pull_progress'); else s.meta.delete('pull_progress');
+      if (!page.has_more || !String(page.cursor).startsWith('snap:')) s.meta.delete('fresh_pull');
       if (!page.has_more && await db.req(s.meta.get('sweeping'))) {
         // The fresh pull is complete: what it did not bring is no longer ours to hold.
         // Records with work waiting keep their mark: sent and accepted, the mark goes;
@@ -317,7 +323,7 @@
   async function markForSweep() {
     await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.records.getAll());
-      if (!all.length) return;
+      if (!all.length) { s.meta.put(true, 'fresh_pull'); return; }
       for (const rec of all) {
         if (!rec.sweep) { rec.sweep = true; s.records.put(rec); }
       }
@@ -325,25 +331,38 @@
     });
   }
 
+  function fetchPage(cursor) {
+    const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
+    if (cursor != null && cursor !== '') q.set('cursor', cursor);
+    return api.call('GET', '/api/v1/sync/pull?' + q.toString());
+  }
+
+  /* Page after page; the next page is asked for as soon as a page arrives, so the
+     server works on it while the phone stores this one. Each page is stored with its
+     cursor: a pull cut short carries on from the last page stored. */
   async function pull() {
     let changed = false;
+    let ahead = null; // {cursor, page: Promise} asked for before its turn
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
-      const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
-      if (cursor != null && cursor !== '') q.set('cursor', cursor);
+      const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
+      const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
       let page;
       try {
-        page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
+        page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
       } catch (e) {
         // A cursor the server no longer knows (e.g. a restored database): start again.
         if (e.status === 422 && e.body && e.body.errors && e.body.errors.cursor && cursor != null) {
           await db.setMeta({ cursor: undefined });
+          ahead = null;
           continue;
         }
         throw e;
       }
-      const progress = await applyPage(page);
+      ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
+      if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
+      const progress = await applyPage(page, fresh);
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
       if (!page.has_more) return changed;

@@ -43,11 +43,16 @@ export async function render(ctx) {
   next.addEventListener('click', () => turn(1));
   search.input.addEventListener('input', () => { page = 0; draw(); });
 
-  let queued = false;
+  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile.
+  let queued = null;
+  let drawnAt = 0;
   const redraw = () => {
     if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => { queued = false; draw(); });
+    queued = setTimeout(() => requestAnimationFrame(() => {
+      queued = null;
+      drawnAt = performance.now();
+      draw();
+    }), Math.max(0, drawnAt + 700 - performance.now()));
   };
   const showProgress = (p) => {
     const text = progressText(p);

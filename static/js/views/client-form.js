@@ -2,6 +2,7 @@
 import { h, field, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { normaliseClient, validateClient } from '../validate.js';
 import { problemBlock } from './problems.js';
+import { consentField, consentValues } from './pathway-data.js';
 
 export async function render(ctx, [id]) {
   const { db, sync } = ctx.O;
@@ -15,10 +16,11 @@ export async function render(ctx, [id]) {
     postcode_district: field('Postcode district', h('input', { name: 'postcode_district', autocomplete: 'off', autocapitalize: 'characters', maxlength: '5', value: d.postcode_district || '' }), 'First half of the postcode only, like DH1'),
     known_as: field('Known-as name (optional)', h('input', { name: 'known_as', autocomplete: 'off', maxlength: '40', value: d.known_as || '' })),
   };
+  const consent = consentField(d, field, select);
   const status = h('div');
   const warn = h('div', { 'aria-live': 'polite' });
   const save = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: 'Save' });
-  const form = h('form', { novalidate: true }, status, ...Object.values(f).map((x) => x.wrap), warn, h('div', { class: 'sticky-save' }, save));
+  const form = h('form', { novalidate: true }, status, ...Object.values(f).map((x) => x.wrap), consent.wrap, warn, h('div', { class: 'sticky-save' }, save));
   ctx.append(
     h('h1', { tabindex: '-1', text: existing ? 'Edit client ' + clientName(d) : 'Add client' }),
     existing ? problemBlock(ctx, existing) : null,
@@ -61,7 +63,7 @@ export async function render(ctx, [id]) {
       box.focus();
       return false;
     }
-    const data = Object.assign({}, d, values);
+    const data = Object.assign({}, d, values, consentValues(consent, d));
     delete data.id;
     await sync.mutate('client', 'upsert', newId, data);
     await draft.clear();

@@ -24,6 +24,7 @@ export async function render(ctx, [id]) {
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-primary', href: '#/record?client=' + encodeURIComponent(id), text: 'Record intervention' }),
       h('a', { class: 'btn', href: '#/client-form/' + encodeURIComponent(id), text: 'Edit client' }),
+      h('a', { class: 'btn', href: '#/pathway/' + encodeURIComponent(id), text: 'Refer and pathway' }),
       ctx.profile.role === 'team_lead' ? h('a', { class: 'btn', href: '#/team/client/' + encodeURIComponent(id), text: 'History and reassign' }) : null),
     h('dl', { class: 'facts' },
       h('dt', { text: 'Initials' }), h('dd', { text: d.initials }),

@@ -1,0 +1,215 @@
+"""Pathway measures for commissioners (DESIGN §5b), counts only: for the reports slice to
+publish with the same suppression as every figure (this module suppresses nothing).
+
+A week is given by its first day (a Monday in `tz`, Europe/London by default) and runs
+seven local days. Referral measures count in the area of the referring team (where the
+pathway begins, `referral.area_id`); episode measures in the area of the team running
+the episode. Deleted records are not counted.
+
+* `referrals_made`: referrals sent in the week.
+* `referrals_accepted`: referrals accepted in the week.
+* `first_contacts` and `median_days_to_first_contact`: referrals whose first contact by
+  the receiving team fell in the week, and the median days from referral to that
+  contact (a median, not a count: publish it only where `first_contacts` is shown).
+* `treatment_within_21_days`: people (distinct clients) whose treatment entry fell in the
+  week within 21 days of a referral (the three-week window of OHID's continuity-of-care
+  indicator).
+* `episodes_started`, `episodes_completed`, `episodes_not_completed`,
+  `episodes_withdrawn`: diversion episodes started, or ended with that outcome, in the
+  week.
+* `referral_cohorts`: of the referrals sent in a week, how many led to a treatment entry
+  within 3, 6 and 12 weeks (`entered_3_weeks`, ...); a cohort younger than a window has
+  `None` for it (not yet known, not zero).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+
+from outreach.core.extensions import db
+from outreach.pathways.models import ClientLink, Episode, Referral
+from outreach.people.models import Client
+
+PATHWAY_MEASURES = {
+    "referrals_made": "Referrals made to partner teams",
+    "referrals_accepted": "Referrals accepted",
+    "first_contacts": "First contacts after a referral",
+    "median_days_to_first_contact": "Median days from referral to first contact",
+    "treatment_within_21_days": "People entering treatment within 21 days of a referral",
+    "episodes_started": "Diversion episodes started",
+    "episodes_completed": "Diversion episodes completed",
+    "episodes_not_completed": "Diversion episodes not completed",
+    "episodes_withdrawn": "Diversion episodes withdrawn",
+}
+# Measures that are counts (suppress like any count); the median is not one.
+COUNTS = tuple(m for m in PATHWAY_MEASURES if m != "median_days_to_first_contact")
+WINDOW_DAYS = 21
+COHORT_WEEKS = (3, 6, 12)
+DAY = 86400.0
+
+
+def week_bounds(first_day: date, tz: str = "Europe/London") -> tuple[datetime, datetime]:
+    """The UTC instants a local week (seven days from `first_day`) starts and ends."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(first_day + timedelta(days=7), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def _in(column: Any, start: datetime, end: datetime) -> Any:
+    return and_(column >= start, column < end)
+
+
+def pathway_counts(
+    area_ids: Sequence[int], first_day: date, tz: str = "Europe/London"
+) -> dict[int, dict[str, Any]]:
+    """Each area's pathway measures for the week starting `first_day` (every area of
+    `area_ids` present, zeros included)."""
+    start, end = week_bounds(first_day, tz)
+    out: dict[int, dict[str, Any]] = {
+        a: dict.fromkeys(COUNTS, 0) | {"median_days_to_first_contact": None} for a in area_ids
+    }
+    if not area_ids:
+        return out
+    r = Referral
+    live = and_(r.area_id.in_(list(area_ids)), r.deleted_at.is_(None))
+    made, accepted = _in(r.sent_at, start, end), _in(r.accepted_at, start, end)
+    rows = db.session.execute(
+        select(
+            r.area_id,
+            func.count().filter(made),
+            func.count().filter(accepted),
+        )
+        .where(live, or_(made, accepted))
+        .group_by(r.area_id)
+    )
+    for area_id, n_made, n_accepted in rows:
+        out[area_id]["referrals_made"] = n_made
+        out[area_id]["referrals_accepted"] = n_accepted
+    days: dict[int, list[float]] = {}
+    for area_id, sent, contact in db.session.execute(
+        select(r.area_id, r.sent_at, r.first_contact_at).where(
+            live, _in(r.first_contact_at, start, end)
+        )
+    ):
+        if sent is not None and contact is not None:
+            days.setdefault(area_id, []).append(max((contact - sent).total_seconds(), 0) / DAY)
+    for area_id, values in days.items():
+        out[area_id]["first_contacts"] = len(values)
+        out[area_id]["median_days_to_first_contact"] = round(statistics.median(values), 1)
+    # Day arithmetic in Python: the week's treatment entries are few, and SQLite and
+    # PostgreSQL do not share interval arithmetic on timezone-aware columns.
+    entered: dict[int, set[Any]] = {}
+    window = timedelta(days=WINDOW_DAYS)
+    for area_id, client_id, sent, entry in db.session.execute(
+        select(r.area_id, r.client_id, r.sent_at, r.treatment_entry_at).where(
+            live, _in(r.treatment_entry_at, start, end)
+        )
+    ):
+        if sent is not None and entry is not None and entry - sent <= window:
+            entered.setdefault(area_id, set()).add(client_id)
+    for area_id, people in entered.items():
+        out[area_id]["treatment_within_21_days"] = len(people)
+    _episode_counts(out, list(area_ids), first_day)
+    return out
+
+
+def _episode_counts(out: dict[int, dict[str, Any]], area_ids: list[int], first: date) -> None:
+    e = Episode
+    last = first + timedelta(days=6)
+    started = e.started_on.between(first, last)
+    ended = e.ended_on.between(first, last)
+    rows = db.session.execute(
+        select(
+            e.area_id,
+            func.count().filter(started),
+            func.count().filter(and_(ended, e.outcome == "completed")),
+            func.count().filter(and_(ended, e.outcome == "not_completed")),
+            func.count().filter(and_(ended, e.outcome == "withdrawn")),
+        )
+        .where(e.area_id.in_(area_ids), e.deleted_at.is_(None), or_(started, ended))
+        .group_by(e.area_id)
+    )
+    for area_id, n_started, completed, not_completed, withdrawn in rows:
+        out[area_id]["episodes_started"] = n_started
+        out[area_id]["episodes_completed"] = completed
+        out[area_id]["episodes_not_completed"] = not_completed
+        out[area_id]["episodes_withdrawn"] = withdrawn
+
+
+def referral_cohorts(
+    area_ids: Sequence[int],
+    first_days: Sequence[date],
+    now: datetime,
+    tz: str = "Europe/London",
+) -> dict[date, dict[int, dict[str, int | None]]]:
+    """For each week (by its first day) and area: `referred` (referrals sent that week)
+    and `entered_N_weeks` (of those, how many reached treatment entry within N weeks of
+    being sent), None while the window has not passed for the whole cohort."""
+    out: dict[date, dict[int, dict[str, int | None]]] = {}
+    r = Referral
+    for first_day in first_days:
+        start, end = week_bounds(first_day, tz)
+        week: dict[int, dict[str, int | None]] = {
+            a: {"referred": 0, **{f"entered_{n}_weeks": 0 for n in COHORT_WEEKS}} for a in area_ids
+        }
+        rows = db.session.execute(
+            select(r.area_id, r.sent_at, r.treatment_entry_at).where(
+                r.area_id.in_(list(area_ids)),
+                r.deleted_at.is_(None),
+                _in(r.sent_at, start, end),
+            )
+        )
+        for area_id, sent, entry in rows:
+            figures = week[area_id]
+            figures["referred"] = (figures["referred"] or 0) + 1
+            for n in COHORT_WEEKS:
+                if entry is not None and sent is not None and entry - sent <= timedelta(weeks=n):
+                    key = f"entered_{n}_weeks"
+                    figures[key] = (figures[key] or 0) + 1
+        for n in COHORT_WEEKS:  # windows still open for part of the cohort: not known yet
+            if end + timedelta(weeks=n) > now:
+                for figures in week.values():
+                    figures[f"entered_{n}_weeks"] = None
+        out[first_day] = week
+    return out
+
+
+def linked_new_clients(
+    area_ids: Sequence[int], first_day: date, tz: str = "Europe/London"
+) -> dict[int, int]:
+    """Per area: clients first recorded in the week that a lead linked to a client of a
+    partner team recorded earlier (the same person): what `new_clients` should not count
+    again. Counted in the area of the later record."""
+    start, end = week_bounds(first_day, tz)
+    later, earlier = Client.__table__.alias("later"), Client.__table__.alias("earlier")
+    pair = or_(
+        and_(ClientLink.client_id == later.c.id, ClientLink.other_client_id == earlier.c.id),
+        and_(ClientLink.other_client_id == later.c.id, ClientLink.client_id == earlier.c.id),
+    )
+    rows = db.session.execute(
+        select(later.c.area_id, func.count(func.distinct(later.c.id)))
+        .select_from(ClientLink)
+        .join(
+            later, or_(ClientLink.client_id == later.c.id, ClientLink.other_client_id == later.c.id)
+        )
+        .join(earlier, pair)
+        .where(
+            ClientLink.resolution == "linked",
+            later.c.area_id.in_(list(area_ids)),
+            _in(later.c.created_at, start, end),
+            earlier.c.created_at < later.c.created_at,
+            later.c.deleted_at.is_(None),
+        )
+        .group_by(later.c.area_id)
+    )
+    counts = dict.fromkeys(area_ids, 0)
+    for area_id, count in rows:
+        counts[area_id] = count
+    return counts

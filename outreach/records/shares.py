@@ -1,0 +1,85 @@
+"""Records held by more than their own team (`record_share`): which teams hold a record
+besides its team, and the SQL a team's pull uses to find the records shared with it.
+
+Who may be granted a share (consent, an agreement in force) is the sharing slice's rule
+(`outreach.pathways`); here is only what a share means for sync: a team with a live
+share holds the record (pull brings it, pushes may name it), and while the share is not
+frozen the team's phones get each new version of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, insert, select, update
+
+from outreach.core.db import among, rowcount
+from outreach.core.extensions import db
+from outreach.records.models import RecordShare
+
+CHUNK = 500
+Shares = dict[uuid.UUID, dict[int, dict[str, Any]]]
+
+
+def load_shares(entity: str, ids: Iterable[uuid.UUID]) -> Shares:
+    """Live shares (not ended) of the given records: record id -> team id -> share row."""
+    wanted = list(dict.fromkeys(ids))
+    out: Shares = {}
+    table = RecordShare.__table__
+    for start in range(0, len(wanted), CHUNK):
+        stmt = select(table).where(
+            table.c.entity == entity,
+            among(table.c.record_id, wanted[start : start + CHUNK]),
+            table.c.ended_at.is_(None),
+        )
+        for row in db.session.execute(stmt):
+            out.setdefault(row.record_id, {})[row.team_id] = dict(row._mapping)
+    return out
+
+
+def shared_with(entity: str, ids: Iterable[uuid.UUID], team_id: int) -> set[uuid.UUID]:
+    """Which of `ids` are shared with `team_id` (a live share)."""
+    wanted = list(dict.fromkeys(ids))
+    out: set[uuid.UUID] = set()
+    table = RecordShare.__table__
+    for start in range(0, len(wanted), CHUNK):
+        out.update(
+            db.session.scalars(
+                select(table.c.record_id).where(
+                    table.c.entity == entity,
+                    table.c.team_id == team_id,
+                    among(table.c.record_id, wanted[start : start + CHUNK]),
+                    table.c.ended_at.is_(None),
+                )
+            )
+        )
+    return out
+
+
+def shared_ids(entity: str, team_id: int) -> Any:
+    """SELECT of the ids of `entity` shared with `team_id` (live shares)."""
+    table = RecordShare.__table__
+    return select(table.c.record_id).where(
+        and_(table.c.entity == entity, table.c.team_id == team_id, table.c.ended_at.is_(None))
+    )
+
+
+def held_by(id_column: Any, team_column: Any, entity: str, team_id: int) -> ColumnElement[bool]:
+    """SQL: a row of `entity` the team holds: its own, or shared with it."""
+    return (team_column == team_id) | id_column.in_(shared_ids(entity, team_id))
+
+
+def write_shares(rows: list[dict[str, Any]]) -> None:
+    """Store granted, frozen or ended shares (an update, else an insert: few rows)."""
+    table = RecordShare.__table__
+    for row in rows:
+        key = (
+            (table.c.entity == row["entity"])
+            & (table.c.record_id == row["record_id"])
+            & (table.c.team_id == row["team_id"])
+        )
+        values = {k: row[k] for k in ("granted_at", "frozen_at", "ended_at")}
+        if rowcount(db.session.execute(update(RecordShare).where(key).values(**values))) == 0:
+            db.session.execute(insert(RecordShare).values(**row))

@@ -1,0 +1,156 @@
+"""Pathways in the worker's PWA (Chromium, 360x640): a custody worker records consent and
+refers a client while offline; the referral and the client reach the street team's
+phone, where a worker accepts it; both see the pathway. axe-core on the new screens."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from outreach.core.extensions import db
+from outreach.pathways.models import Referral
+from tests.pathways.conftest import make_agreement
+from tests.pwa.conftest import PHONE
+from tests.pwa.test_pwa import (
+    add_client,
+    axe_check,
+    cut_network,
+    no_horizontal_scroll,
+    restore_network,
+    shot,
+    sign_in,
+    status,
+    wait_synced,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _phone(browser, live_server):
+    ctx = browser.new_context(
+        base_url=live_server,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-GB",
+        timezone_id="Europe/London",
+        service_workers="allow",
+    )
+    ctx.set_default_timeout(10_000)
+    return ctx
+
+
+def _referral(app):
+    with app.app_context():
+        return db.session.scalars(select(Referral)).one_or_none()
+
+
+def test_refer_offline_then_the_partner_accepts(
+    app, browser, live_server, context, page, world, screenshots
+):
+    make_agreement(app, world)
+    sign_in(page, "custody")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    cut_network(context)
+    add_client(page, "RB", "1990-04-02", "male", "DH1")
+    expect(page.get_by_text("Client added.")).to_be_visible()
+    page.get_by_role("link", name="Refer and pathway").click()
+    # No consent yet: the phone says why it cannot refer, as the server would.
+    expect(page.locator("#refer-blocked")).to_have_text(
+        "No consent: record the client's consent to share before referring."
+    )
+    page.get_by_role("button", name="Record consent given").click()
+    expect(page.get_by_text("Consent to share recorded.")).to_be_visible()
+    expect(page.locator("#consent-state")).to_contain_text("Given")
+    page.get_by_role("link", name="Refer to a partner team").click()
+    page.get_by_role("button", name="Send referral").click()
+    expect(page.get_by_text("Choose the team to refer to.").first).to_be_visible()
+    page.get_by_label("Partner team").select_option(label="Durham Street Outreach")
+    page.get_by_label("Reason").select_option("structured_treatment")
+    page.get_by_label("Urgency").select_option("soon")
+    page.get_by_role("button", name="Send referral").click()
+    expect(page.get_by_text("Referral saved.")).to_be_visible()
+    expect(page.get_by_text("To Durham Street Outreach")).to_be_visible()
+    expect(status(page)).to_have_text(
+        "2 waiting to sync"
+    )  # the client (with consent), the referral
+    axe_check(page, "pathway")
+    no_horizontal_scroll(page, "pathway")
+    shot(page, screenshots, "pathway-offline")
+    assert _referral(app) is None
+    restore_network(context)
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+    sent = _referral(app)
+    assert sent is not None and sent.status == "sent"
+
+    street = _phone(browser, live_server)
+    try:
+        phone = street.new_page()
+        sign_in(phone, "worker")
+        expect(phone.get_by_role("heading", name="Caseload")).to_be_visible()
+        wait_synced(phone)
+        phone.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
+        incoming = phone.locator("#incoming")
+        expect(incoming.get_by_text("RB")).to_be_visible()
+        expect(incoming.get_by_text("From Durham Custody Liaison")).to_be_visible()
+        axe_check(phone, "referrals")
+        no_horizontal_scroll(phone, "referrals")
+        shot(phone, screenshots, "referrals-incoming")
+        incoming.get_by_role("button", name="Accept").click()
+        expect(phone.get_by_text("Referral accepted")).to_be_visible()
+        wait_synced(phone)
+        assert _referral(app).status == "accepted"
+        phone.get_by_role("link", name="RB").click()
+        expect(phone.get_by_role("heading", name="Pathway of RB")).to_be_visible()
+        expect(phone.get_by_text("Accepted:")).to_be_visible()
+        axe_check(phone, "pathway (receiving team)")
+    finally:
+        street.close()
+    # The referring team sees the step at its next sync.
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+    expect(page.get_by_text("Accepted:")).to_be_visible()
+
+
+def test_declining_needs_a_reason(app, browser, live_server, page, world):
+    make_agreement(app, world)
+    sign_in(page, "custody")
+    wait_synced(page)
+    add_client(page, "KT", "1985-09-09", "female", "DH1")
+    page.get_by_role("link", name="Refer and pathway").click()
+    page.get_by_role("button", name="Record consent given").click()
+    page.get_by_role("link", name="Refer to a partner team").click()
+    page.get_by_label("Partner team").select_option(label="Durham Street Outreach")
+    page.get_by_label("Reason").select_option("housing")
+    page.get_by_role("button", name="Send referral").click()
+    expect(page.get_by_text("Referral saved.")).to_be_visible()
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+    street = _phone(browser, live_server)
+    try:
+        phone = street.new_page()
+        sign_in(phone, "worker")
+        wait_synced(phone)
+        phone.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
+        phone.get_by_role("button", name="Decline").click()
+        phone.get_by_role("button", name="Confirm decline").click()
+        expect(phone.get_by_text("Choose why the referral is declined.")).to_be_visible()
+        phone.get_by_label("Why decline?").select_option("no_capacity")
+        phone.get_by_role("button", name="Confirm decline").click()
+        expect(phone.get_by_text("Referral declined.")).to_be_visible()
+        wait_synced(phone)
+        assert _referral(app).status == "declined"
+    finally:
+        street.close()
+
+
+def test_the_bar_holds_every_screen_at_360px(page, world):
+    sign_in(page, "lead")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
+    expect(page.get_by_role("heading", name="Incoming referrals")).to_be_visible()
+    no_horizontal_scroll(page, "referrals (team lead)")
+    axe_check(page, "referrals (empty)")
