@@ -7,6 +7,10 @@ import { today } from './ui.js';
 const db = () => self.Outreach.db;
 const CHUNK = 2000; // records per read when the index is rebuilt from the store
 const SAVE_AFTER_MS = 1000; // the index is saved this long after the last change
+const INDEX_FORMAT = 2; // a saved index of another format is rebuilt
+// A client another team shared with this one (a referral) is in this team's caseload once
+// the team has taken the referral on (DESIGN §5b); until then it is only in Referrals.
+const TAKEN_ON = ['accepted', 'first_contact', 'treatment_entry'];
 
 export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data.deleted_at);
 
@@ -17,7 +21,7 @@ function summarise(rec) {
   const d = rec.data || {};
   const on = live(rec) ? 1 : 0;
   if (rec.entity === 'client') {
-    return { e: 'c', key: rec.key, id: rec.id, i: d.initials || '', k: d.known_as || '', dob: d.date_of_birth || '', pc: d.postcode_district || '', st: rec.status || '', cf: rec.conflict && rec.conflict.length ? 1 : 0, on };
+    return { e: 'c', key: rec.key, id: rec.id, i: d.initials || '', k: d.known_as || '', dob: d.date_of_birth || '', pc: d.postcode_district || '', st: rec.status || '', cf: rec.conflict && rec.conflict.length ? 1 : 0, on, tm: d.team_id ?? null };
   }
   if (rec.entity === 'intervention') {
     const t = d.occurred_at ? Date.parse(d.occurred_at) : NaN;
@@ -26,11 +30,14 @@ function summarise(rec) {
   if (rec.entity === 'follow_up') {
     return { e: 'f', key: rec.key, id: rec.id, c: d.client_id || '', d: d.due_on || '', done: d.done_at ? 1 : 0, iv: d.intervention_id || '', a: d.assigned_to ?? d.assigned_to_id ?? null, on };
   }
+  if (rec.entity === 'referral') {
+    return { e: 'r', key: rec.key, id: rec.id, c: d.client_id || '', to: d.to_team_id ?? null, s: d.status || '', on };
+  }
   return null;
 }
 
 /* Saved as JSON arrays (smaller and quicker to read back than objects). */
-const FIELDS = { c: ['key', 'id', 'i', 'k', 'dob', 'pc', 'st', 'cf', 'on'], i: ['key', 'id', 'c', 't', 'f', 'fd', 'on'], f: ['key', 'id', 'c', 'd', 'done', 'iv', 'a', 'on'] };
+const FIELDS = { c: ['key', 'id', 'i', 'k', 'dob', 'pc', 'st', 'cf', 'on', 'tm'], r: ['key', 'id', 'c', 'to', 's', 'on'], i: ['key', 'id', 'c', 't', 'f', 'fd', 'on'], f: ['key', 'id', 'c', 'd', 'done', 'iv', 'a', 'on'] };
 const pack = (s) => [s.e, ...FIELDS[s.e].map((f) => s[f])];
 function unpack(a) {
   const out = { e: a[0] };
@@ -44,6 +51,7 @@ class CaseIndex {
   constructor() {
     this.entries = new Map();
     this.rev = -1;
+    this.team = null; // the phone's team (from the profile), for shared clients
     this.derived = null;
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
@@ -64,10 +72,11 @@ class CaseIndex {
 
   async load() {
     this.queue = [];
-    const [rev, saved] = await db().metas(['rev', 'caseload_index']);
+    const [rev, saved, profile] = await db().metas(['rev', 'caseload_index', 'profile']);
+    this.team = profile && profile.team ? profile.team.id : null;
     let entries = null;
     let at = rev || 0;
-    if (saved && saved.rev === at && typeof saved.list === 'string') {
+    if (saved && saved.rev === at && saved.v === INDEX_FORMAT && typeof saved.list === 'string') {
       try { entries = new Map(JSON.parse(saved.list).map((a) => { const s = unpack(a); return [s.key, s]; })); } catch (_) { entries = null; }
     }
     if (!entries) ({ entries, at } = await this.rebuild());
@@ -129,7 +138,7 @@ class CaseIndex {
     if (this.rev < 0 || this.queue) return;
     const rev = this.rev;
     const list = JSON.stringify([...this.entries.values()].map(pack));
-    await db().setMeta({ caseload_index: { rev, list } }).catch(() => {});
+    await db().setMeta({ caseload_index: { rev, list, v: INDEX_FORMAT } }).catch(() => {});
   }
 
   subscribe(fn) { this.subscribers.add(fn); return () => this.subscribers.delete(fn); }
@@ -143,9 +152,13 @@ class CaseIndex {
     const last = new Map();
     const linked = new Set();
     const follow = [];
+    const takenOn = new Set(); // clients another team shared, whose referral this team accepted
     for (const s of this.entries.values()) {
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
+      else if (s.e === 'r') {
+        if (s.to === this.team && TAKEN_ON.includes(s.s)) takenOn.add(s.c);
+      }
       else if (s.e === 'i') {
         if (s.c && (last.get(s.c) || 0) < s.t) last.set(s.c, s.t);
       } else if (s.e === 'f') {
@@ -162,7 +175,8 @@ class CaseIndex {
     const next = new Map();
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
     const rank = { overdue: 0, due: 1 };
-    const rows = clients.map((c) => {
+    const mine = (c) => c.tm == null || this.team == null || c.tm === this.team || takenOn.has(c.id);
+    const rows = clients.filter(mine).map((c) => {
       const followUp = next.get(c.id) || null;
       const state = followUpState(followUp);
       return {

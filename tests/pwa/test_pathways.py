@@ -21,6 +21,7 @@ from tests.pwa.test_pwa import (
     shot,
     sign_in,
     status,
+    wait_for_service_worker,
     wait_synced,
 )
 
@@ -53,6 +54,7 @@ def test_refer_offline_then_the_partner_accepts(
     sign_in(page, "custody")
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     wait_synced(page)
+    wait_for_service_worker(page)  # the shell is precached: the phone works offline
     cut_network(context)
     add_client(page, "RB", "1990-04-02", "male", "DH1")
     expect(page.get_by_text("Client added.")).to_be_visible()
@@ -92,6 +94,8 @@ def test_refer_offline_then_the_partner_accepts(
         sign_in(phone, "worker")
         expect(phone.get_by_role("heading", name="Caseload")).to_be_visible()
         wait_synced(phone)
+        # Referred, not yet taken on: in Referrals, not in the street team's caseload.
+        expect(phone.locator("#client-list")).not_to_contain_text("RB")
         phone.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
         incoming = phone.locator("#incoming")
         expect(incoming.get_by_text("RB")).to_be_visible()
@@ -107,6 +111,9 @@ def test_refer_offline_then_the_partner_accepts(
         expect(phone.get_by_role("heading", name="Pathway of RB")).to_be_visible()
         expect(phone.get_by_text("Accepted:")).to_be_visible()
         axe_check(phone, "pathway (receiving team)")
+        # Accepted: the client is in the street team's caseload too.
+        phone.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+        expect(phone.locator("#client-list")).to_contain_text("RB")
     finally:
         street.close()
     # The referring team sees the step at its next sync.

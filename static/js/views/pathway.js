@@ -9,9 +9,12 @@ import {
 } from './pathway-data.js';
 import { respondButtons } from './referrals.js';
 
-export const live = true;
+// Re-rendered after a sync that changed records, except its forms (never under the
+// worker's typing): set on each render.
+export let live = true;
 
 export async function render(ctx, [id], query) {
+  live = !(query.get('do') || query.get('episode'));
   const all = await clientPathway(id);
   const rec = all.client;
   if (!rec) {
