@@ -161,3 +161,35 @@ def test_the_bar_holds_every_screen_at_360px(page, world):
     expect(page.get_by_role("heading", name="Incoming referrals")).to_be_visible()
     no_horizontal_scroll(page, "referrals (team lead)")
     axe_check(page, "referrals (empty)")
+
+
+def test_a_diversion_episode_from_opening_to_its_outcome(app, page, world, screenshots):
+    from outreach.pathways.models import Episode
+
+    sign_in(page, "custody")
+    wait_synced(page)
+    add_client(page, "DV", "1999-01-05", "male", "DL1")
+    page.get_by_role("link", name="Refer and pathway").click()
+    page.get_by_role("link", name="Open a diversion episode").click()
+    expect(page.get_by_label("Scheme")).to_have_value("checkpoint")
+    page.get_by_label("Conditions (one a line)").fill("Attend an assessment\nComplete 4 sessions")
+    axe_check(page, "episode form")
+    no_horizontal_scroll(page, "episode form")
+    shot(page, screenshots, "episode-form")
+    page.get_by_role("button", name="Open episode").click()
+    expect(page.get_by_text("Diversion episode opened.")).to_be_visible()
+    page.get_by_role("link", name="Checkpoint · Open").click()
+    page.get_by_role("button", name="Record a session attended today").click()
+    page.get_by_label("Outcome").select_option("completed")
+    page.get_by_role("button", name="Save episode").click()
+    expect(page.get_by_text("Enter when the episode ended.").first).to_be_visible()
+    page.get_by_label("Ended on").fill(page.get_by_label("Start date").input_value())
+    page.get_by_role("button", name="Save episode").click()
+    expect(page.get_by_text("Episode saved.")).to_be_visible()
+    expect(page.get_by_text("Checkpoint · Completed")).to_be_visible()
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+    with app.app_context():
+        episode = db.session.scalars(select(Episode)).one()
+        assert episode.outcome == "completed" and len(episode.sessions) == 1
+        assert episode.conditions == ["Attend an assessment", "Complete 4 sessions"]
