@@ -154,13 +154,35 @@ def test_declining_needs_a_reason(app, browser, live_server, page, world):
         street.close()
 
 
-def test_the_bar_holds_every_screen_at_360px(page, world):
+def test_a_lead_sees_what_waits_too_long_and_the_bar_holds_every_screen(app, page, world):
+    from datetime import UTC, date, datetime, timedelta
+
+    from tests.factories import make_clients
+    from tests.pathways.helpers import make_episode, make_referral
+
+    make_agreement(app, world)
+    with app.app_context():
+        (custody,) = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)
+        (street,) = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)
+        long_ago = datetime.now(UTC) - timedelta(days=3)
+        make_referral(custody, world.team_ids["street"], long_ago)
+        make_episode(
+            street,
+            date.today() - timedelta(days=30),
+            planned_end_on=date.today(),
+            next_session_on=date.today() - timedelta(days=2),
+        )
     sign_in(page, "lead")
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
     expect(page.get_by_role("heading", name="Incoming referrals")).to_be_visible()
+    expect(page.locator("#incoming").get_by_text("Waiting too long")).to_be_visible()
+    attention = page.locator("#episodes-attention")
+    expect(attention.get_by_text("Due to end")).to_be_visible()
+    expect(attention.get_by_text("Session overdue")).to_be_visible()
     no_horizontal_scroll(page, "referrals (team lead)")
-    axe_check(page, "referrals (empty)")
+    axe_check(page, "referrals (team lead)")
 
 
 def test_a_diversion_episode_from_opening_to_its_outcome(app, page, world, screenshots):
