@@ -33,7 +33,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
+from outreach.core.db import on_postgres
 from outreach.core.extensions import db
+from outreach.pathways import measures_sql
 from outreach.pathways.models import ClientLink, Episode, Referral
 from outreach.people.models import Client
 
@@ -90,6 +92,12 @@ def pathway_weeks(
     if not area_ids or not weeks:
         return out
     bounds = [week_bounds(w, tz) for w in weeks]
+    if on_postgres():
+        measures_sql.referral_measures(
+            out, area_ids, measures_sql.Buckets(weeks, bounds), WINDOW_DAYS
+        )
+        measures_sql.episode_measures(out, area_ids, weeks)
+        return out
     starts = [b[0] for b in bounds]
     lo, hi = bounds[0][0], bounds[-1][1]
 
@@ -168,34 +176,60 @@ def referral_cohorts(
 ) -> dict[date, dict[int, dict[str, int | None]]]:
     """For each week (by its first day) and area: `referred` (referrals sent that week)
     and `entered_N_weeks` (of those, how many reached treatment entry within N weeks of
-    being sent), None while the window has not passed for the whole cohort."""
-    out: dict[date, dict[int, dict[str, int | None]]] = {}
-    r = Referral
-    for first_day in first_days:
-        start, end = week_bounds(first_day, tz)
-        week: dict[int, dict[str, int | None]] = {
-            a: {"referred": 0, **{f"entered_{n}_weeks": 0 for n in COHORT_WEEKS}} for a in area_ids
-        }
-        rows = db.session.execute(
-            select(r.area_id, r.sent_at, r.treatment_entry_at).where(
-                r.area_id.in_(list(area_ids)),
-                r.deleted_at.is_(None),
-                _in(r.sent_at, start, end),
-            )
+    being sent), None while the window has not passed for the whole cohort. One read of
+    the referrals sent in any of the weeks."""
+    weeks = sorted(set(first_days))
+    keys = ("referred", *(f"entered_{n}_weeks" for n in COHORT_WEEKS))
+    out: dict[date, dict[int, dict[str, int | None]]] = {
+        w: {a: dict.fromkeys(keys, 0) for a in area_ids} for w in weeks
+    }
+    if not area_ids or not weeks:
+        return out
+    bounds = [week_bounds(w, tz) for w in weeks]
+    if on_postgres():
+        measures_sql.cohort_measures(
+            out, area_ids, measures_sql.Buckets(weeks, bounds), COHORT_WEEKS
         )
-        for area_id, sent, entry in rows:
-            figures = week[area_id]
-            figures["referred"] = (figures["referred"] or 0) + 1
-            for n in COHORT_WEEKS:
-                if entry is not None and sent is not None and entry - sent <= timedelta(weeks=n):
-                    key = f"entered_{n}_weeks"
-                    figures[key] = (figures[key] or 0) + 1
+    else:
+        _cohorts_in_python(out, area_ids, weeks, bounds)
+    for w, (_start, end) in zip(weeks, bounds, strict=True):
         for n in COHORT_WEEKS:  # windows still open for part of the cohort: not known yet
             if end + timedelta(weeks=n) > now:
-                for figures in week.values():
+                for figures in out[w].values():
                     figures[f"entered_{n}_weeks"] = None
-        out[first_day] = week
     return out
+
+
+def _cohorts_in_python(
+    out: dict[date, dict[int, dict[str, int | None]]],
+    area_ids: Sequence[int],
+    weeks: list[date],
+    bounds: list[tuple[datetime, datetime]],
+) -> None:
+    starts = [b[0] for b in bounds]
+    r = Referral
+    rows = db.session.execute(
+        select(r.area_id, r.sent_at, r.treatment_entry_at).where(
+            r.area_id.in_(list(area_ids)),
+            r.deleted_at.is_(None),
+            _in(r.sent_at, bounds[0][0], bounds[-1][1]),
+        )
+    )
+    windows = [(n, timedelta(weeks=n)) for n in COHORT_WEEKS]
+    for area_id, sent, entry in rows:
+        if sent is None:
+            continue
+        i = bisect.bisect_right(starts, sent) - 1
+        if i < 0 or sent >= bounds[i][1]:
+            continue
+        figures = out[weeks[i]][area_id]
+        figures["referred"] = (figures["referred"] or 0) + 1
+        if entry is None:
+            continue
+        for n, window in windows:
+            if entry - sent <= window:
+                key = f"entered_{n}_weeks"
+                figures[key] = (figures[key] or 0) + 1
 
 
 def linked_new_clients(
