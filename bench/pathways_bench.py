@@ -33,7 +33,7 @@ from sqlalchemy import func, select, text
 from bench.common import ensure_database
 from bench.report_bench import generate, timed, vacuum
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/h_path_bench"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_pathways_bench"
 EPISODES_PER_REFERRALS = 10  # one episode per ten referrals
 
 
@@ -139,7 +139,7 @@ def add_referrals(db, count: int, last_week_end) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("OUTREACH_BENCH_DATABASE_URL"))
+    parser.add_argument("--database-url", default=os.environ.get("OUTREACH_DATABASE_URL"))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--referrals", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
