@@ -7,6 +7,10 @@ import { today } from './ui.js';
 const db = () => self.Outreach.db;
 const CHUNK = 2000; // records per read when the index is rebuilt from the store
 const SAVE_AFTER_MS = 1000; // the index is saved this long after the last change
+const INDEX_FORMAT = 2; // a saved index of another format is rebuilt
+// A client another team shared with this one (a referral) is in this team's caseload once
+// the team has taken the referral on (DESIGN §5b); until then it is only in Referrals.
+const TAKEN_ON = ['accepted', 'first_contact', 'treatment_entry'];
 
 export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data.deleted_at);
 
@@ -16,7 +20,7 @@ export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data
    loops over 25,000 of them stay fast); each kind fills its own fields. */
 class Entry {
   constructor(e, id, on) {
-    this.e = e; // c(lient), i(ntervention), f(ollow-up)
+    this.e = e; // c(lient), i(ntervention), f(ollow-up), r(eferral)
     this.key = ENTITY[e] + ':' + id;
     this.id = id;
     this.on = on; // live (not deleted or removed)
@@ -34,12 +38,15 @@ class Entry {
     this.pc = '';
     this.st = ''; // client: sync status (pending, rejected)
     this.cf = 0; // client: changed on the server
+    this.tm = null; // client: its team (another team's: shared through a referral)
+    this.to = null; // referral: the team it was sent to
+    this.s = ''; // referral: its status
   }
 }
-const ENTITY = { c: 'client', i: 'intervention', f: 'follow_up' };
-const KIND = { client: 'c', intervention: 'i', follow_up: 'f' };
+const ENTITY = { c: 'client', i: 'intervention', f: 'follow_up', r: 'referral' };
+const KIND = { client: 'c', intervention: 'i', follow_up: 'f', referral: 'r' };
 // Saved as JSON arrays of each kind's own fields (small, quick to read back).
-const FIELDS = { c: ['i', 'k', 'dob', 'pc', 'st', 'cf'], i: ['c', 't', 'f', 'fd'], f: ['c', 'd', 'done', 'iv', 'a'] };
+const FIELDS = { c: ['i', 'k', 'dob', 'pc', 'st', 'cf', 'tm'], i: ['c', 't', 'f', 'fd'], f: ['c', 'd', 'done', 'iv', 'a'], r: ['c', 'to', 's'] };
 
 /* Run for every record written, so: small. */
 function summarise(rec) {
@@ -54,12 +61,17 @@ function summarise(rec) {
     x.pc = d.postcode_district || '';
     x.st = rec.status || '';
     x.cf = rec.conflict && rec.conflict.length ? 1 : 0;
+    x.tm = d.team_id ?? null;
   } else if (kind === 'i') {
     const t = d.occurred_at ? Date.parse(d.occurred_at) : NaN;
     x.c = d.client_id || '';
     x.t = isNaN(t) ? 0 : t;
     x.f = d.follow_up_on || '';
     x.fd = d.follow_up_done ? 1 : 0;
+  } else if (kind === 'r') {
+    x.c = d.client_id || '';
+    x.to = d.to_team_id ?? null;
+    x.s = d.status || '';
   } else {
     x.c = d.client_id || '';
     x.d = d.due_on || '';
@@ -130,6 +142,7 @@ class CaseIndex {
     this.parts = Array.from({ length: BUCKETS }, () => new Map());
     this.dirty = new Set();
     this.rev = -1;
+    this.team = null; // the phone's team (from the profile), for shared clients
     this.derived = null;
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
@@ -156,8 +169,10 @@ class CaseIndex {
      applied. Without a saved index (or a stale one), every record is read. */
   async load() {
     this.queue = [];
+    const profile = await db().getMeta('profile');
+    this.team = profile && profile.team ? profile.team.id : null;
     const { rev, values: [head, ...rowParts] } = await db().cached(['caseload', ...ROW_NAMES]);
-    const valid = head && head.rev === rev;
+    const valid = head && head.rev === rev && head.v === INDEX_FORMAT;
     if (valid && head.day === today() && strings(rowParts)) {
       try {
         this.derived = restore(head, rowParts);
@@ -183,7 +198,7 @@ class CaseIndex {
   /* The saved entries, if they are still those of the index saved at `rev`. */
   async saved(rev) {
     const { values: [head, ...lists] } = await db().cached(['caseload', ...BUCKET_NAMES]);
-    if (!head || head.rev !== rev || !strings(lists)) return null;
+    if (!head || head.rev !== rev || head.v !== INDEX_FORMAT || !strings(lists)) return null;
     const parts = [];
     try {
       for (const list of lists) {
@@ -276,7 +291,7 @@ class CaseIndex {
     const taken = [...this.dirty];
     this.dirty.clear();
     const { day, rows, follow } = this.derive();
-    const values = { caseload: { rev, day, follow: JSON.stringify(follow.map(packFollow)) } };
+    const values = { caseload: { rev, day, v: INDEX_FORMAT, follow: JSON.stringify(follow.map(packFollow)) } };
     const size = Math.ceil(rows.length / ROW_PARTS);
     ROW_NAMES.forEach((name, i) => { values[name] = JSON.stringify(rows.slice(i * size, (i + 1) * size).map(packRow)); });
     for (let i = 0; i < taken.length; i++) {
@@ -299,10 +314,13 @@ class CaseIndex {
     const last = new Map();
     const linked = new Set();
     const follow = [];
+    const takenOn = new Set(); // clients another team shared, whose referral this team took on
     for (const part of this.parts) for (const s of part.values()) {
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
-      else if (s.e === 'i') {
+      else if (s.e === 'r') {
+        if (s.to === this.team && TAKEN_ON.includes(s.s)) takenOn.add(s.c);
+      } else if (s.e === 'i') {
         if (s.c && (last.get(s.c) || 0) < s.t) last.set(s.c, s.t);
       } else if (s.e === 'f') {
         if (s.iv) linked.add(s.iv);
@@ -317,7 +335,8 @@ class CaseIndex {
     follow.sort((a, b) => (a.due_on < b.due_on ? -1 : a.due_on > b.due_on ? 1 : 0));
     const next = new Map();
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
-    const rows = clients.map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
+    const mine = (c) => c.tm == null || this.team == null || c.tm === this.team || takenOn.has(c.id);
+    const rows = clients.filter(mine).map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
     rows.sort((a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0));
     this.derived = { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
     return this.derived;
