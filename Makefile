@@ -58,6 +58,7 @@ bench: setup-test
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/caseload_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/pathways_bench.py
 
 sample-report: demo
 	$(FLASK) outreach reports preview --out sample-report.pdf

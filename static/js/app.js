@@ -37,7 +37,7 @@ async function route() {
   const ticket = ++state.rendering;
   const { path, args, query } = parseHash();
   const lock = await vault.status().catch(() => ({ state: 'none' }));
-  if (lock.state === 'locked' || lock.state === 'needs-pin') {
+  if ((lock.state === 'locked' && !state.signInAsked) || lock.state === 'needs-pin') {
     state.profile = null;
     return show(await import('./views/lock.js'), { args, query, mode: lock.state }, ticket, 'lock');
   }
@@ -220,6 +220,9 @@ export async function runSync(reason) {
   let outcome;
   try {
     outcome = await sync.run(reason);
+  } catch (e) {
+    if (!e.locked) throw e;
+    outcome = 'locked'; // locked while it ran: the next unlock syncs again
   } finally {
     state.syncing = false;
   }
@@ -296,6 +299,7 @@ function iosHint() {
 
 /* Locked: nothing personal stays in the DOM, then the lock screen. */
 function blank() {
+  db.forget();
   state.profile = null;
   state.view = null;
   $('main').replaceChildren();
@@ -309,7 +313,11 @@ function blank() {
 }
 
 vault.on((type) => {
-  if (type === 'unlocked') { state.signInAsked = false; return; }
+  if (type === 'unlocked' || type === 'unlocked-pin') {
+    state.signInAsked = false;
+    if (type === 'unlocked-pin') runSync('start'); // a sign-in syncs by itself
+    return;
+  }
   blank();
   if (type === 'locked') api.emit('lock-all', {});
   route();

@@ -27,17 +27,8 @@ from tests.pwa.conftest import PHONE
 pytestmark = pytest.mark.browser
 
 SYNCED = "All changes synced"
-IDB_RECORDS = """() => new Promise((resolve, reject) => {
-  const r = indexedDB.open('outreach');
-  r.onsuccess = () => {
-    const db = r.result;
-    if (!db.objectStoreNames.contains('records')) { db.close(); return resolve([]); }
-    const q = db.transaction('records').objectStore('records').getAll();
-    q.onsuccess = () => { db.close(); resolve(q.result); };
-    q.onerror = () => reject(q.error);
-  };
-  r.onerror = () => reject(r.error);
-})"""
+# The phone's records as the app reads them (opened with its data key: it is unlocked).
+IDB_RECORDS = """() => self.Outreach.db.tx('records', 'readonly', (s) => s.records.getAll())"""
 
 
 @pytest.fixture
