@@ -15,7 +15,7 @@ from outreach.core.extensions import db
 from outreach.people.models import Client
 from tests.conftest import need
 from tests.factories import make_clients, make_interventions
-from tests.pwa.test_pwa import SYNCED, sign_in, status
+from tests.pwa.test_pwa import SYNCED, sign_in, status, unlock
 
 pytestmark = pytest.mark.browser
 
@@ -187,6 +187,7 @@ def test_reopening_searching_and_opening_a_client_never_read_every_record(page, 
 
     page.add_init_script(COUNT_READS)
     page.reload()
+    unlock(page)
     expect(caseload_count(page)).to_have_text("1,200 clients")
     expect(rows(page)).to_have_count(PAGE)
     page.get_by_label("Search clients").fill("zed")

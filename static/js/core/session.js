@@ -26,7 +26,18 @@ export async function signIn(email, password) {
     });
     if (held && held.unreported) await vault.takeUnreported();
     const userId = body.user.id;
-    const { outcome } = await vault.adopt(userId, body.device_key);
+    // Another tab may have saved a record while the request was out: look again, and take
+    // the new key in the same breath (a writer holding the old key is refused from then).
+    const { outcome, refused } = await db.exclusive(async () => {
+      const owner = await db.getMeta('user_id');
+      const nowWaiting = await db.outboxCount();
+      if (nowWaiting > 0 && owner != null && owner !== userId) return { refused: nowWaiting };
+      return vault.adopt(userId, body.device_key);
+    });
+    if (refused) {
+      await endSession(body.access_token);
+      throw new api.ApiError(409, { message: 'another worker' });
+    }
     if (outcome === 'fresh') await startAfresh(previous === userId && waiting > 0);
     await db.setMeta({ access_token: body.access_token, refresh_token: body.refresh_token, user_id: userId });
     api.emit('session', { user_id: userId, kid: vault.keyId() });
@@ -37,10 +48,20 @@ export async function signIn(email, password) {
   });
 }
 
+/* End a session the phone will not use (refused locally after the server's yes). */
+async function endSession(accessToken) {
+  try {
+    await fetch('/api/v1/auth/logout', { method: 'POST', cache: 'no-store', credentials: 'omit', headers: { Authorization: 'Bearer ' + accessToken } });
+  } catch (_) { /* offline: the tokens are never stored, so they are never used */ }
+}
+
 /* A new data key: what the phone held under the old one can no longer be read (another
    worker's synced records, or this worker's after the device's secrets were destroyed). */
 async function startAfresh(sameWorkerWaiting) {
-  if (sameWorkerWaiting && await db.migratePlain?.()) return; // records stored before the lock
+  if (sameWorkerWaiting) {
+    // This worker's records stored in clear before the lock came: seal them, lose nothing.
+    try { await db.sealPlain(); return; } catch (_) { /* sealed under a key that is gone */ }
+  }
   const deviceId = await db.getMeta('device_id');
   await db.wipe();
   await db.setMeta({ device_id: deviceId });
@@ -68,10 +89,11 @@ export async function signOut() {
 }
 
 async function keepOnlyWaiting() {
-  await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
+  await db.tx(['records', 'outbox', 'meta', 'cache'], 'readwrite', async (s) => {
     const keep = new Set((await db.req(s.outbox.getAll())).map((e) => e.key));
     for (const k of await db.req(s.records.getAllKeys())) if (!keep.has(k)) s.records.delete(k);
     for (const k of await db.req(s.meta.getAllKeys())) if (!CLEAR_META.includes(k)) s.meta.delete(k);
+    for (const k of await db.req(s.cache.getAllKeys())) s.cache.delete(k);
   });
 }
 

@@ -239,7 +239,7 @@
       dataKey = dk;
       keyId = v.kid;
       await update((cur) => (cur && cur.failures ? Object.assign({}, cur, { failures: 0 }) : undefined));
-      emit('unlocked');
+      emit('unlocked-pin');
       return { ok: true };
     }
     v = await update((cur) => {
