@@ -30,8 +30,9 @@ migrate: setup
 demo: migrate
 	$(FLASK) outreach demo
 
+# `make run PORT=8000`; on the network with HTTPS (a phone): `make run HOST=0.0.0.0 CERT=x.pem KEY=x-key.pem`
 run: demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT) $(if $(CERT),--cert $(CERT) --key $(KEY))
 
 # Tests run in parallel (one database per worker); the few marked `serial` (they restart
 # the database server) run alone afterwards.
@@ -57,6 +58,7 @@ bench: setup-test
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/caseload_bench.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/pathways_bench.py
 
 sample-report: demo
 	$(FLASK) outreach reports preview --out sample-report.pdf

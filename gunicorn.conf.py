@@ -45,6 +45,18 @@ def on_exit(server):
     shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
 
 
+def on_starting(server):
+    """Refuse to start production with several workers each keeping its own rate-limit
+    counts (memory://): say so at start-up, before any worker runs."""
+    from outreach.core.config import check_shared_limits
+
+    check_shared_limits(
+        os.environ.get("OUTREACH_ENV"),
+        os.environ.get("OUTREACH_RATELIMIT_STORAGE_URL"),
+        int(server.cfg.workers),
+    )
+
+
 def post_worker_init(worker):
     """After the app is loaded in a worker: its hundreds of thousands of long-lived objects
     (models, schemas, compiled statements) leave the garbage collector's view, and young

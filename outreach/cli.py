@@ -23,9 +23,17 @@ def _fail(exc: ApiError) -> None:
 
 @outreach_cli.command("demo")
 def demo_command() -> None:
-    """Load the demo world (once; running it again changes nothing)."""
+    """Load the demo world (once; running it again changes nothing). Refused in
+    production: its accounts share one published password."""
+    from flask import current_app
+
     from outreach.demo import load_demo
 
+    if current_app.config["OUTREACH_ENV"] == "production":
+        raise click.ClickException(
+            "The demo loader does not run in production (OUTREACH_ENV=production): its "
+            "accounts share a published password."
+        )
     if load_demo():
         click.echo("Demo data loaded. Every demo password is 'outreach-demo'.")
     else:

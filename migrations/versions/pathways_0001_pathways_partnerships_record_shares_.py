@@ -2,13 +2,13 @@
 
 Partnerships (data-sharing agreements between teams), `record_share` (a record another
 team's phones hold too), the client's consent to share (when, by whom), the synced
-`referral` and `episode` tables, and `client_link` (one person recorded by two partner
-teams, confirmed by a lead) (DESIGN §5b). New tables and nullable columns only: no
-existing row changes.
+`referral` and `episode` tables with an index per step time for the weekly measures, and
+`client_link` (one person recorded by two partner teams, confirmed by a lead)
+(DESIGN §5b). New tables and nullable columns only: no existing row changes.
 
 Revision ID: pathways_0001
 Revises: d15c105e0001
-Create Date: 2026-12-06 17:34:27.070281
+Create Date: 2026-12-06 18:28:48.671309
 
 """
 from alembic import op
@@ -109,6 +109,7 @@ def upgrade():
     )
     with op.batch_alter_table('episode', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_episode_client_id'), ['client_id'], unique=False)
+        batch_op.create_index('ix_episode_ended', ['ended_on'], unique=False)
         batch_op.create_index('ix_episode_started', ['started_on', 'area_id'], unique=False)
         batch_op.create_index('ix_episode_team_end', ['team_id', 'planned_end_on'], unique=False)
 
@@ -151,10 +152,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referral'))
     )
     with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.create_index('ix_referral_accepted', ['accepted_at'], unique=False)
         batch_op.create_index('ix_referral_client', ['client_id'], unique=False)
+        batch_op.create_index('ix_referral_first_contact', ['first_contact_at'], unique=False)
         batch_op.create_index('ix_referral_sent', ['sent_at', 'area_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referral_team_id'), ['team_id'], unique=False)
         batch_op.create_index('ix_referral_to_team_status', ['to_team_id', 'status'], unique=False)
+        batch_op.create_index('ix_referral_treatment_entry', ['treatment_entry_at'], unique=False)
 
     with op.batch_alter_table('client', schema=None) as batch_op:
         batch_op.add_column(sa.Column('consent_to_share', sa.Boolean(), nullable=True))
@@ -172,15 +176,19 @@ def downgrade():
         batch_op.drop_column('consent_to_share')
 
     with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_index('ix_referral_treatment_entry')
         batch_op.drop_index('ix_referral_to_team_status')
         batch_op.drop_index(batch_op.f('ix_referral_team_id'))
         batch_op.drop_index('ix_referral_sent')
+        batch_op.drop_index('ix_referral_first_contact')
         batch_op.drop_index('ix_referral_client')
+        batch_op.drop_index('ix_referral_accepted')
 
     op.drop_table('referral')
     with op.batch_alter_table('episode', schema=None) as batch_op:
         batch_op.drop_index('ix_episode_team_end')
         batch_op.drop_index('ix_episode_started')
+        batch_op.drop_index('ix_episode_ended')
         batch_op.drop_index(batch_op.f('ix_episode_client_id'))
 
     op.drop_table('episode')

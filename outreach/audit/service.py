@@ -78,17 +78,24 @@ def events_query(
     action: str | None = None,
     entity: str | None = None,
     record_id: str | None = None,
+    address: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Select:
-    """The audit events that pass the filters, newest first."""
+    """The audit events that pass the filters, newest first. `action` ending in `*` is a
+    prefix (`read.*`: every audited read of personal data)."""
     stmt = select(AuditEvent)
     if actor_id is not None:
         stmt = stmt.where(AuditEvent.actor_id == actor_id)
     if device_id is not None:
         stmt = stmt.where(AuditEvent.device_id == device_id)
-    if action:
+    if action and action.endswith("*"):
+        prefix = action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(AuditEvent.action.like(prefix + "%", escape="\\"))
+    elif action:
         stmt = stmt.where(AuditEvent.action == action)
+    if address:
+        stmt = stmt.where(AuditEvent.address == address)
     if entity:
         stmt = stmt.where(AuditEvent.entity == entity)
     if record_id:

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from outreach.core.schemas import Text
+from outreach.core.schemas import JsonBoolean, Text
 
 
 class LoginSchema(Schema):
@@ -70,7 +70,7 @@ class LoginResponseSchema(TokenPairSchema):
 
 class PinFailuresSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
-    key_forgotten = fields.Boolean(load_default=False)
+    key_forgotten = JsonBoolean(load_default=False)
 
 
 class LockEventSchema(Schema):
@@ -79,4 +79,4 @@ class LockEventSchema(Schema):
     user_name = Text(allow_none=True)
     device_id = fields.UUID(allow_none=True)
     count = fields.Integer(allow_none=True)
-    key_forgotten = fields.Boolean(allow_none=True)
+    key_forgotten = JsonBoolean(allow_none=True)

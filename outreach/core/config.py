@@ -27,7 +27,7 @@ def load_config(overrides: dict | None = None) -> dict:
     env = os.environ
     database_url = env.get("OUTREACH_DATABASE_URL") or (f"sqlite:///{INSTANCE_DIR / 'outreach.db'}")
     cfg: dict = {
-        "OUTREACH_ENV": env.get("OUTREACH_ENV", "development"),
+        "OUTREACH_ENV": environment_name(env.get("OUTREACH_ENV")),
         "SECRET_KEY": env.get("OUTREACH_SECRET_KEY", DEV_SECRET),
         "JWT_SECRET_KEY": env.get("OUTREACH_JWT_SECRET", DEV_SECRET),
         "MATCH_KEY_SECRET": env.get("OUTREACH_MATCH_KEY_SECRET")
@@ -118,14 +118,61 @@ def load_config(overrides: dict | None = None) -> dict:
     return cfg
 
 
+PRODUCTION_NAMES = frozenset({"production", "prod", "live"})
+DEVELOPMENT_NAMES = frozenset({"development", "dev", "test", "testing", "local", ""})
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 8
+
+
+def environment_name(value: str | None) -> str:
+    """OUTREACH_ENV, read case-insensitively: `production` (also `Production`, `prod`,
+    `live`) or `development`. Anything else is refused rather than guessed (a typo must
+    never start production with development secrets)."""
+    name = (value or "").strip().lower()
+    if name in PRODUCTION_NAMES:
+        return "production"
+    if name in DEVELOPMENT_NAMES:
+        return "development"
+    raise ConfigError(f"OUTREACH_ENV must be production or development, not {value!r}")
+
+
+def secret_problem(value: str) -> str | None:
+    """Why `value` is too weak to be a production secret, or None."""
+    if value == DEV_SECRET:
+        return "is the development value"
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"is shorter than {SECRET_MIN_LENGTH} characters"
+    if len(set(value)) < SECRET_MIN_DISTINCT:
+        return f"has fewer than {SECRET_MIN_DISTINCT} different characters"
+    for period in range(1, len(value) // 2 + 1):
+        if value == (value[:period] * (len(value) // period + 1))[: len(value)]:
+            return "repeats a short pattern"
+    return None
+
+
 def check_config(cfg: dict) -> None:
-    """Refuse to run production with development secrets."""
-    if cfg.get("OUTREACH_ENV") != "production":
+    """Refuse to run production with development or weak secrets."""
+    if environment_name(cfg.get("OUTREACH_ENV")) != "production":
         return
     for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MATCH_KEY_SECRET", "DEVICE_KEY_SECRET"):
-        value = cfg.get(key) or ""
-        if value == DEV_SECRET or len(value) < 32:
+        problem = secret_problem(str(cfg.get(key) or ""))
+        if problem:
             raise ConfigError(
-                f"{key} must be set to a random value of at least 32 characters "
+                f"{key} {problem}: set it to a random value of at least {SECRET_MIN_LENGTH} "
+                "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
                 "when OUTREACH_ENV=production"
             )
+
+
+def check_shared_limits(env_name: str | None, storage_uri: str | None, workers: int) -> None:
+    """Rate limits (sign-in above all) must be shared by every web worker: production
+    with more than one gunicorn worker refuses the per-process `memory://` storage
+    (`gunicorn.conf.py` calls this when it starts)."""
+    if environment_name(env_name) != "production" or workers <= 1:
+        return
+    if (storage_uri or "memory://").strip().lower().startswith("memory://"):
+        raise ConfigError(
+            f"OUTREACH_RATELIMIT_STORAGE_URL is memory:// with {workers} gunicorn workers: "
+            "each worker would count sign-in failures on its own. Set it to Redis "
+            "(e.g. redis://127.0.0.1:6379/0) or run one worker (OUTREACH_WEB_WORKERS=1)."
+        )

@@ -15,7 +15,9 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from outreach.auth.throttle import forget_old
 from outreach.core.extensions import db
+from outreach.core.types import utcnow
 from outreach.reports.delivery import deliver_due
 from outreach.reports.releases import release_due
 from outreach.retention.service import apply_retention
@@ -49,6 +51,9 @@ def retain() -> None:
     """Data retention (idempotent: anonymised clients are not selected again)."""
     result = apply_retention(years=current_app.config["RETENTION_YEARS"])
     log.info("retention: %s clients anonymised", result.clients)
+    forgotten = forget_old(utcnow())  # sign-in failure counts of pairs quiet for a day
+    db.session.commit()
+    log.info("retention: %s sign-in throttle counts forgotten", forgotten)
 
 
 def build_scheduler(app: Flask, retry_minutes: int) -> BlockingScheduler:

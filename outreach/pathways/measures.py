@@ -24,6 +24,7 @@ the episode. Deleted records are not counted.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +33,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 
+from outreach.core.db import on_postgres
 from outreach.core.extensions import db
+from outreach.pathways import measures_sql
 from outreach.pathways.models import ClientLink, Episode, Referral
 from outreach.people.models import Client
 
@@ -71,76 +74,98 @@ def pathway_counts(
 ) -> dict[int, dict[str, Any]]:
     """Each area's pathway measures for the week starting `first_day` (every area of
     `area_ids` present, zeros included)."""
-    start, end = week_bounds(first_day, tz)
-    out: dict[int, dict[str, Any]] = {
-        a: dict.fromkeys(COUNTS, 0) | {"median_days_to_first_contact": None} for a in area_ids
+    return pathway_weeks(area_ids, [first_day], tz)[first_day]
+
+
+def pathway_weeks(
+    area_ids: Sequence[int], first_days: Sequence[date], tz: str = "Europe/London"
+) -> dict[date, dict[int, dict[str, Any]]]:
+    """The measures of several weeks (by first day) at once: one read of the referrals
+    and one of the episodes whose steps fall in any of the weeks, counted in Python (a
+    report's twelve weeks cost one query each, not twelve). Day arithmetic is done in
+    Python too: SQLite and PostgreSQL share no interval arithmetic on aware columns."""
+    weeks = sorted(set(first_days))
+    out: dict[date, dict[int, dict[str, Any]]] = {
+        w: {a: dict.fromkeys(COUNTS, 0) | {"median_days_to_first_contact": None} for a in area_ids}
+        for w in weeks
     }
-    if not area_ids:
+    if not area_ids or not weeks:
         return out
+    bounds = [week_bounds(w, tz) for w in weeks]
+    if on_postgres():
+        measures_sql.referral_measures(
+            out, area_ids, measures_sql.Buckets(weeks, bounds), WINDOW_DAYS
+        )
+        measures_sql.episode_measures(out, area_ids, weeks)
+        return out
+    starts = [b[0] for b in bounds]
+    lo, hi = bounds[0][0], bounds[-1][1]
+
+    def week_of(at: datetime | None) -> date | None:
+        if at is None or not lo <= at < hi:
+            return None
+        n = bisect.bisect_right(starts, at) - 1
+        return weeks[n] if n >= 0 and at < bounds[n][1] else None
+
     r = Referral
-    live = and_(r.area_id.in_(list(area_ids)), r.deleted_at.is_(None))
-    made, accepted = _in(r.sent_at, start, end), _in(r.accepted_at, start, end)
+    steps = (r.sent_at, r.accepted_at, r.first_contact_at, r.treatment_entry_at)
     rows = db.session.execute(
-        select(
-            r.area_id,
-            func.count().filter(made),
-            func.count().filter(accepted),
+        select(r.area_id, r.client_id, *steps).where(
+            r.area_id.in_(list(area_ids)),
+            r.deleted_at.is_(None),
+            or_(*(_in(column, lo, hi) for column in steps)),
         )
-        .where(live, or_(made, accepted))
-        .group_by(r.area_id)
     )
-    for area_id, n_made, n_accepted in rows:
-        out[area_id]["referrals_made"] = n_made
-        out[area_id]["referrals_accepted"] = n_accepted
-    days: dict[int, list[float]] = {}
-    for area_id, sent, contact in db.session.execute(
-        select(r.area_id, r.sent_at, r.first_contact_at).where(
-            live, _in(r.first_contact_at, start, end)
-        )
-    ):
-        if sent is not None and contact is not None:
-            days.setdefault(area_id, []).append(max((contact - sent).total_seconds(), 0) / DAY)
-    for area_id, values in days.items():
-        out[area_id]["first_contacts"] = len(values)
-        out[area_id]["median_days_to_first_contact"] = round(statistics.median(values), 1)
-    # Day arithmetic in Python: the week's treatment entries are few, and SQLite and
-    # PostgreSQL do not share interval arithmetic on timezone-aware columns.
-    entered: dict[int, set[Any]] = {}
+    days: dict[tuple[date, int], list[float]] = {}
+    entered: dict[tuple[date, int], set[Any]] = {}
     window = timedelta(days=WINDOW_DAYS)
-    for area_id, client_id, sent, entry in db.session.execute(
-        select(r.area_id, r.client_id, r.sent_at, r.treatment_entry_at).where(
-            live, _in(r.treatment_entry_at, start, end)
-        )
-    ):
-        if sent is not None and entry is not None and entry - sent <= window:
-            entered.setdefault(area_id, set()).add(client_id)
-    for area_id, people in entered.items():
-        out[area_id]["treatment_within_21_days"] = len(people)
-    _episode_counts(out, list(area_ids), first_day)
+    for area_id, client_id, sent, accepted, contact, entry in rows:
+        if (w := week_of(sent)) is not None:
+            out[w][area_id]["referrals_made"] += 1
+        if (w := week_of(accepted)) is not None:
+            out[w][area_id]["referrals_accepted"] += 1
+        if (w := week_of(contact)) is not None and sent is not None and contact is not None:
+            days.setdefault((w, area_id), []).append(max((contact - sent).total_seconds(), 0) / DAY)
+        w = week_of(entry)
+        if w is not None and sent is not None and entry is not None and entry - sent <= window:
+            entered.setdefault((w, area_id), set()).add(client_id)
+    for (w, area_id), values in days.items():
+        out[w][area_id]["first_contacts"] = len(values)
+        out[w][area_id]["median_days_to_first_contact"] = round(statistics.median(values), 1)
+    for (w, area_id), people in entered.items():
+        out[w][area_id]["treatment_within_21_days"] = len(people)
+    _episode_counts(out, list(area_ids), weeks)
     return out
 
 
-def _episode_counts(out: dict[int, dict[str, Any]], area_ids: list[int], first: date) -> None:
+def _episode_counts(
+    out: dict[date, dict[int, dict[str, Any]]], area_ids: list[int], weeks: list[date]
+) -> None:
     e = Episode
-    last = first + timedelta(days=6)
-    started = e.started_on.between(first, last)
-    ended = e.ended_on.between(first, last)
+    first, last = weeks[0], weeks[-1] + timedelta(days=6)
+
+    def week_of(day: date | None) -> date | None:
+        if day is None or not first <= day <= last:
+            return None
+        monday = weeks[bisect.bisect_right(weeks, day) - 1]
+        return monday if day <= monday + timedelta(days=6) else None
+
     rows = db.session.execute(
-        select(
-            e.area_id,
-            func.count().filter(started),
-            func.count().filter(and_(ended, e.outcome == "completed")),
-            func.count().filter(and_(ended, e.outcome == "not_completed")),
-            func.count().filter(and_(ended, e.outcome == "withdrawn")),
+        select(e.area_id, e.started_on, e.ended_on, e.outcome).where(
+            e.area_id.in_(area_ids),
+            e.deleted_at.is_(None),
+            or_(e.started_on.between(first, last), e.ended_on.between(first, last)),
         )
-        .where(e.area_id.in_(area_ids), e.deleted_at.is_(None), or_(started, ended))
-        .group_by(e.area_id)
     )
-    for area_id, n_started, completed, not_completed, withdrawn in rows:
-        out[area_id]["episodes_started"] = n_started
-        out[area_id]["episodes_completed"] = completed
-        out[area_id]["episodes_not_completed"] = not_completed
-        out[area_id]["episodes_withdrawn"] = withdrawn
+    for area_id, started, ended, outcome in rows:
+        if (w := week_of(started)) is not None:
+            out[w][area_id]["episodes_started"] += 1
+        if (w := week_of(ended)) is not None and outcome in (
+            "completed",
+            "not_completed",
+            "withdrawn",
+        ):
+            out[w][area_id][f"episodes_{outcome}"] += 1
 
 
 def referral_cohorts(
@@ -151,34 +176,60 @@ def referral_cohorts(
 ) -> dict[date, dict[int, dict[str, int | None]]]:
     """For each week (by its first day) and area: `referred` (referrals sent that week)
     and `entered_N_weeks` (of those, how many reached treatment entry within N weeks of
-    being sent), None while the window has not passed for the whole cohort."""
-    out: dict[date, dict[int, dict[str, int | None]]] = {}
-    r = Referral
-    for first_day in first_days:
-        start, end = week_bounds(first_day, tz)
-        week: dict[int, dict[str, int | None]] = {
-            a: {"referred": 0, **{f"entered_{n}_weeks": 0 for n in COHORT_WEEKS}} for a in area_ids
-        }
-        rows = db.session.execute(
-            select(r.area_id, r.sent_at, r.treatment_entry_at).where(
-                r.area_id.in_(list(area_ids)),
-                r.deleted_at.is_(None),
-                _in(r.sent_at, start, end),
-            )
+    being sent), None while the window has not passed for the whole cohort. One read of
+    the referrals sent in any of the weeks."""
+    weeks = sorted(set(first_days))
+    keys = ("referred", *(f"entered_{n}_weeks" for n in COHORT_WEEKS))
+    out: dict[date, dict[int, dict[str, int | None]]] = {
+        w: {a: dict.fromkeys(keys, 0) for a in area_ids} for w in weeks
+    }
+    if not area_ids or not weeks:
+        return out
+    bounds = [week_bounds(w, tz) for w in weeks]
+    if on_postgres():
+        measures_sql.cohort_measures(
+            out, area_ids, measures_sql.Buckets(weeks, bounds), COHORT_WEEKS
         )
-        for area_id, sent, entry in rows:
-            figures = week[area_id]
-            figures["referred"] = (figures["referred"] or 0) + 1
-            for n in COHORT_WEEKS:
-                if entry is not None and sent is not None and entry - sent <= timedelta(weeks=n):
-                    key = f"entered_{n}_weeks"
-                    figures[key] = (figures[key] or 0) + 1
+    else:
+        _cohorts_in_python(out, area_ids, weeks, bounds)
+    for w, (_start, end) in zip(weeks, bounds, strict=True):
         for n in COHORT_WEEKS:  # windows still open for part of the cohort: not known yet
             if end + timedelta(weeks=n) > now:
-                for figures in week.values():
+                for figures in out[w].values():
                     figures[f"entered_{n}_weeks"] = None
-        out[first_day] = week
     return out
+
+
+def _cohorts_in_python(
+    out: dict[date, dict[int, dict[str, int | None]]],
+    area_ids: Sequence[int],
+    weeks: list[date],
+    bounds: list[tuple[datetime, datetime]],
+) -> None:
+    starts = [b[0] for b in bounds]
+    r = Referral
+    rows = db.session.execute(
+        select(r.area_id, r.sent_at, r.treatment_entry_at).where(
+            r.area_id.in_(list(area_ids)),
+            r.deleted_at.is_(None),
+            _in(r.sent_at, bounds[0][0], bounds[-1][1]),
+        )
+    )
+    windows = [(n, timedelta(weeks=n)) for n in COHORT_WEEKS]
+    for area_id, sent, entry in rows:
+        if sent is None:
+            continue
+        i = bisect.bisect_right(starts, sent) - 1
+        if i < 0 or sent >= bounds[i][1]:
+            continue
+        figures = out[weeks[i]][area_id]
+        figures["referred"] = (figures["referred"] or 0) + 1
+        if entry is None:
+            continue
+        for n, window in windows:
+            if entry - sent <= window:
+                key = f"entered_{n}_weeks"
+                figures[key] = (figures[key] or 0) + 1
 
 
 def linked_new_clients(

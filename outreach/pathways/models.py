@@ -79,7 +79,13 @@ class Referral(Model):
         CheckConstraint("team_id <> to_team_id", name="to_another_team"),
         Index("ix_referral_to_team_status", "to_team_id", "status"),
         Index("ix_referral_client", "client_id"),
+        # The weekly measures read the referrals whose steps fall in the weeks asked
+        # for: one index per step time, combined by the planner (a bitmap OR), so a
+        # report reads its weeks' referrals rather than the whole table.
         Index("ix_referral_sent", "sent_at", "area_id"),
+        Index("ix_referral_accepted", "accepted_at"),
+        Index("ix_referral_first_contact", "first_contact_at"),
+        Index("ix_referral_treatment_entry", "treatment_entry_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -118,6 +124,7 @@ class Episode(Model):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("outcome IS NULL OR " + _codes("outcome", OUTCOMES), name="outcome_known"),
         Index("ix_episode_started", "started_on", "area_id"),
+        Index("ix_episode_ended", "ended_on"),
         Index("ix_episode_team_end", "team_id", "planned_end_on"),
     )
 

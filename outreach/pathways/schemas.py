@@ -3,14 +3,30 @@ episodes needing attention."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from outreach.core.schemas import PageArgsSchema, PageSchema, Text, page_items
 from outreach.pathways.models import STATUSES
 from outreach.pathways.queries import DIRECTIONS
 
 NAME = validate.Length(min=1, max=120)
-TEAM_ID = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+def _distinct(values: list[int]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Name each team once.")
+
+
+def _team_ids_field(required: bool) -> fields.List:
+    """The teams of a partnership: at least two, each once (an unknown id is a 422 on
+    `team_ids`, like any reference to a row)."""
+    return fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        required=required,
+        load_only=True,
+        validate=[validate.Length(min=2, max=50), _distinct],
+        metadata={"uniqueItems": True},
+    )
 
 
 class PartnerTeamSchema(Schema):
@@ -27,12 +43,7 @@ class PartnershipSchema(Schema):
     )
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(allow_none=True, metadata={"description": "none: open-ended"})
-    team_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
-        required=True,
-        load_only=True,
-        validate=validate.Length(min=2, max=50),
-    )
+    team_ids = _team_ids_field(required=True)
     in_force = fields.Boolean(dump_only=True)
     teams = fields.List(fields.Nested(PartnerTeamSchema), dump_only=True)
 
@@ -42,10 +53,7 @@ class PartnershipUpdateSchema(Schema):
     agreement_ref = Text(validate=NAME)
     starts_on = fields.Date()
     ends_on = fields.Date(allow_none=True)
-    team_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
-        validate=validate.Length(min=2, max=50),
-    )
+    team_ids = _team_ids_field(required=False)
 
 
 class PartnershipPageSchema(PageSchema):

@@ -8,7 +8,8 @@ or decline; what a referral shares; the steps other records move it through.
 * Accept or decline: only the receiving team, only from `sent`; accepting needs the
   consent and an agreement still in force. A declined (or withdrawn) referral ends the
   client's share with that team, unless another referral keeps it.
-* The referring team may edit a referral while it is `sent`, or close it (withdraw).
+* The referring team may edit a referral while it is `sent`, or close it then (withdraw);
+  every later step is the receiving team's (or comes from the teams' own records).
 * Steps set by the teams' own records: the receiving team's first intervention with the
   client after the referral is its first contact; a `treatment_entry_confirmed`
   intervention (by either team) is the treatment entry.
@@ -37,7 +38,11 @@ NO_CONSENT = "No consent: record the client's consent to share before referring.
 CONSENT_WITHDRAWN = "No consent: the client has withdrawn consent to share."
 NO_AGREEMENT = "No agreement: your team has no data-sharing agreement in force with that team."
 OWN_TEAM = "Wrong team: refer to a partner team, not your own."
-ONLY_RECEIVER = "Wrong team: only the receiving team can accept or decline a referral."
+ONLY_RECEIVER = (
+    "Wrong team: only the receiving team can accept, decline or move on a referral "
+    "(the referring team may withdraw it while it is sent)."
+)
+ANSWERED = "This referral has been answered: make a new referral instead."
 ONLY_REFERRER = "Wrong team: only the referring team can change this."
 FIXED = "A referral keeps its client and team: make a new referral instead."
 OPEN_STEPS = ("accepted", "first_contact")
@@ -80,17 +85,18 @@ def check_referral_move(
         }
     old, new = row["status"], values["status"]
     receiver = team_id == row["to_team_id"]
-    if receiver:
-        changed = [
-            n for n in REFERRAL.field_names if n not in RECEIVER_FIELDS and values[n] != current[n]
-        ]
-        if changed:
-            return {name: [ONLY_REFERRER] for name in changed}
+    changed = [
+        n for n in REFERRAL.field_names if n not in RECEIVER_FIELDS and values[n] != current[n]
+    ]
+    if changed and receiver:
+        return {name: [ONLY_REFERRER] for name in changed}
+    if changed and old != "sent":
+        return {name: [ANSWERED] for name in changed}
     if new == old:
         return {}
     if new not in MOVES[old]:
         return {"status": [f"A referral that is {old.replace('_', ' ')} cannot become {new}."]}
-    if new in ("accepted", "declined") and not receiver:
+    if not receiver and not (old == "sent" and new == "closed"):
         return {"status": [ONLY_RECEIVER]}
     if new == "accepted":
         if _consent(uow, values["client_id"]) is not True:

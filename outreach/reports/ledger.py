@@ -17,8 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, distinct, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
@@ -29,7 +43,12 @@ from outreach.reports.weeks import IsoWeek
 COLUMNS = ("occurred_at", "area_id", "team_id", "type", "quantity", "client_id")
 
 
-def count_week(release_id: int, week: IsoWeek, tz: str) -> None:
+def _arrived(arrived_by: datetime | None):
+    """Records that had reached the server by `arrived_by` (a backdated release)."""
+    return true() if arrived_by is None else Intervention.created_at <= arrived_by
+
+
+def count_week(release_id: int, week: IsoWeek, tz: str, arrived_by: datetime | None = None) -> None:
     """Enter every live intervention of `week` not yet counted as counted by this release."""
     iv, c = Intervention, ReportCounted
     lo, hi = week.bounds(tz)
@@ -37,6 +56,7 @@ def count_week(release_id: int, week: IsoWeek, tz: str) -> None:
         iv.occurred_at >= lo,
         iv.occurred_at < hi,
         iv.deleted_at.is_(None),
+        _arrived(arrived_by),
         ~exists().where(c.intervention_id == iv.id),
     )
     db.session.execute(
@@ -107,7 +127,13 @@ def _same():
     )
 
 
-def count_late(release_id: int, released: Collection[str], areas: list[AreaInfo], tz: str) -> Late:
+def count_late(
+    release_id: int,
+    released: Collection[str],
+    areas: list[AreaInfo],
+    tz: str,
+    arrived_by: datetime | None = None,
+) -> Late:
     """Count, for this late-records release, every change to the `released` weeks
     (ISO week names) since they were counted, and rewrite the ledger to match."""
     late = Late(Aggregates(weeks=[], areas=areas))
@@ -116,8 +142,6 @@ def count_late(release_id: int, released: Collection[str], areas: list[AreaInfo]
     iv, c = Intervention, ReportCounted
     weeks = sorted(IsoWeek.parse(p) for p in released)
     lo, hi = weeks[0].bounds(tz)[0], weeks[-1].bounds(tz)[1]
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(tz)
     touched: set[str] = set()
 
@@ -148,6 +172,7 @@ def count_late(release_id: int, released: Collection[str], areas: list[AreaInfo]
             iv.occurred_at >= lo,
             iv.occurred_at < hi,
             iv.deleted_at.is_(None),
+            _arrived(arrived_by),
             ~exists().where(c.intervention_id == iv.id),
         )
     ).all()

@@ -149,7 +149,7 @@ def _existing(kind: str, period: str) -> ReportRelease | None:
     )
 
 
-def _create_week(week: IsoWeek, now: datetime) -> ReportRelease:
+def _create_week(week: IsoWeek, now: datetime, backdated: bool = False) -> ReportRelease:
     tz = current_app.config["TIMEZONE"]
     release = _claim(
         ReportRelease(
@@ -164,7 +164,7 @@ def _create_week(week: IsoWeek, now: datetime) -> ReportRelease:
     )
     if release is None:
         return db.session.get_one(ReportRelease, _existing("week", str(week)).id)  # type: ignore[union-attr]
-    count_week(release.id, week, tz)
+    count_week(release.id, week, tz, now if backdated else None)
     areas = _all_areas()
     scopes = scopes_now(areas)
     agg, clients = tally_week(release.id, areas, scopes)
@@ -180,24 +180,29 @@ def _create_week(week: IsoWeek, now: datetime) -> ReportRelease:
 
 
 def release_week(
-    week: IsoWeek, now: datetime | None = None, *, with_trend: bool = True
+    week: IsoWeek,
+    now: datetime | None = None,
+    *,
+    with_trend: bool = True,
+    backdated: bool = False,
 ) -> ReportRelease:
     """The stored release of `week`, made now if it is due and not made yet (with the
     earlier weeks of its trend that are due, unless not `with_trend`). NotReleased when
-    it is not due."""
+    it is not due. `backdated` (the demo's history): counts only the records that had
+    arrived by `now`, as a release made then would have."""
     now = now or clock()
     found = _existing("week", str(week))
     if found is not None:
         return found
     check_due(week, now)
-    release_late(now)  # last month's late records first, as the scheduler does
+    release_late(now, backdated=backdated)  # last month's late records first, as the scheduler does
     earlier = week_range(week, TREND_WEEKS)[:-1] if with_trend else []
     have = stored("week", [str(w) for w in earlier])
     first = releases_from()
     for wk in earlier:
         if str(wk) not in have and (first is None or wk >= first):
             _create_week(wk, now)
-    return _create_week(week, now)
+    return _create_week(week, now, backdated)
 
 
 def late_period(now: datetime) -> str:
@@ -207,7 +212,7 @@ def late_period(now: datetime) -> str:
     return f"{previous.year:04d}-{previous.month:02d}"
 
 
-def release_late(now: datetime | None = None) -> ReportRelease | None:
+def release_late(now: datetime | None = None, *, backdated: bool = False) -> ReportRelease | None:
     """The late-records release of the month just ended, made once: every change to a
     released week not counted yet. None when no week was released by that month's end
     (the changes wait for the next month's)."""
@@ -240,7 +245,7 @@ def release_late(now: datetime | None = None) -> ReportRelease | None:
         return _existing("late", period)
     areas = _all_areas()
     scopes = scopes_now(areas)
-    late = count_late(release.id, released, areas, tz)
+    late = count_late(release.id, released, areas, tz, now if backdated else None)
     release.cells = release_cells(late.agg, scopes, {}, late=True)
     release.scopes = scopes
     if late.weeks:
@@ -276,7 +281,7 @@ def release_history(now: datetime, weeks: int = TREND_WEEKS) -> list[ReportRelea
     for back in range(weeks - 1, -1, -1):
         week = latest.shift(-back)
         try:
-            made.append(release_week(week, release_time(week), with_trend=False))
+            made.append(release_week(week, release_time(week), with_trend=False, backdated=True))
         except NotReleased:
             continue
     return made

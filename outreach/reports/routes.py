@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from outreach.access.guard import current_actor, require
 from outreach.access.scope import areas_of
+from outreach.audit.service import record_event
 from outreach.core.blueprint import Blueprint
 from outreach.core.errors import ApiError
+from outreach.core.extensions import db
 from outreach.core.pagination import paginate
 from outreach.core.schemas import ErrorSchema
 from outreach.reports import assembly, releases
@@ -68,8 +70,9 @@ def _resolve(args: dict) -> tuple[list[int], IsoWeek, str | None]:
     return [area_id for area_id, _ in rows], week, area
 
 
-def _report(args: dict) -> assembly.WeeklyReport:
-    if args.get("draft") and not current_actor().is_admin:
+def _report(args: dict, form: str) -> assembly.WeeklyReport:
+    actor = current_actor()
+    if args.get("draft") and not actor.is_admin:
         raise ApiError(403, "Only admins may see a draft; commissioners see released weeks.")
     area_ids, week, area = _resolve(args)
     if args.get("draft"):
@@ -79,7 +82,24 @@ def _report(args: dict) -> assembly.WeeklyReport:
             report = released_report(area_ids, week, now=releases.clock())
         except releases.NotReleased as exc:
             raise ApiError(404, exc.message, errors={"week": [exc.reason]}) from None
-    return assembly.narrow_report(report, area) if area else report
+    report = assembly.narrow_report(report, area) if area else report
+    # Every view or download is audited with its week and areas (never folded away:
+    # each download is a copy that left the system).
+    record_event(
+        "read.report",
+        actor_id=actor.id,
+        device_id=actor.device_id,
+        entity="report",
+        record_id=report.week,
+        detail={
+            "format": form,
+            "week": report.week,
+            "areas": [a["code"] for a in report.areas],
+            **({"draft": True} if args.get("draft") else {}),
+        },
+    )
+    db.session.commit()
+    return report
 
 
 def _filename(report: assembly.WeeklyReport, ext: str) -> str:
@@ -101,7 +121,7 @@ class WeeklyReport(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """Weekly summary (suppressed counts) for one of the caller's areas or all of them."""
-        return _report(args).public(), 200, NO_STORE
+        return _report(args, "json").public(), 200, NO_STORE
 
 
 @blp.route("/reports/weekly.pdf")
@@ -124,7 +144,7 @@ class WeeklyReportPdf(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The weekly summary as the PDF commissioners receive by email."""
-        report = _report(args)
+        report = _report(args, "pdf")
         return _download(render_pdf(report), "application/pdf", report, "pdf")
 
 
@@ -160,7 +180,7 @@ class WeeklyReportCsv(MethodView):
     @blp.alt_response(422, schema=ErrorSchema, description="Malformed week")
     def get(self, args):
         """The suppressed counts as CSV."""
-        report = _report(args)
+        report = _report(args, "csv")
         return _download(render_csv(report), "text/csv", report, "csv")
 
 

@@ -5,7 +5,7 @@ import './core/vault.js';
 import './core/api.js';
 import './core/sync.js';
 import * as session from './core/session.js';
-import { h, fmtTime } from './ui.js';
+import { h, fmtTime, applyTheme } from './ui.js';
 import { screensFor, homeFor, SCREENS } from './nav.js';
 
 const O = self.Outreach;
@@ -111,6 +111,7 @@ function takeNotice() {
 
 function renderChrome(signedIn, path) {
   $('syncbar').hidden = !signedIn || !syncs(state.profile);
+  $('bar').classList.toggle('has-sync', !$('syncbar').hidden);
   $('nav').hidden = !signedIn;
   $('lock-now').hidden = !signedIn;
   $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
@@ -134,20 +135,60 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
+  // Rejected changes and changes the server overwrote wait for the worker: they lead.
+  const attention = rejected + (meta.conflicts || []).length;
+  const waiting = n - rejected;
+  const progress = state.syncing ? pullProgress(meta.pull_progress || state.progress) : null;
+  let text;
+  if (attention) text = attention === 1 ? '1 change needs your attention' : attention + ' changes need your attention';
+  else if (state.offlineTap && !navigator.onLine) text = 'No signal: ' + (n ? n + ' waiting, sent when you are back online' : 'nothing is waiting');
+  else if (progress) text = 'Getting your caseload: ' + progress.got.toLocaleString('en-GB') + ' of ' + progress.total.toLocaleString('en-GB');
   // Never "All changes synced" before the first pull has brought the caseload.
-  const text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+  else text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
     : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
-  $('syncbar').classList.toggle('sync-waiting', n > 0);
+  const bar = $('syncbar');
+  bar.classList.toggle('sync-waiting', n > 0);
+  bar.classList.toggle('attention', attention > 0);
+  bar.classList.toggle('syncing', state.syncing);
   const parts = [];
+  if (attention && waiting) parts.push(waiting + ' waiting to sync');
   parts.push(meta.last_sync ? 'Last synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
   if (!navigator.onLine) parts.push('Offline');
   if (state.syncing) parts.push('Syncing…');
-  if (rejected) parts.push(rejected + ' need fixing');
   $('last-sync').textContent = parts.join(' · ');
+  const meter = $('pull-progress');
+  meter.hidden = !progress;
+  if (progress) { meter.max = progress.total; meter.value = progress.got; }
   $('sync-now').disabled = state.syncing;
+  syncBadge(attention);
   storageWarning(n);
+}
+
+/* A first pull's progress ({totals, got} by entity, from sync.js): clients if counted. */
+function pullProgress(p) {
+  if (!p || !p.totals) return null;
+  const pick = (o) => (p.totals.client != null ? (o || {}).client || 0 : Object.values(o || {}).reduce((a, b) => a + b, 0));
+  const total = pick(p.totals);
+  return total > 0 ? { total, got: Math.min(pick(p.got), total) } : null;
+}
+
+/* The Sync tab carries the number of changes waiting for the worker. */
+function syncBadge(count) {
+  const link = document.querySelector('#nav a[href="#/sync"]');
+  if (!link) return;
+  let badge = link.querySelector('.badge');
+  if (!count) { if (badge) badge.remove(); return; }
+  if (!badge) {
+    badge = h('span', { class: 'badge' });
+    link.append(badge);
+  }
+  const label = count + (count === 1 ? ' change needs' : ' changes need') + ' your attention';
+  if (badge.dataset.label !== label) {
+    badge.replaceChildren(h('span', { 'aria-hidden': 'true', text: String(count) }), h('span', { class: 'visually-hidden', text: ': ' + label }));
+    badge.dataset.label = label;
+  }
 }
 
 async function storageWarning(n) {
@@ -164,7 +205,14 @@ function syncs(profile) {
 export async function runSync(reason) {
   if (!vault.isUnlocked()) return 'locked';
   // A save while a sync runs is sent by that sync, or by one more right after it.
-  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
+  if (state.syncing) {
+    if (!state.again) {
+      let resolve;
+      const done = new Promise((r) => { resolve = r; });
+      state.again = { reason, done, resolve };
+    }
+    return state.again.done; // the outcome of the sync that runs right after this one
+  }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -180,10 +228,12 @@ export async function runSync(reason) {
   }
   const again = state.again;
   state.again = null;
-  if (again && outcome === 'ok') return runSync(again);
+  if (outcome === 'ok') state.offlineTap = false;
+  if (outcome === 'offline' && reason === 'manual') state.offlineTap = true;
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
   if (outcome === 'ok') session.renewLease().catch(() => {});
+  if (again) again.resolve(outcome === 'ok' ? await runSync(again.reason) : outcome);
   return outcome;
 }
 
@@ -257,6 +307,7 @@ function blank() {
   $('nav-list').replaceChildren();
   $('nav').hidden = true;
   $('syncbar').hidden = true;
+  $('bar').classList.remove('has-sync');
   $('lock-now').hidden = true;
   document.title = 'Outreach';
 }
@@ -288,6 +339,9 @@ api.on((type, detail, remote) => {
   if (remote && type === 'session' && (!detail || detail.kid !== vault.keyId())) session.lockNow('identity');
   if (remote && type === 'signed-out') session.lockNow('signed-out');
   if (remote && type === 'pin-set' && !vault.isUnlocked()) route();
+  if (type === 'pull-progress') { state.progress = detail; updateStatus(); }
+  // A notice such as "Client updated." never sits above "Changed on the server".
+  if (type === 'sync-end' && detail && detail.conflicts) state.screenNotice = null;
   if (type === 'changed' || type === 'sync-end') updateStatus();
   if (type === 'sync-end' && detail && detail.changed) refreshView();
   if (type === 'wiped') {
@@ -297,17 +351,22 @@ api.on((type, detail, remote) => {
   }
   if (type === 'signed-out') {
     state.notice = detail && detail.reason === 'logout'
-      ? (detail.waiting ? 'You have signed out. ' + detail.waiting + ' records not yet synced stay on this phone, encrypted, until you sign in again.' : 'You have signed out. Nothing of yours is left on this phone.')
+      ? (detail.waiting ? 'You have signed out. ' + (detail.waiting === 1 ? '1 record not yet synced stays' : detail.waiting + ' records not yet synced stay') + ' on this phone, encrypted, until you sign in again.' : 'You have signed out. Nothing of yours is left on this phone.')
       : 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
     go('');
   }
 });
 
 window.addEventListener('hashchange', route);
-window.addEventListener('online', () => { updateStatus(); runSync('online'); checkForUpdate(); });
+window.addEventListener('online', () => { state.offlineTap = false; updateStatus(); runSync('online'); checkForUpdate(); });
 window.addEventListener('offline', updateStatus);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) { runSync('visible'); checkForUpdate(); } });
-$('sync-now').addEventListener('click', () => runSync('manual'));
+$('sync-now').addEventListener('click', () => {
+  // No signal: say so where the worker is looking, instead of a sync that cannot start.
+  if (!navigator.onLine) { state.offlineTap = true; updateStatus(); return; }
+  runSync('manual');
+});
+applyTheme();
 setInterval(() => { if (!document.hidden) runSync('timer'); }, SYNC_EVERY_MS);
 setInterval(checkForUpdate, 30 * 60 * 1000);
 

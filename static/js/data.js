@@ -7,6 +7,10 @@ import { today } from './ui.js';
 const db = () => self.Outreach.db;
 const CHUNK = 2000; // records per read when the index is rebuilt from the store
 const SAVE_AFTER_MS = 1000; // the index is saved this long after the last change
+const INDEX_FORMAT = 2; // a saved index of another format is rebuilt
+// A client another team shared with this one (a referral) is in this team's caseload once
+// the team has taken the referral on (DESIGN §5b); until then it is only in Referrals.
+const TAKEN_ON = ['accepted', 'first_contact', 'treatment_entry'];
 
 export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data.deleted_at);
 
@@ -16,7 +20,7 @@ export const live = (r) => !!r && !r.deleted && !r.removed && !(r.data && r.data
    loops over 25,000 of them stay fast); each kind fills its own fields. */
 class Entry {
   constructor(e, id, on) {
-    this.e = e; // c(lient), i(ntervention), f(ollow-up)
+    this.e = e; // c(lient), i(ntervention), f(ollow-up), r(eferral)
     this.key = ENTITY[e] + ':' + id;
     this.id = id;
     this.on = on; // live (not deleted or removed)
@@ -34,12 +38,15 @@ class Entry {
     this.pc = '';
     this.st = ''; // client: sync status (pending, rejected)
     this.cf = 0; // client: changed on the server
+    this.tm = null; // client: its team (another team's: shared through a referral)
+    this.to = null; // referral: the team it was sent to
+    this.s = ''; // referral: its status
   }
 }
-const ENTITY = { c: 'client', i: 'intervention', f: 'follow_up' };
-const KIND = { client: 'c', intervention: 'i', follow_up: 'f' };
+const ENTITY = { c: 'client', i: 'intervention', f: 'follow_up', r: 'referral' };
+const KIND = { client: 'c', intervention: 'i', follow_up: 'f', referral: 'r' };
 // Saved as JSON arrays of each kind's own fields (small, quick to read back).
-const FIELDS = { c: ['i', 'k', 'dob', 'pc', 'st', 'cf'], i: ['c', 't', 'f', 'fd'], f: ['c', 'd', 'done', 'iv', 'a'] };
+const FIELDS = { c: ['i', 'k', 'dob', 'pc', 'st', 'cf', 'tm'], i: ['c', 't', 'f', 'fd'], f: ['c', 'd', 'done', 'iv', 'a'], r: ['c', 'to', 's'] };
 
 /* Run for every record written, so: small. */
 function summarise(rec) {
@@ -54,12 +61,17 @@ function summarise(rec) {
     x.pc = d.postcode_district || '';
     x.st = rec.status || '';
     x.cf = rec.conflict && rec.conflict.length ? 1 : 0;
+    x.tm = d.team_id ?? null;
   } else if (kind === 'i') {
     const t = d.occurred_at ? Date.parse(d.occurred_at) : NaN;
     x.c = d.client_id || '';
     x.t = isNaN(t) ? 0 : t;
     x.f = d.follow_up_on || '';
     x.fd = d.follow_up_done ? 1 : 0;
+  } else if (kind === 'r') {
+    x.c = d.client_id || '';
+    x.to = d.to_team_id ?? null;
+    x.s = d.status || '';
   } else {
     x.c = d.client_id || '';
     x.d = d.due_on || '';
@@ -104,25 +116,33 @@ const packRow = (r) => [r.id, r.initials, r.known_as, r.date_of_birth, r.postcod
 const packFollow = (f) => [f.key, f.id, f.kind, f.client_id, f.due_on, f.assigned];
 
 /* The caseload as saved (same day: the follow-up states still hold). */
-function restore(head) {
-  const rows = JSON.parse(head.rows).map((a) => new Row(...a));
+function restore(head, parts) {
+  const rows = [];
+  for (const part of parts) for (const a of JSON.parse(part)) rows.push(new Row(...a));
   const follow = JSON.parse(head.follow).map(([key, id, kind, client_id, due_on, assigned]) => ({ key, id, kind, client_id, due_on, assigned }));
   return { day: head.day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
 }
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-/* The index is kept (and saved) in 16 buckets by the last hex digit of the record's id:
-   a change rewrites one bucket, and the saved index is read back a bucket per task. */
-const BUCKETS = 16;
-const bucketOf = (key) => parseInt(key[key.length - 1], 16) || 0;
-const NAMES = ['caseload', ...Array.from({ length: BUCKETS }, (_, b) => 'caseload:' + b)];
+/* The index is kept (and saved) in 64 buckets by the last two hex digits of the record's
+   id: a change rewrites one bucket, and the saved index is read back a bucket per task.
+   The caseload rows are saved in 8 parts. Each saved value stays under 64 KB for a team
+   of 5,000 (larger ones Chromium keeps as files, slower to read back). */
+const BUCKETS = 64;
+const ROW_PARTS = 8;
+const bucketOf = (key) => parseInt(key.slice(-2), 16) & (BUCKETS - 1);
+const names = (prefix, n) => Array.from({ length: n }, (_, i) => 'caseload:' + prefix + i);
+const ROW_NAMES = names('r', ROW_PARTS);
+const BUCKET_NAMES = names('b', BUCKETS);
+const strings = (values) => values.every((v) => typeof v === 'string');
 
 class CaseIndex {
   constructor() {
     this.parts = Array.from({ length: BUCKETS }, () => new Map());
     this.dirty = new Set();
     this.rev = -1;
+    this.team = null; // the phone's team (from the profile), for shared clients
     this.derived = null;
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
@@ -149,18 +169,20 @@ class CaseIndex {
      applied. Without a saved index (or a stale one), every record is read. */
   async load() {
     this.queue = [];
-    const { rev, values: [head, ...saved] } = await db().cached(NAMES);
-    const valid = head && head.rev === rev && saved.every((v) => typeof v === 'string');
-    if (valid && head.day === today() && typeof head.rows === 'string') {
+    const profile = await db().getMeta('profile');
+    this.team = profile && profile.team ? profile.team.id : null;
+    const { rev, values: [head, ...rowParts] } = await db().cached(['caseload', ...ROW_NAMES]);
+    const valid = head && head.rev === rev && head.v === INDEX_FORMAT;
+    if (valid && head.day === today() && strings(rowParts)) {
       try {
-        this.derived = restore(head);
+        this.derived = restore(head, rowParts);
         this.rev = rev;
-        this.filling = this.fill(saved).finally(() => { this.filling = null; });
+        this.filling = this.fill(head.rev).finally(() => { this.filling = null; });
         this.emit();
         return this;
       } catch (_) { this.derived = null; }
     }
-    const parts = valid ? await this.parse(saved) : null;
+    const parts = valid ? await this.saved(head.rev) : null;
     if (parts) {
       this.parts = parts;
       this.rev = rev;
@@ -173,20 +195,23 @@ class CaseIndex {
     return this;
   }
 
-  async parse(saved) {
+  /* The saved entries, if they are still those of the index saved at `rev`. */
+  async saved(rev) {
+    const { values: [head, ...lists] } = await db().cached(['caseload', ...BUCKET_NAMES]);
+    if (!head || head.rev !== rev || head.v !== INDEX_FORMAT || !strings(lists)) return null;
     const parts = [];
     try {
-      for (const list of saved) {
+      for (const list of lists) {
         parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
-        await yieldToPage();
+        if (parts.length % 8 === 0) await yieldToPage();
       }
     } catch (_) { return null; }
     return parts;
   }
 
-  async fill(saved) {
+  async fill(rev) {
     await yieldToPage();
-    const parts = await this.parse(saved);
+    const parts = await this.saved(rev);
     if (parts) this.parts = parts;
     else {
       ({ parts: this.parts, at: this.rev } = await this.rebuild());
@@ -266,12 +291,12 @@ class CaseIndex {
     const taken = [...this.dirty];
     this.dirty.clear();
     const { day, rows, follow } = this.derive();
-    const values = {
-      caseload: { rev, day, rows: JSON.stringify(rows.map(packRow)), follow: JSON.stringify(follow.map(packFollow)) },
-    };
-    for (const b of taken) {
-      values['caseload:' + b] = JSON.stringify([...this.parts[b].values()].map(pack));
-      if (taken.length > 1 && !now) await yieldToPage();
+    const values = { caseload: { rev, day, v: INDEX_FORMAT, follow: JSON.stringify(follow.map(packFollow)) } };
+    const size = Math.ceil(rows.length / ROW_PARTS);
+    ROW_NAMES.forEach((name, i) => { values[name] = JSON.stringify(rows.slice(i * size, (i + 1) * size).map(packRow)); });
+    for (let i = 0; i < taken.length; i++) {
+      values[BUCKET_NAMES[taken[i]]] = JSON.stringify([...this.parts[taken[i]].values()].map(pack));
+      if (i % 8 === 7 && !now) await yieldToPage();
     }
     let saved = false;
     if (this.rev === rev) saved = await db().setCached(values).then(() => true, () => false);
@@ -289,10 +314,13 @@ class CaseIndex {
     const last = new Map();
     const linked = new Set();
     const follow = [];
+    const takenOn = new Set(); // clients another team shared, whose referral this team took on
     for (const part of this.parts) for (const s of part.values()) {
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
-      else if (s.e === 'i') {
+      else if (s.e === 'r') {
+        if (s.to === this.team && TAKEN_ON.includes(s.s)) takenOn.add(s.c);
+      } else if (s.e === 'i') {
         if (s.c && (last.get(s.c) || 0) < s.t) last.set(s.c, s.t);
       } else if (s.e === 'f') {
         if (s.iv) linked.add(s.iv);
@@ -307,7 +335,8 @@ class CaseIndex {
     follow.sort((a, b) => (a.due_on < b.due_on ? -1 : a.due_on > b.due_on ? 1 : 0));
     const next = new Map();
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
-    const rows = clients.map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
+    const mine = (c) => c.tm == null || this.team == null || c.tm === this.team || takenOn.has(c.id);
+    const rows = clients.filter(mine).map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
     rows.sort((a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0));
     this.derived = { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
     return this.derived;

@@ -5,6 +5,7 @@ per-address limit, real addresses behind a trusted proxy only, every failure cou
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -142,3 +143,15 @@ def test_unknown_and_disabled_accounts_are_audited_with_their_reason(app, client
             )
         )
         assert reasons == ["inactive", "unknown_account"]
+
+
+def test_quiet_pairs_are_forgotten_by_the_daily_job(app, client, world):
+    from outreach.jobs.scheduler import retain
+
+    _login(client, world.emails["worker"], "wrong-password!")
+    with app.app_context():
+        for row in db.session.scalars(select(LoginThrottle)):
+            row.last_failure_at -= timedelta(days=2)
+        db.session.commit()
+        retain()
+        assert db.session.scalars(select(LoginThrottle)).all() == []

@@ -295,6 +295,9 @@ def test_account_and_report_responses_hold_to_the_document(client, doc, login, w
     tokens = doc.check(client.post("/api/v1/auth/login", json=credentials), 200)
     refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
     pair = doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 200)
+    # Once its successor is spent, the old token is refused (no grace for a lost answer).
+    successor = {"Authorization": f"Bearer {pair['refresh_token']}"}
+    doc.check(client.post("/api/v1/auth/refresh", headers=successor), 200)
     doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # spent
     access = {"Authorization": f"Bearer {pair['access_token']}"}
     phone = login("worker")
@@ -302,6 +305,7 @@ def test_account_and_report_responses_hold_to_the_document(client, doc, login, w
     doc.check(phone.post("/api/v1/auth/pin-failures", json={"count": 2}), 204)
     doc.check(phone.post("/api/v1/auth/pin-failures", json={}), 422)
     doc.check(client.post("/api/v1/auth/logout", headers=access), 204)
+    doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # ended
     doc.check(client.post("/api/v1/auth/login", json=credentials | {"password": "wrong"}), 401)
     other = credentials | {"email": world.emails["worker2"]}
     waiting = {"waiting_for_user_id": world.user_ids["worker"]}

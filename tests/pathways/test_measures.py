@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from outreach.core.extensions import db
-from outreach.pathways.measures import linked_new_clients, pathway_counts, referral_cohorts
+from outreach.pathways.measures import (
+    linked_new_clients,
+    pathway_counts,
+    pathway_weeks,
+    referral_cohorts,
+)
 from outreach.pathways.models import ClientLink
 from tests.factories import make_clients
 from tests.pathways.helpers import make_episode, make_referral
@@ -133,3 +138,26 @@ def test_a_person_linked_across_teams_is_not_new_twice(app, world):
         db.session.commit()
         counts = linked_new_clients([world.area_ids["durham"]], MONDAY)
     assert counts == {world.area_ids["durham"]: 1}
+
+
+def test_several_weeks_at_once_equal_each_week_alone(app, world):
+    with app.app_context():
+        clients = _durham(world)
+        street = world.team_ids["street"]
+        for n, client in enumerate(clients):
+            sent = AT - timedelta(days=9 * n)
+            make_referral(
+                client,
+                street,
+                sent,
+                status="treatment_entry",
+                accepted_at=sent + timedelta(days=1),
+                first_contact_at=sent + timedelta(days=2 + n),
+                treatment_entry_at=sent + timedelta(days=5 * n),
+            )
+        areas = [world.area_ids["durham"], world.area_ids["dorset"]]
+        mondays = [MONDAY - timedelta(weeks=k) for k in range(0, 8, 2)]  # not contiguous
+        together = pathway_weeks(areas, mondays)
+        alone = {m: pathway_counts(areas, m) for m in mondays}
+    assert together == alone
+    assert sum(together[m][areas[0]]["referrals_made"] for m in mondays) >= 3

@@ -159,3 +159,31 @@ def test_withdrawn_consent_stops_sharing_going_forward(agreement, world, custody
     accept = referral_data(client_id, world.team_ids["street"], status="accepted")
     refused = one(street, mutation("referral", accept, id=referral_id, base=1))
     assert refused["errors"]["status"][0].startswith("No consent")
+
+
+def test_the_referrer_withdraws_while_sent_and_then_only_the_receiver_moves_it(
+    agreement, world, custody, street
+):
+    client_id, referral_id = refer(custody, world.team_ids["street"])
+    data = referral_data(client_id, world.team_ids["street"])
+    skip_ahead = {**data, "status": "closed", "closed_reason": "withdrawn", "status_at": now_iso()}
+    result = one(custody, mutation("referral", skip_ahead, id=referral_id, base=1))
+    assert result["status"] == "applied", result  # withdrawn before an answer
+    changes, _ = pulled(street)
+    assert ("client", str(client_id)) not in changes  # no longer shared with the street team
+
+    client2, referral2 = refer(custody, world.team_ids["street"], initials="MM")
+    accept = {
+        **referral_data(client2, world.team_ids["street"]),
+        "status": "accepted",
+        "status_at": now_iso(),
+    }
+    assert one(street, mutation("referral", accept, id=referral2, base=1))["status"] == "applied"
+    later = {**accept, "notes": "More notes after the answer"}
+    result = one(custody, mutation("referral", later, id=referral2, base=2))
+    assert result["errors"]["notes"] == [
+        "This referral has been answered: make a new referral instead."
+    ]
+    moved = {**accept, "status": "first_contact", "status_at": now_iso()}
+    result = one(custody, mutation("referral", moved, id=referral2, base=2))
+    assert result["errors"]["status"][0].startswith("Wrong team")

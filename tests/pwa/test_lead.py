@@ -256,6 +256,8 @@ def test_reassign_from_the_attention_list(app, context, page, team, login, scree
         "1 client now has Worker2 as key worker."
     )
     expect(page.get_by_text("This phone has the change.")).to_be_visible()
+    # The client listed above the confirmation shows the new key worker, not the old.
+    expect(page.locator("#assign-clients")).to_contain_text("Key worker now: Worker2")
     aa = team.clients["AA"]
     with app.app_context():
         assert db.session.get(Client, aa).key_worker_id == team.worker2

@@ -21,6 +21,7 @@ from tests.pwa.test_pwa import (
     shot,
     sign_in,
     status,
+    wait_for_service_worker,
     wait_synced,
 )
 
@@ -53,6 +54,7 @@ def test_refer_offline_then_the_partner_accepts(
     sign_in(page, "custody")
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     wait_synced(page)
+    wait_for_service_worker(page)  # the shell is precached: the phone works offline
     cut_network(context)
     add_client(page, "RB", "1990-04-02", "male", "DH1")
     expect(page.get_by_text("Client added.")).to_be_visible()
@@ -92,6 +94,8 @@ def test_refer_offline_then_the_partner_accepts(
         sign_in(phone, "worker")
         expect(phone.get_by_role("heading", name="Caseload")).to_be_visible()
         wait_synced(phone)
+        # Referred, not yet taken on: in Referrals, not in the street team's caseload.
+        expect(phone.locator("#client-list")).not_to_contain_text("RB")
         phone.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
         incoming = phone.locator("#incoming")
         expect(incoming.get_by_text("RB")).to_be_visible()
@@ -107,6 +111,9 @@ def test_refer_offline_then_the_partner_accepts(
         expect(phone.get_by_role("heading", name="Pathway of RB")).to_be_visible()
         expect(phone.get_by_text("Accepted:")).to_be_visible()
         axe_check(phone, "pathway (receiving team)")
+        # Accepted: the client is in the street team's caseload too.
+        phone.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+        expect(phone.locator("#client-list")).to_contain_text("RB")
     finally:
         street.close()
     # The referring team sees the step at its next sync.
@@ -147,10 +154,64 @@ def test_declining_needs_a_reason(app, browser, live_server, page, world):
         street.close()
 
 
-def test_the_bar_holds_every_screen_at_360px(page, world):
+def test_a_lead_sees_what_waits_too_long_and_the_bar_holds_every_screen(app, page, world):
+    from datetime import UTC, date, datetime, timedelta
+
+    from tests.factories import make_clients
+    from tests.pathways.helpers import make_episode, make_referral
+
+    make_agreement(app, world)
+    with app.app_context():
+        (custody,) = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)
+        (street,) = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)
+        long_ago = datetime.now(UTC) - timedelta(days=3)
+        make_referral(custody, world.team_ids["street"], long_ago)
+        make_episode(
+            street,
+            date.today() - timedelta(days=30),
+            planned_end_on=date.today(),
+            next_session_on=date.today() - timedelta(days=2),
+        )
     sign_in(page, "lead")
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Referrals").click()
     expect(page.get_by_role("heading", name="Incoming referrals")).to_be_visible()
+    expect(page.locator("#incoming").get_by_text("Waiting too long")).to_be_visible()
+    attention = page.locator("#episodes-attention")
+    expect(attention.get_by_text("Due to end")).to_be_visible()
+    expect(attention.get_by_text("Session overdue")).to_be_visible()
     no_horizontal_scroll(page, "referrals (team lead)")
-    axe_check(page, "referrals (empty)")
+    axe_check(page, "referrals (team lead)")
+
+
+def test_a_diversion_episode_from_opening_to_its_outcome(app, page, world, screenshots):
+    from outreach.pathways.models import Episode
+
+    sign_in(page, "custody")
+    wait_synced(page)
+    add_client(page, "DV", "1999-01-05", "male", "DL1")
+    page.get_by_role("link", name="Refer and pathway").click()
+    page.get_by_role("link", name="Open a diversion episode").click()
+    expect(page.get_by_label("Scheme")).to_have_value("checkpoint")
+    page.get_by_label("Conditions (one a line)").fill("Attend an assessment\nComplete 4 sessions")
+    axe_check(page, "episode form")
+    no_horizontal_scroll(page, "episode form")
+    shot(page, screenshots, "episode-form")
+    page.get_by_role("button", name="Open episode").click()
+    expect(page.get_by_text("Diversion episode opened.")).to_be_visible()
+    page.get_by_role("link", name="Checkpoint · Open").click()
+    page.get_by_role("button", name="Record a session attended today").click()
+    page.get_by_label("Outcome").select_option("completed")
+    page.get_by_role("button", name="Save episode").click()
+    expect(page.get_by_text("Enter when the episode ended.").first).to_be_visible()
+    page.get_by_label("Ended on").fill(page.get_by_label("Start date").input_value())
+    page.get_by_role("button", name="Save episode").click()
+    expect(page.get_by_text("Episode saved.")).to_be_visible()
+    expect(page.get_by_text("Checkpoint · Completed")).to_be_visible()
+    page.get_by_role("button", name="Sync now").click()
+    wait_synced(page)
+    with app.app_context():
+        episode = db.session.scalars(select(Episode)).one()
+        assert episode.outcome == "completed" and len(episode.sessions) == 1
+        assert episode.conditions == ["Attend an assessment", "Complete 4 sessions"]

@@ -102,11 +102,20 @@ def status(page):
     return page.locator("#sync-state")
 
 
+def fill_date_of_birth(page, iso: str) -> None:
+    """Day, month and year boxes, as a worker types them ("1984-06-15": 15, 6, 1984)."""
+    year, month, day = iso.split("-")
+    group = page.get_by_role("group", name="Date of birth")
+    group.get_by_label("Day").fill(str(int(day)))
+    group.get_by_label("Month").fill(str(int(month)))
+    group.get_by_label("Year").fill(year)
+
+
 def add_client(page, initials: str, dob: str, sex: str, district: str, known_as: str = "") -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     page.get_by_role("link", name="Add client").click()
     page.get_by_label("Initials").fill(initials)
-    page.get_by_label("Date of birth").fill(dob)
+    fill_date_of_birth(page, dob)
     page.get_by_label("Sex").select_option(sex)
     page.get_by_label("Postcode district").fill(district)
     if known_as:
@@ -147,7 +156,7 @@ def no_horizontal_scroll(page, name: str) -> None:
     assert width <= 360, f"{name} scrolls horizontally ({width}px)"
     small = page.evaluate(
         """() => [...document.querySelectorAll(
-            '.btn, nav a, input:not([type=checkbox]), select, .list a.row')]
+            '.btn, nav a, input:not([type=checkbox]):not([type=radio]), select, .list a.row')]
           .filter((el) => el.offsetParent !== null)
           .map((el) => [el.textContent.trim() || el.name || el.id,
                         el.getBoundingClientRect().height])
@@ -282,9 +291,11 @@ def test_rejected_record_is_shown_fixed_and_resent(
         bad_id,
     )
     page.get_by_role("button", name="Sync now").click()
-    expect(page.locator("#last-sync")).to_contain_text("1 need fixing")
-    expect(status(page)).to_have_text("1 waiting to sync")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    # The sync line and the Sync tab say a change waits for the worker.
+    expect(status(page)).to_have_text("1 change needs your attention")
+    sync_tab = page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync")
+    expect(sync_tab).to_have_accessible_name(re.compile("^Sync ?: 1 change needs your attention$"))
+    sync_tab.click()
     problem = page.get_by_role("alert").filter(has_text="did not accept")
     expect(problem).to_contain_text("Quantity")
     no_horizontal_scroll(page, "sync problems")
@@ -525,7 +536,9 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     assert result["status"] == "applied", result
 
     restore_network(context)
-    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
+    # Overwritten on the server: the sync line and the Sync tab say so until it is seen.
+    expect(status(page)).to_have_text("1 change needs your attention", timeout=15_000)
+    expect(page.locator("#nav .badge")).to_have_text(re.compile("^1"))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
     changed = page.get_by_role("table")
     expect(changed).to_contain_text("Known-as name")
@@ -535,6 +548,8 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     shot(page, screenshots, "06-sync-conflict")
     page.get_by_role("button", name="OK, got it").click()
     expect(page.get_by_text("No conflicts.")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#nav .badge")).to_have_count(0)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     expect(page.locator("#client-list")).to_contain_text("RS (Ro)")
     with app.app_context():

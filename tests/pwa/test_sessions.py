@@ -67,7 +67,7 @@ def test_ended_session_keeps_unsynced_records_and_asks_to_sign_in(
     page.get_by_label("Email").fill(world.emails["worker"])
     page.get_by_label("Password").fill(new_password)
     page.get_by_role("button", name="Sign in").click()
-    set_pin(page)  # a password sign-in gives the phone a new unlock secret: PIN again
+    set_pin(page)  # a password sign-in chooses the phone's PIN again (new device secret)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     wait_synced(page)
     with app.app_context():

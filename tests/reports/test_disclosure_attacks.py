@@ -75,6 +75,7 @@ def test_a_late_record_does_not_move_a_published_week(ctx, world, record, login,
     commissioner = login("commissioner")
     seen = Collected()
     before = _fetch(commissioner, W48, seen)
+    pdf_before = _pdf_text(commissioner.get(f"/api/v1/reports/weekly.pdf?week={W48}").data)
     figures = _figures(before)
     assert figures["interventions"] == "28"
     assert figures["overdose_response"] == "0"
@@ -84,7 +85,8 @@ def test_a_late_record_does_not_move_a_published_week(ctx, world, record, login,
     _late_push(login, "custody", "overdose_response", "2026-11-26T22:00:00+00:00")
     after = _fetch(commissioner, W48, seen)
     assert after == before  # the same release, figure for figure
-    assert commissioner.get(f"/api/v1/reports/weekly.pdf?week={W48}").status_code == 200
+    pdf_after = _pdf_text(commissioner.get(f"/api/v1/reports/weekly.pdf?week={W48}").data)
+    assert pdf_after == pdf_before and "Durham Custody Liaison" in pdf_after
 
     # Weeks later (and after December's late records are counted) it still reads 28,
     # in every week's trend; the overdose response is counted only as a late record.

@@ -143,6 +143,8 @@ def test_demo_has_released_weeks(app, client, runner):
         assert len(weekly) == 12
         for release in weekly:
             assert release.issued_at == releases.release_time(IsoWeek.parse(release.period))
+        late = db.session.scalars(select(ReportRelease).where(ReportRelease.kind == "late")).all()
+        assert any(r.first_week for r in late)  # records the demo makes arrive late
         latest = weekly[-1]
         expected = latest.issued_at.isoformat().replace("+00:00", "Z")
     commissioner = ApiClient(
@@ -152,3 +154,4 @@ def test_demo_has_released_weeks(app, client, runner):
     assert body["week"] == latest.period and body["released_at"] == expected
     assert len(body["summary"]["trend"]) == 12
     assert body["summary"]["scope"]["kind"] == "region"
+    assert body["late_records"]["note"]

@@ -57,10 +57,11 @@
   /* Drop a rejected change the worker chose to discard (they confirmed it). */
   async function discard(entity, id) {
     const key = db.key(entity, id);
-    await db.tx(['records', 'outbox'], 'readwrite', async (s) => {
+    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const rec = await db.req(s.records.get(key));
       const entries = await byKey(s.outbox, key);
       for (const e of entries) s.outbox.delete(e.seq);
+      if (rec && rec.conflict) { rec.conflict = null; await noteConflicts(s, [], [key]); }
       if (!rec) return;
       // Never stored on the server, or left out of this phone's scope by a fresh pull.
       if (rec.version == null || rec.sweep) { s.records.delete(key); return; }
@@ -73,9 +74,10 @@
   }
 
   async function dismissConflict(entity, id) {
-    await db.tx('records', 'readwrite', async (s) => {
+    await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const rec = await db.req(s.records.get(db.key(entity, id)));
       if (rec) { rec.conflict = null; s.records.put(rec); }
+      await noteConflicts(s, [], [db.key(entity, id)]);
     });
     api.emit('changed', { entity, id });
   }
@@ -154,8 +156,20 @@
     });
   }
 
+  /* Records whose change the server overwrote (a conflict the worker has not yet seen),
+     kept as a list of keys in meta so the sync line can count them without a scan. */
+  async function noteConflicts(s, add, remove) {
+    const keys = new Set((await db.req(s.meta.get('conflicts'))) || []);
+    for (const k of add) keys.add(k);
+    for (const k of remove) keys.delete(k);
+    s.meta.put([...keys], 'conflicts');
+    return keys.size;
+  }
+
   async function applyResults(results) {
-    await db.tx(['records', 'outbox'], 'readwrite', async (s) => {
+    const conflicted = [];
+    const cleared = [];
+    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.outbox.getAll());
       const byMutation = new Map(all.map((e) => [e.mutation_id, e]));
       for (const res of results) {
@@ -195,16 +209,21 @@
           }
           const changes = diff(wire(e.entity, e.id, e.data), merged).filter((c) => !overridden.has(c.field));
           rec.conflict = changes.length ? changes : null;
+          (rec.conflict ? conflicted : cleared).push(e.key);
           const last = [...byMutation.values()].filter((x) => x.key === e.key).pop();
           rec.data = Object.assign({}, last && last.op !== 'delete' ? last.data : merged);
           rec.server_data = Object.assign({}, merged);
         }
-        if (e.op === 'delete' && !stillPending) { s.records.delete(e.key); continue; }
+        if (e.op === 'delete' && !stillPending) { cleared.push(e.key); s.records.delete(e.key); continue; }
         if (!stillPending) { rec.status = 'synced'; rec.server_data = rec.data; }
         s.records.put(rec);
       }
+      if (conflicted.length || cleared.length) await noteConflicts(s, conflicted, cleared);
     });
+    return conflicted.length;
   }
+
+  let conflicts = 0; // records the last push came back changed on the server
 
   /* Send the outbox batch by batch. A batch the server finds too large (413) is split in
      half until it fits; a record too large to send even alone is marked with the reason
@@ -212,6 +231,7 @@
   async function push(deviceId) {
     let rounds = 0;
     let limit = PUSH_BATCH;
+    conflicts = 0;
     for (;;) {
       const batch = await pickBatch(limit);
       if (!batch.length || rounds++ > 500) return rounds > 0;
@@ -227,7 +247,7 @@
         api.emit('changed', {});
         continue;
       }
-      await applyResults(body.results || []);
+      conflicts += await applyResults(body.results || []);
       api.emit('changed', {});
     }
   }
@@ -393,12 +413,16 @@
       api.emit('sync-start', { reason });
       try {
         let pushed = await push(deviceId);
+        let changedOnServer = conflicts;
         const pulled = await pull();
         // Work saved while the pull ran goes now, not at the next sync.
-        for (let i = 0; i < 10 && (await queuedCount()) > 0; i++) pushed = (await push(deviceId)) || pushed;
+        for (let i = 0; i < 10 && (await queuedCount()) > 0; i++) {
+          pushed = (await push(deviceId)) || pushed;
+          changedOnServer += conflicts;
+        }
         if (reason === 'start' || reason === 'login' || !(await db.getMeta('profile'))) await refreshProfile();
         await db.setMeta({ last_sync: Date.now(), last_error: undefined });
-        api.emit('sync-end', { ok: true, changed: pushed || pulled });
+        api.emit('sync-end', { ok: true, changed: pushed || pulled, conflicts: changedOnServer });
         return 'ok';
       } catch (e) {
         const outcome = e instanceof api.NetworkError ? 'offline' : e instanceof api.SignedOut ? 'signed-out' : 'error';

@@ -1,6 +1,6 @@
-/* Who is signed in on this phone; change the PIN; sign out (offering to sync first, and
-   never silently dropping unsynced records: they stay encrypted for this worker). */
-import { h, field, errorSummary } from '../ui.js';
+/* Who is signed in on this phone; appearance; change the PIN; sign out (offering to sync
+   first, and never silently dropping unsynced records: they stay encrypted for this worker). */
+import { h, field, errorSummary, applyTheme, themeChoice } from '../ui.js';
 import * as session from '../core/session.js';
 
 export async function render(ctx) {
@@ -23,11 +23,11 @@ export async function render(ctx) {
         syncNow.disabled = false;
         if (!left) { ctx.flash('All records synced.'); ctx.go('account'); return; }
         msg.replaceChildren(h('p', { class: 'warning', text: outcome === 'offline'
-          ? 'No connection: ' + left + ' records are still waiting.'
-          : left + ' records are still waiting to sync.' }), syncNow);
+          ? 'No connection: ' + records(left, 'is', 'are') + ' still waiting.'
+          : records(left, 'is', 'are') + ' still waiting to sync.' }), syncNow);
       });
       msg.replaceChildren(
-        h('p', { class: 'warning', text: waiting + ' records have not synced yet. Sync now if you have signal. If you sign out anyway, they stay on this phone, encrypted, and are sent the next time you sign in here; nobody else can read them.' }),
+        h('p', { class: 'warning', text: records(waiting) + ' not synced yet. Sync now if you have signal. If you sign out anyway, they stay on this phone, encrypted, and are sent the next time you sign in here; nobody else can read them.' }),
         syncNow,
       );
       return;
@@ -44,9 +44,19 @@ export async function render(ctx) {
       h('dt', { text: 'Role' }), h('dd', { text: p.role.replace('_', ' ') }),
       h('dt', { text: 'Team' }), h('dd', { text: p.team ? p.team.name : '—' }),
       h('dt', { text: 'Storage' }), h('dd', { text: persisted === true ? 'Kept (persistent)' : persisted === false ? 'May be cleared by the browser' : 'Unknown' })),
+    appearance(),
     changePin(ctx, vault),
     msg, out,
   );
+}
+
+/* Light, dark, or as the phone is set: applied at once, kept on this phone. */
+function appearance() {
+  const current = themeChoice();
+  const options = [['auto', 'Same as the phone'], ['light', 'Light'], ['dark', 'Dark']];
+  return h('fieldset', { class: 'appearance' }, h('legend', { text: 'Appearance' }),
+    options.map(([value, text]) => h('label', { class: 'check' },
+      h('input', { type: 'radio', name: 'theme', value, checked: value === current, onchange: () => applyTheme(value) }), text)));
 }
 
 function changePin(ctx, vault) {
@@ -84,4 +94,9 @@ function changePin(ctx, vault) {
     }
   });
   return form;
+}
+
+/* "1 record has", "3 records have": never "1 records". */
+function records(n, one = 'has', many = 'have') {
+  return n === 1 ? '1 record ' + one : n + ' records ' + many;
 }

@@ -9,7 +9,8 @@ export const live = false; // it redraws itself as the index changes
 export const PAGE = 50;
 let lastQuery = '';
 let lastPage = 0;
-const n = (x) => x.toLocaleString('en-GB');
+const NUMBER = new Intl.NumberFormat('en-GB');
+const n = (x) => NUMBER.format(x);
 
 export async function render(ctx) {
   const index = await caseIndex();

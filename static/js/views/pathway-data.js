@@ -104,3 +104,22 @@ export function consentValues(consent, d) {
   if (value === null) return { consent_to_share: null, consent_recorded_at: null };
   return { consent_to_share: value, consent_recorded_at: new Date().toISOString() };
 }
+
+/* An incoming referral not answered for longer than the server's set time. */
+export function waitingTooLong(rec, profile) {
+  const d = rec.data;
+  const hours = codes().referral_wait_hours || 48;
+  const sent = Date.parse(d.sent_at || d.status_at || '');
+  return incoming(rec, profile) && d.status === 'sent' && !isNaN(sent) && Date.now() - sent > hours * 3600000;
+}
+
+/* Why an open episode needs attention ('Due to end', 'Session overdue'), or []. */
+export function episodeAlerts(d) {
+  if (d.outcome) return [];
+  const now = new Date().toISOString().slice(0, 10);
+  const soon = new Date(Date.now() + (codes().episode_end_warning_days || 14) * 86400000).toISOString().slice(0, 10);
+  const out = [];
+  if (d.planned_end_on && d.planned_end_on <= soon) out.push('Due to end');
+  if (d.next_session_on && d.next_session_on < now) out.push('Session overdue');
+  return out;
+}

@@ -70,7 +70,7 @@ function episodeForm(ctx, rec, ref, episode, back) {
     kind: field('Scheme', select(opts(c.episode_kinds), d.kind || 'checkpoint', { name: 'kind' })),
     started_on: field('Start date', h('input', { name: 'started_on', type: 'date', value: start })),
     planned_end_on: field('Planned end', h('input', { name: 'planned_end_on', type: 'date', value: d.planned_end_on || addMonths(start, c.episode_months || 4) }), 'Checkpoint: four months from the start'),
-    conditions: field('Conditions (one a line)', h('textarea', { name: 'conditions', rows: 3, value: (d.conditions || []).join('\n') })),
+    conditions: field('Conditions (one a line)', h('textarea', { name: 'conditions', rows: 3, text: (d.conditions || []).join('\n') })),
     navigator_id: field('Navigator', select(opts(workers, 'None'), d.navigator_id != null ? String(d.navigator_id) : String(ctx.profile.id), { name: 'navigator_id' })),
     next_session_on: field('Next session (optional)', h('input', { name: 'next_session_on', type: 'date', value: d.next_session_on || '' })),
   };

@@ -5,13 +5,16 @@
 import { h, fmtDate, fmtDateTime, clientName, statusTag } from '../ui.js';
 import {
   codes, labelOf, reference, teamName, ownClient, clientPathway, referBlocked, steps, incoming,
-  SHARED_NOTE,
+  episodeAlerts, SHARED_NOTE,
 } from './pathway-data.js';
 import { respondButtons } from './referrals.js';
 
-export const live = true;
+// Re-rendered after a sync that changed records, except its forms (never under the
+// worker's typing): set on each render.
+export let live = true;
 
 export async function render(ctx, [id], query) {
+  live = !(query.get('do') || query.get('episode'));
   const all = await clientPathway(id);
   const rec = all.client;
   if (!rec) {
@@ -94,10 +97,9 @@ function referralItem(ctx, r, ref, c) {
 function episodeItem(ctx, e, c) {
   const d = e.data;
   const open = !d.outcome;
-  const overdue = open && d.next_session_on && d.next_session_on < new Date().toISOString().slice(0, 10);
   return h('li', {}, h('a', { class: 'row', href: '#/pathway/' + encodeURIComponent(d.client_id) + '?episode=' + encodeURIComponent(e.id) },
     h('span', { class: 'row-title' }, labelOf(c.episode_kinds, d.kind), ' · ', open ? 'Open' : labelOf(c.episode_outcomes, d.outcome)),
-    overdue ? h('span', { class: 'tag tag-overdue', text: 'Session overdue' }) : null,
+    ...episodeAlerts(d).map((a) => h('span', { class: 'tag tag-overdue', text: a })),
     statusTag(e),
     h('span', { class: 'row-meta', text: 'From ' + fmtDate(d.started_on) + (open ? ' to ' + fmtDate(d.planned_end_on) + ' (planned)' : ' to ' + fmtDate(d.ended_on)) + ' · ' + (d.sessions || []).length + ' sessions' })));
 }

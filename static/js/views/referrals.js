@@ -1,8 +1,10 @@
 /* Referrals (#/referrals): incoming referrals from partner teams to accept or decline
    (with a reason), then the team's other referrals, in and out, with where each has got
    to. Accepting puts the client in this team's caseload; the referring team keeps its own. */
-import { h, fmtDateTime, clientName, statusTag, select } from '../ui.js';
-import { codes, labelOf, reference, teamName, allReferrals, incoming, moveReferral } from './pathway-data.js';
+import { h, fmtDate, fmtDateTime, clientName, statusTag, select } from '../ui.js';
+import {
+  codes, labelOf, reference, teamName, allReferrals, incoming, moveReferral, waitingTooLong, episodeAlerts,
+} from './pathway-data.js';
 
 export const live = true;
 
@@ -17,6 +19,14 @@ export async function render(ctx) {
   }
   const waiting = refs.filter((r) => incoming(r, ctx.profile) && r.data.status === 'sent');
   const others = refs.filter((r) => !waiting.includes(r));
+  const episodes = (await ctx.O.db.records('episode')).filter((e) => !e.data.deleted_at && episodeAlerts(e.data).length)
+    .sort((a, b) => (a.data.planned_end_on || '').localeCompare(b.data.planned_end_on || ''));
+  for (const e of episodes) {
+    if (!names.has(e.data.client_id)) {
+      const client = await ctx.O.db.record('client', e.data.client_id);
+      names.set(e.data.client_id, client ? clientName(client.data) : 'Client');
+    }
+  }
   ctx.append(
     h('h1', { tabindex: '-1', text: 'Referrals' }),
     ctx.notice ? h('p', { class: 'info', role: 'status', text: ctx.notice }) : null,
@@ -28,6 +38,14 @@ export async function render(ctx) {
     others.length
       ? h('ul', { class: 'list' }, others.map((r) => item(ctx, r, ref, names, false)))
       : h('p', { class: 'muted', text: 'None yet.' }),
+    h('h2', { text: 'Diversion episodes needing attention' }),
+    episodes.length
+      ? h('ul', { class: 'list', id: 'episodes-attention' }, episodes.map((e) => h('li', {}, h('a', {
+        class: 'row', href: '#/pathway/' + encodeURIComponent(e.data.client_id) + '?episode=' + encodeURIComponent(e.id),
+      }, h('span', { class: 'row-title', text: names.get(e.data.client_id) + ' · ' + labelOf(codes().episode_kinds, e.data.kind) }),
+        ...episodeAlerts(e.data).map((a) => h('span', { class: 'tag tag-overdue', text: a })),
+        h('span', { class: 'row-meta', text: 'Planned end ' + fmtDate(e.data.planned_end_on) + (e.data.next_session_on ? ' · next session ' + fmtDate(e.data.next_session_on) : '') })))))
+      : h('p', { class: 'muted', text: 'None due to end soon or with a session overdue.' }),
   );
 }
 
@@ -39,6 +57,7 @@ function item(ctx, r, ref, names, respond) {
   return h('li', {}, h('div', { class: 'row' },
     h('a', { class: 'row-title', href: '#/pathway/' + encodeURIComponent(d.client_id), text: names.get(d.client_id) }),
     statusTag(r),
+    waitingTooLong(r, ctx.profile) ? h('span', { class: 'tag tag-overdue', text: 'Waiting too long' }) : null,
     h('span', { class: 'row-meta', text: who + ' · ' + labelOf(c.referral_reasons, d.reason) + ' · ' + labelOf(c.urgencies, d.urgency) }),
     h('span', { class: 'row-meta', text: labelOf(c.referral_statuses, d.status) + ' ' + fmtDateTime(d.status_at) }),
     d.notes ? h('p', { class: 'row-meta', text: d.notes }) : null,
