@@ -30,8 +30,9 @@ migrate: setup
 demo: migrate
 	$(FLASK) outreach demo
 
+# `make run PORT=8000`; on the network with HTTPS (a phone): `make run HOST=0.0.0.0 CERT=x.pem KEY=x-key.pem`
 run: demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT) $(if $(CERT),--cert $(CERT) --key $(KEY))
 
 # Tests run in parallel (one database per worker); the few marked `serial` (they restart
 # the database server) run alone afterwards.

@@ -5,6 +5,8 @@ Web workers are stateless; the scheduler runs as its own process (Procfile).
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("OUTREACH_BIND", "127.0.0.1:8000")
 # One process per core, two threads each (to overlap database waits): the request work
@@ -21,10 +23,38 @@ max_requests = 2000
 max_requests_jitter = 200
 # Behind a reverse proxy that sets X-Forwarded-Proto (HSTS needs to know about HTTPS).
 forwarded_allow_ips = os.environ.get("OUTREACH_FORWARDED_ALLOW_IPS", "127.0.0.1")
-accesslog = "-"
-# No query strings in access logs: they never carry personal data, but keep logs lean.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# The app writes the access log itself (outreach/observability.py): one JSON line per
+# request with its request id, the route and never a query string.
+accesslog = None
 errorlog = "-"
+
+# Prometheus (outreach/core/metrics.py): each worker writes its samples to one directory,
+# /metrics merges them. One fresh directory per server, made before the workers start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="outreach-metrics-")
+
+
+def child_exit(server, worker):
+    """A recycled or dead worker's gauges (connections in use) leave the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
+
+
+def on_starting(server):
+    """Refuse to start production with several workers each keeping its own rate-limit
+    counts (memory://): say so at start-up, before any worker runs."""
+    from outreach.core.config import check_shared_limits
+
+    check_shared_limits(
+        os.environ.get("OUTREACH_ENV"),
+        os.environ.get("OUTREACH_RATELIMIT_STORAGE_URL"),
+        int(server.cfg.workers),
+    )
 
 
 def post_worker_init(worker):

@@ -6,8 +6,11 @@ roll-ups a trigger keeps, see outreach/reports/rollups.py) against (a) the bare 
 BY (area, team, type) over the interventions themselves and (b) the very statements our
 path sends, run bare through the driver (so (b) is the cost of the ORM and Python
 around the SQL), in the same run; for reference, the same figures counted from the
-interventions (the path SQLite takes); the whole report build (with suppression); and
-rendering one commissioner's PDF. Data is generated once (COPY, through the trigger)
+interventions (the path SQLite takes); the whole live report build (an admin's draft,
+with suppression); releasing a week (ledger, tally, one suppression over every area and
+commissioner's scope), with and without the 11 earlier weeks of its trend; a late-records
+release over the whole ledger; serving a released report (what commissioners fetch);
+and rendering one commissioner's PDF. Data is generated once (COPY, through the trigger)
 into a bench database and reused.
 
     python bench/report_bench.py [--database-url URL] [--rows 1000000] [--repeat 5]
@@ -181,6 +184,8 @@ def main() -> None:
     from outreach.reports.aggregation import aggregate
     from outreach.reports.assembly import build_report
     from outreach.reports.models import ReportWeekCount
+    from outreach.reports.released import released_report
+    from outreach.reports.releases import release_late, release_time, release_week
     from outreach.reports.render import render_pdf
     from outreach.reports.rollups import rebuild
     from outreach.reports.weeks import last_complete_week, week_range
@@ -280,11 +285,45 @@ def main() -> None:
             return report
 
         build_s = timed(build, args.repeat)
-        report = build()
+        print(
+            f"build_report (draft: 3-area region, 12 weeks, suppression): {build_s * 1000:.0f} ms"
+        )
+
+        def forget_releases():
+            db.session.execute(text("DELETE FROM report_counted"))
+            db.session.execute(text("UPDATE report_release SET late_release_id = NULL"))
+            db.session.execute(text("DELETE FROM report_release"))
+            db.session.commit()
+
+        def once(fn) -> float:
+            t = time.perf_counter()
+            fn()
+            return time.perf_counter() - t
+
+        forget_releases()
+        now = release_time(week) + timedelta(hours=8)
+        release_s = once(lambda: release_week(week, now, with_trend=False))
+        forget_releases()
+        trend_s = once(lambda: release_week(week, now))
+        late_s = once(lambda: release_late(now + timedelta(days=40)))
+        print(
+            f"release one week (13 areas, ledger, tally, suppression): {release_s * 1000:.0f} ms; "
+            f"with the 11 weeks of its trend: {trend_s:.2f} s; "
+            f"late-records release over the ledger: {late_s * 1000:.0f} ms"
+        )
+
+        def serve():
+            r = released_report(region, week, now=now)
+            db.session.rollback()
+            return r
+
+        serve_s = timed(serve, args.repeat)
+        report = serve()
         pdf_s = timed(lambda: render_pdf(report), 3)
         size = len(render_pdf(report))
-        print(f"build_report (3-area region, 12 weeks, suppression): {build_s * 1000:.0f} ms")
+        print(f"released_report (3-area region, from the stored releases): {serve_s * 1000:.0f} ms")
         print(f"render one commissioner's PDF (3 areas): {pdf_s:.2f} s ({size // 1024} KiB)")
+        forget_releases()
         print(
             json.dumps(
                 {
@@ -292,6 +331,10 @@ def main() -> None:
                     "ratio_to_same_sql_bare": overhead,
                     "from_interventions_ratio": direct,
                     "build_report_ms": round(build_s * 1000),
+                    "release_week_ms": round(release_s * 1000),
+                    "release_with_trend_s": round(trend_s, 2),
+                    "late_release_ms": round(late_s * 1000),
+                    "released_report_ms": round(serve_s * 1000),
                     "pdf_s": round(pdf_s, 2),
                 }
             )

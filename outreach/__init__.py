@@ -46,6 +46,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security_headers(app)
     register_shell(app)
 
+    from outreach.core.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config)  # type: ignore[method-assign]
+    from outreach.observability import register_observability
+
+    register_observability(app)
+
     from outreach.cli import register_cli
 
     register_cli(app)
@@ -54,9 +61,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        from outreach.core.logs import configure
+
+        configure(json_lines=app.config["LOG_FORMAT"] == "json")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 

@@ -23,9 +23,17 @@ def _fail(exc: ApiError) -> None:
 
 @outreach_cli.command("demo")
 def demo_command() -> None:
-    """Load the demo world (once; running it again changes nothing)."""
+    """Load the demo world (once; running it again changes nothing). Refused in
+    production: its accounts share one published password."""
+    from flask import current_app
+
     from outreach.demo import load_demo
 
+    if current_app.config["OUTREACH_ENV"] == "production":
+        raise click.ClickException(
+            "The demo loader does not run in production (OUTREACH_ENV=production): its "
+            "accounts share a published password."
+        )
     if load_demo():
         click.echo("Demo data loaded. Every demo password is 'outreach-demo'.")
     else:
@@ -172,12 +180,14 @@ def devices_revoke(device_id: str) -> None:
 def register_cli(app: Flask) -> None:
     for group in (areas_cli, teams_cli, users_cli, devices_cli):
         outreach_cli.add_command(group)
+    from outreach.jobs.backup_cli import backup_cli
     from outreach.jobs.scheduler import scheduler
     from outreach.reports.cli import register_report_commands
     from outreach.retention.cli import retention_cli
 
     outreach_cli.add_command(retention_cli)
     outreach_cli.add_command(scheduler)
+    outreach_cli.add_command(backup_cli)
 
     register_report_commands(outreach_cli)
     app.cli.add_command(outreach_cli)

@@ -6,7 +6,7 @@ const VERSION = '__SHELL_VERSION__';
 const SHELL = __SHELL_FILES__;
 const CACHE = 'outreach-shell-' + VERSION;
 
-importScripts('/js/core/db.js', '/js/core/spec.js', '/js/core/api.js', '/js/core/sync.js');
+importScripts('/js/core/db.js', '/js/core/spec.js', '/js/core/vault.js', '/js/core/api.js', '/js/core/sync.js');
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -52,12 +52,15 @@ self.addEventListener('fetch', (event) => {
   );
 });
 
-// Background Sync (Chromium): push and pull even when no tab is open.
+// Background Sync (Chromium): push and pull when the page asked while offline. The service
+// worker never holds the data key (the app lock), so it syncs nothing while no tab is
+// unlocked; an unlocked page syncs itself on `online` and on its timer.
 self.addEventListener('sync', (event) => {
   if (event.tag !== 'outreach-sync') return;
   event.waitUntil(
     self.Outreach.sync.run('background').then((outcome) => {
       if (outcome === 'offline') throw new Error('offline: retry later');
+      // 'locked': nothing to do here; the page syncs once unlocked.
     })
   );
 });

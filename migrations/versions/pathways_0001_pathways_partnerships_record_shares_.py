@@ -7,7 +7,7 @@ team's phones hold too), the client's consent to share (when, by whom), the sync
 (DESIGN §5b). New tables and nullable columns only: no existing row changes.
 
 Revision ID: pathways_0001
-Revises: 1ec384f74244
+Revises: d15c105e0001
 Create Date: 2026-12-06 18:28:48.671309
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'pathways_0001'
-down_revision = '1ec384f74244'
+down_revision = 'd15c105e0001'
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
 from outreach.access.models import CommissionerArea, Device, Team, User
+from outreach.access.sessions import epoch_of, session_ended_error
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
@@ -88,10 +89,12 @@ def load_actor(claims: dict) -> Actor:
     device, user, team_area_id = found
     if device.revoked_at is not None:
         raise device_revoked_error()
-    if device.token_family is None or str(device.token_family) != claims.get("fam"):
-        raise ApiError(401, "This session has ended. Sign in again.")
     if not user.active:
         raise ApiError(401, "This account is disabled.")
+    if epoch_of(claims) != user.session_epoch:
+        raise session_ended_error()
+    if device.token_family is None or str(device.token_family) != claims.get("fam"):
+        raise ApiError(401, "This session has ended. Sign in again.")
     now = utcnow()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now

@@ -21,6 +21,9 @@ class AuditEvent(Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The client's address (behind proxies: as OUTREACH_PROXY_COUNT trusts), when the
+    # event came from a request.
+    address: Mapped[str | None] = mapped_column(String(45))
     action: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str | None] = mapped_column(String(32))
     record_id: Mapped[str | None] = mapped_column(String(64))

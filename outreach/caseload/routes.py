@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from outreach.access.guard import current_actor, require
 from outreach.access.scope import team_of
+from outreach.audit.reads import record_read
 from outreach.caseload import follow_ups, lists, merge, queries, service
 from outreach.caseload.clock import make_clock
 from outreach.caseload.history import client_history
@@ -52,6 +53,25 @@ def _clock():
     return make_clock(tz=current_app.config.get("TIMEZONE"))
 
 
+def _audited(action: str, body: dict, args: dict, *, name: str, ids=None):
+    """Audit a list of personal data read (the ids shown, the list's filters): `body`."""
+    actor = current_actor()
+    items = body.get("items", ())
+    shown = ids(items) if ids is not None else [item.get("id") for item in items]
+    record_read(
+        action,
+        actor_id=actor.id,
+        device_id=actor.device_id,
+        query={"list": name, **args},
+        ids=[i for i in shown if i is not None],
+    )
+    return body
+
+
+def _pair_clients(items) -> list:
+    return [c["id"] for pair in items for c in (pair["client"], pair["other_client"])]
+
+
 @blp.route("/caseload/overview")
 class CaseloadOverview(MethodView):
     decorators = [require(*LEAD)]
@@ -94,7 +114,8 @@ class CaseloadAttention(MethodView):
             args=args,
             attention=(args["no_contact_days"], args["referral_days"]),
         )
-        return {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
+        body = {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
+        return _audited("read.client_list", body, args, name="attention")
 
 
 @blp.route("/caseload/clients")
@@ -110,7 +131,8 @@ class CaseloadClients(MethodView):
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
         selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
-        return {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
+        body = {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
+        return _audited("read.client_list", body, args, name="clients")
 
 
 @blp.route("/caseload/interventions")
@@ -124,7 +146,8 @@ class CaseloadInterventions(MethodView):
         """The team's interventions by worker, type, client and date range, newest first."""
         team_id = team_of(current_actor())
         stmt = lists.team_interventions_query(team_id, _clock(), args)
-        return paginate(stmt, args, row=lists.intervention_out)
+        body = paginate(stmt, args, row=lists.intervention_out)
+        return _audited("read.intervention_list", body, args, name="interventions")
 
 
 @blp.route("/caseload/mine")
@@ -150,13 +173,14 @@ class CaseloadMine(MethodView):
         ]
         args = {**args, "worker_id": None, "unassigned": False}
         selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
-        return {
+        body = {
             **clock.describe(),
             "generated_at": clock.now,
             "worker": me,
             "follow_ups": lists.open_follow_ups(team_id, clock, owner_id=actor.id),
             **paginate_list(selected, args),
         }
+        return _audited("read.client_list", body, args, name="mine")
 
 
 @blp.route("/clients/<uuid:client_id>/history")
@@ -176,7 +200,15 @@ class ClientHistory(MethodView):
         client = service.team_client(actor, client_id)
         clock = _clock()
         summary = queries.client_summaries(client.team_id, clock, only=client.id)[0]
-        return {"client": summary, **paginate_list(client_history(client), args)}
+        body = {"client": summary, **paginate_list(client_history(client), args)}
+        record_read(
+            "read.client_history",
+            actor_id=actor.id,
+            device_id=actor.device_id,
+            entity="client",
+            record_id=client.id,
+        )
+        return body
 
 
 @blp.route("/clients/<uuid:client_id>/assign")
@@ -233,7 +265,8 @@ class CaseloadDuplicates(MethodView):
         Merge one into the other (POST /clients/{id}/merge) or dismiss the link.
         """
         stmt = probable_duplicates_query(team_of(current_actor()))
-        return paginate(stmt, args, row=duplicate_pair_out)
+        body = paginate(stmt, args, row=duplicate_pair_out)
+        return _audited("read.duplicate_pairs", body, args, name="duplicates", ids=_pair_clients)
 
 
 @blp.route("/caseload/duplicates/<int:duplicate_id>/dismiss")

@@ -25,12 +25,14 @@ class ApiError(Exception):
         *,
         errors: dict | None = None,
         error_code: str | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors
         self.error_code = error_code
+        self.retry_after = retry_after  # seconds: a Retry-After header
 
 
 def error_body(
@@ -48,8 +50,52 @@ def error_body(
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
     body: dict = {"code": error_code or status, "status": phrase, "message": message or phrase}
     if errors:
-        body["errors"] = errors
+        body["errors"] = cap_errors(errors)
     return body
+
+
+# An error answer lists at most this many fields' errors (a body of thousands of unknown
+# fields must not make an answer larger than itself); the rest are counted in `_more`.
+MAX_FIELD_ERRORS = 30
+
+
+def cap_errors(errors: dict, limit: int = MAX_FIELD_ERRORS) -> dict:
+    """`errors` with at most `limit` fields listed (nested objects count their fields),
+    and `_more: ["N more fields have errors."]` when some were left out."""
+    listed = 0
+    left_out = 0
+
+    def cap(node: dict) -> dict:
+        nonlocal listed, left_out
+        out: dict = {}
+        for key, value in node.items():
+            if listed >= limit:
+                left_out += _count_fields(value)
+                continue
+            if isinstance(value, dict):
+                out[key] = cap(value)
+            else:
+                listed += 1
+                out[key] = value[:5] if isinstance(value, list) else value
+        return out
+
+    capped = cap(errors)
+    if left_out:
+        capped["_more"] = [f"{left_out:,} more fields have errors (not listed)."]
+    return capped
+
+
+def _count_fields(value: object) -> int:
+    if not isinstance(value, dict):
+        return 1
+    total, stack = 0, [value]
+    while stack:
+        for member in stack.pop().values():
+            if isinstance(member, dict):
+                stack.append(member)
+            else:
+                total += 1
+    return total
 
 
 def error_response(status: int, message: str | None = None, **kwargs):
@@ -65,7 +111,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, errors=exc.errors, error_code=exc.error_code)
+        response = error_response(
+            exc.status, exc.message, errors=exc.errors, error_code=exc.error_code
+        )
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

@@ -15,8 +15,11 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from outreach.auth.throttle import forget_old
 from outreach.core.extensions import db
+from outreach.core.types import utcnow
 from outreach.reports.delivery import deliver_due
+from outreach.reports.releases import release_due
 from outreach.retention.service import apply_retention
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,10 @@ def in_app(app: Flask, work: Callable[[], None]) -> Callable[[], None]:
 
 
 def send_due_reports() -> None:
-    """This week's reports, missed weeks and retries (idempotent)."""
+    """The releases now due (last month's late records, then each week once its grace
+    period is over: stored as issued), then each commissioner's email of every week
+    due, missed weeks and retries: the stored release, sent once (idempotent)."""
+    release_due(weeks_back=int(current_app.config.get("REPORT_CATCH_UP_WEEKS", 4)))
     for outcome in deliver_due():
         log.info("delivery %s %s: %s", outcome.period, outcome.status, outcome.detail)
 
@@ -45,6 +51,9 @@ def retain() -> None:
     """Data retention (idempotent: anonymised clients are not selected again)."""
     result = apply_retention(years=current_app.config["RETENTION_YEARS"])
     log.info("retention: %s clients anonymised", result.clients)
+    forgotten = forget_old(utcnow())  # sign-in failure counts of pairs quiet for a day
+    db.session.commit()
+    log.info("retention: %s sign-in throttle counts forgotten", forgotten)
 
 
 def build_scheduler(app: Flask, retry_minutes: int) -> BlockingScheduler:

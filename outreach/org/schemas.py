@@ -7,7 +7,15 @@ from outreach.core.schemas import Email, JsonBoolean, PageArgsSchema, PageSchema
 CODE = validate.Regexp(
     r"^[a-z0-9]+(-[a-z0-9]+)*$", error="Use lower-case letters, digits and hyphens."
 )
-NAME = validate.Length(min=1, max=120)
+# Names of areas, teams, providers and users: no control characters (a CR/LF in an
+# area name broke its commissioners' report emails), as the services also hold.
+NAME = [
+    validate.Length(min=1, max=120),
+    validate.Regexp(
+        r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
+        error="Names cannot hold control characters (line breaks, tabs).",
+    ),
+]
 # The service's rule (outreach.access.passwords), documented so clients can check it first.
 PASSWORD = validate.Length(min=MIN_PASSWORD_LENGTH, max=256)
 

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import delete, func, select
 
 from outreach.access.models import ROLES, TEAM_ROLES, Area, CommissionerArea, Team, User
 from outreach.access.passwords import hash_password, password_problem
+from outreach.access.sessions import end_sessions
 from outreach.audit.service import record_event
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _check_names(**names: str | None) -> None:
+    """Names go into report emails' headers, PDFs and CSVs: no control characters (the
+    API's schemas say the same; this holds the command line too)."""
+    errors = {
+        field: ["Names cannot hold control characters (line breaks, tabs)."]
+        for field, value in names.items()
+        if value is not None and CONTROL.search(value)
+    }
+    if errors:
+        raise ApiError(422, "A name holds control characters.", errors=errors)
 
 
 def _area_by_code(code: str) -> Area:
@@ -19,6 +36,7 @@ def _area_by_code(code: str) -> Area:
 
 
 def create_area(code: str, name: str, region: str, *, actor_id: int | None) -> Area:
+    _check_names(name=name, region=region)
     if db.session.scalar(select(func.count()).where(Area.code == code)):
         raise ApiError(
             409, "An area with this code already exists.", errors={"code": ["Already used."]}
@@ -32,6 +50,7 @@ def create_area(code: str, name: str, region: str, *, actor_id: int | None) -> A
 
 
 def update_area(area: Area, changes: dict, *, actor_id: int | None) -> Area:
+    _check_names(name=changes.get("name"), region=changes.get("region"))
     for key in ("name", "region", "active"):
         if key in changes:
             setattr(area, key, changes[key])
@@ -47,6 +66,7 @@ def update_area(area: Area, changes: dict, *, actor_id: int | None) -> Area:
 
 
 def create_team(area_id: int, name: str, provider: str, *, actor_id: int | None) -> Team:
+    _check_names(name=name, provider=provider)
     if db.session.get(Area, area_id) is None:
         raise ApiError(422, "Unknown area.", errors={"area_id": ["No such area."]})
     _refuse_team_name_in_use(area_id, name)
@@ -71,6 +91,7 @@ def _refuse_team_name_in_use(area_id: int, name: str, *, other_than: int | None 
 
 
 def update_team(team: Team, changes: dict, *, actor_id: int | None) -> Team:
+    _check_names(name=changes.get("name"), provider=changes.get("provider"))
     if "name" in changes:
         _refuse_team_name_in_use(team.area_id, changes["name"], other_than=team.id)
     for key in ("name", "provider", "active"):
@@ -115,9 +136,10 @@ def create_user(
     commit: bool = True,
 ) -> User:
     """Create an account; commissioners get their areas by code."""
+    _check_names(name=name)
     email = email.strip().lower()
     _check_role_fields(role, team_id, area_codes)
-    problem = password_problem(password)
+    problem = password_problem(password, email=email, name=name)
     if problem:
         raise ApiError(422, "The password is too weak.", errors={"password": [problem]})
     if db.session.scalar(select(func.count()).where(User.email == email)):
@@ -154,14 +176,18 @@ def _set_areas(user: User, area_codes: list[str]) -> None:
 
 def update_user(user: User, changes: dict, *, actor_id: int | None) -> User:
     """Change name, role, team, areas, active flag or password."""
+    _check_names(name=changes.get("name"))
     role = changes.get("role", user.role)
     team_id = changes.get("team_id", user.team_id)
     if role not in ("worker", "team_lead"):
         team_id = None if "team_id" not in changes else team_id
     areas = changes.get("areas")
     _check_role_fields(role, team_id, areas)
+    ending = _ends_sessions(user, changes, role, team_id)
     if "password" in changes:
-        problem = password_problem(changes["password"])
+        problem = password_problem(
+            changes["password"], email=user.email, name=changes.get("name", user.name)
+        )
         if problem:
             raise ApiError(422, "The password is too weak.", errors={"password": [problem]})
         user.password_hash = hash_password(changes["password"])
@@ -183,5 +209,28 @@ def update_user(user: User, changes: dict, *, actor_id: int | None) -> User:
             + (["password"] if "password" in changes else [])
         },
     )
+    if ending:
+        end_sessions(user)
+        record_event(
+            "user.sessions_ended",
+            actor_id=actor_id,
+            entity="user",
+            record_id=user.id,
+            detail={"reasons": ending},
+        )
     db.session.commit()
     return user
+
+
+def _ends_sessions(user: User, changes: dict, role: str, team_id: int | None) -> list[str]:
+    """Why this change ends the user's sessions (none: it does not)."""
+    reasons = []
+    if "password" in changes:
+        reasons.append("password_reset")
+    if changes.get("active") is False and user.active:
+        reasons.append("deactivated")
+    if role != user.role:
+        reasons.append("role_change")
+    if team_id != user.team_id:
+        reasons.append("team_change")
+    return reasons

@@ -24,17 +24,11 @@ from outreach.reports.measures import (
     SUPPRESSION_NOTE,
     TREND_WEEKS,
 )
-from outreach.reports.publication import (
-    REVISION_WEEKS,
-    Published,
-    Revision,
-    figure,
-    flat,
-    published_week,
-    revisions_for,
-)
+from outreach.reports.publication import Published, figure, flat, published_week
 from outreach.reports.suppression import change
-from outreach.reports.weeks import IsoWeek, current_week, week_range
+from outreach.reports.weeks import IsoWeek, week_range
+
+FIGURES_KEPT = 5  # weeks of figures stored with a delivery (this week and four before)
 
 
 @dataclass(frozen=True)
@@ -100,6 +94,46 @@ class Section:
         return out
 
 
+@dataclass(frozen=True)
+class LateFigure:
+    measure: str
+    label: str
+    value: str
+
+
+@dataclass
+class LateSection:
+    scope: Scope
+    figures: list[LateFigure]
+
+
+@dataclass
+class LateRecords:
+    """The late-records release a weekly release carries (docs/disclosure.md)."""
+
+    period: str
+    counted_on: str
+    weeks: str | None
+    note: str
+    sections: list[LateSection]
+    cells: Published = field(default_factory=dict)  # the CSV's rows; not in the JSON
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "counted_on": self.counted_on,
+            "weeks": self.weeks,
+            "note": self.note,
+            "sections": [
+                {
+                    "scope": dataclasses.asdict(s.scope),
+                    "figures": [dataclasses.asdict(f) for f in s.figures],
+                }
+                for s in self.sections
+            ],
+        }
+
+
 @dataclass
 class WeeklyReport:
     """Everything a recipient sees of one week, suppressed."""
@@ -113,7 +147,10 @@ class WeeklyReport:
     areas: list[dict[str, str]]
     summary: Section | None
     sections: list[Section]
-    revisions: list[Revision] = field(default_factory=list)
+    draft: bool = False
+    released_at: str | None = None
+    release_note: str = ""
+    late_records: LateRecords | None = None
     suppression_note: str = SUPPRESSION_NOTE
     definitions: list[dict[str, str]] = field(
         default_factory=lambda: [{"term": t, "definition": d} for t, d in DEFINITIONS]
@@ -125,8 +162,8 @@ class WeeklyReport:
 
     @property
     def figures(self) -> dict[str, dict[str, str]]:
-        """The figures stored with a delivery: the week and the ones revisions cover."""
-        weeks = list(self.cells)[-(REVISION_WEEKS + 1) :]
+        """The figures stored with a delivery: the week and the four before it."""
+        weeks = list(self.cells)[-FIGURES_KEPT:]
         return {week: flat(self.cells[week]) for week in weeks}
 
     def public(self) -> dict[str, Any]:
@@ -137,11 +174,14 @@ class WeeklyReport:
             "week_end": self.week_end,
             "timezone": self.timezone,
             "complete": self.complete,
+            "draft": self.draft,
+            "released_at": self.released_at,
+            "release_note": self.release_note,
             "data_read_at": self.data_read_at,
             "areas": self.areas,
             "summary": self.summary.public() if self.summary else None,
             "sections": [s.public() for s in self.sections],
-            "revisions": [dataclasses.asdict(r) for r in self.revisions],
+            "late_records": self.late_records.public() if self.late_records else None,
             "suppression_note": self.suppression_note,
             "definitions": self.definitions,
         }
@@ -149,7 +189,7 @@ class WeeklyReport:
 
 def _section(
     this: Published,
-    last: Published,
+    last: Published | None,
     published: dict[str, Published],
     weeks: list[IsoWeek],
     scope: Scope,
@@ -159,8 +199,10 @@ def _section(
     key = scope.code if scope.kind == "area" and scope.code else REGION
     headline = []
     for measure, label in MEASURES.items():
-        value, previous = figure(this, key, measure), figure(last, key, measure)
-        headline.append(Headline(measure, label, value, previous, change(value, previous)))
+        value = figure(this, key, measure)
+        previous = figure(last, key, measure) if last is not None else ""
+        diff = change(value, previous) if previous else None
+        headline.append(Headline(measure, label, value, previous, diff))
     section = Section(
         scope=scope,
         headline=headline,
@@ -192,22 +234,18 @@ def _section(
     return section
 
 
-def build_report(
-    area_ids: Sequence[int],
+def _assemble(
     week: IsoWeek,
-    *,
-    recipient_id: int | None = None,
-    now: datetime | None = None,
+    published: dict[str, Published],
+    weeks: list[IsoWeek],
+    areas: list[AreaInfo],
+    read_at: datetime,
+    **extra: Any,
 ) -> WeeklyReport:
-    """The whole report for `week` and `area_ids`, suppressed, ready for JSON/CSV/PDF."""
-    tz = current_app.config["TIMEZONE"]
-    now = now or utcnow()
-    weeks = week_range(week, TREND_WEEKS)
-    agg = aggregate(area_ids, weeks, tz)
-    read_at = utcnow()
-    published = {str(wk): published_week(agg, i) for i, wk in enumerate(weeks)}
-    this, last = published[str(week)], published[str(week.shift(-1))]
-    areas = agg.areas
+    """The report of `week` from published cells of `weeks` (oldest first), cut for
+    `areas`: a regional summary and a section per area, or the one area."""
+    this = published[str(week)]
+    last = published.get(str(week.shift(-1)))
 
     def section(scope: Scope, area: AreaInfo | None) -> Section:
         return _section(this, last, published, weeks, scope, area, areas)
@@ -220,23 +258,57 @@ def build_report(
         sections = [section(Scope("area", a.code, a.name), a) for a in areas]
     elif areas:
         summary = section(Scope("area", areas[0].code, areas[0].name), areas[0])
-    report = WeeklyReport(
+    return WeeklyReport(
         week=str(week),
         week_start=week.monday.isoformat(),
         week_end=week.sunday.isoformat(),
-        timezone=tz,
-        complete=week < current_week(now, tz),
+        timezone=current_app.config["TIMEZONE"],
+        complete=True,
         data_read_at=read_at.isoformat().replace("+00:00", "Z"),
         areas=[{"code": a.code, "name": a.name, "region": a.region} for a in areas],
         summary=summary,
         sections=sections,
         cells=published,
         team_names={t: n for a in areas for t, n in a.teams},
+        **extra,
     )
-    if recipient_id is not None:
-        report.revisions = revisions_for(
-            recipient_id, week, report.figures, areas, report.team_names
-        )
+
+
+def _local(at: datetime, fmt: str = "%-d %B %Y") -> str:
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
+
+
+def build_report(
+    area_ids: Sequence[int],
+    week: IsoWeek,
+    *,
+    now: datetime | None = None,
+) -> WeeklyReport:
+    """A draft for admins: `week` counted live now and suppressed for `area_ids` alone.
+    Never released, never sent to a commissioner (they get `released_report`)."""
+    from outreach.reports.weeks import current_week
+
+    tz = current_app.config["TIMEZONE"]
+    now = now or utcnow()
+    weeks = week_range(week, TREND_WEEKS)
+    agg = aggregate(area_ids, weeks, tz)
+    read_at = utcnow()
+    published = {str(wk): published_week(agg, i) for i, wk in enumerate(weeks)}
+    report = _assemble(
+        week,
+        published,
+        weeks,
+        agg.areas,
+        read_at,
+        draft=True,
+        release_note=(
+            f"DRAFT for admins, counted live on {_local(read_at, '%-d %B %Y at %H:%M')}: "
+            "not released and never sent to commissioners. Figures can still change."
+        ),
+    )
+    report.complete = week < current_week(now, tz)
     return report
 
 
@@ -245,12 +317,19 @@ def narrow_report(report: WeeklyReport, code: str) -> WeeklyReport:
     if len(report.areas) <= 1:
         return report
     section = next(s for s in report.sections if s.scope.code == code)
+    late = report.late_records
+    if late is not None:
+        late = dataclasses.replace(
+            late,
+            sections=[s for s in late.sections if s.scope.code == code],
+            cells={k: v for k, v in late.cells.items() if k[0] == code},
+        )
     return dataclasses.replace(
         report,
         areas=[a for a in report.areas if a["code"] == code],
         summary=section,
         sections=[],
-        revisions=[r for r in report.revisions if r.scope == code],
+        late_records=late,
         cells={
             week: {k: v for k, v in shown.items() if k[0] == code}
             for week, shown in report.cells.items()

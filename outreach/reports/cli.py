@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -17,11 +16,11 @@ log = logging.getLogger(__name__)
 
 
 def _week(value: str | None):
-    from outreach.core.types import utcnow
-    from outreach.reports.weeks import IsoWeek, last_complete_week
+    from outreach.reports.releases import clock, latest_due_week
+    from outreach.reports.weeks import IsoWeek
 
     if not value:
-        return last_complete_week(utcnow(), current_app.config["TIMEZONE"])
+        return latest_due_week(clock())
     try:
         return IsoWeek.parse(value)
     except ValueError as exc:
@@ -29,13 +28,17 @@ def _week(value: str | None):
 
 
 @reports_cli.command("preview")
-@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week)")
+@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the latest released week)")
 @click.option("--area", "areas", multiple=True, help="Area code (repeatable; default: all)")
 @click.option("--out", "out", default="summary.pdf", show_default=True, type=click.Path())
-def preview(week: str | None, areas: tuple[str, ...], out: str) -> None:
-    """Write the PDF a commissioner of these areas would receive (nothing is sent)."""
+@click.option("--draft", is_flag=True, help="A live count marked DRAFT (any week, even unreleased)")
+def preview(week: str | None, areas: tuple[str, ...], out: str, draft: bool) -> None:
+    """Write the PDF a commissioner of these areas receives for a released week (the
+    week is released now if due), or with --draft a live count (nothing is sent)."""
     from outreach.access.models import Area
     from outreach.reports.assembly import build_report
+    from outreach.reports.released import released_report
+    from outreach.reports.releases import NotReleased
     from outreach.reports.render import render_pdf
 
     iso = _week(week)
@@ -48,13 +51,20 @@ def preview(week: str | None, areas: tuple[str, ...], out: str) -> None:
         raise click.ClickException(f"No area with code {', '.join(sorted(missing))}.")
     if not found:
         raise click.ClickException("There are no areas yet (try `flask outreach demo`).")
-    report = build_report([a.id for a in found], iso)
+    ids = [a.id for a in found]
+    if draft:
+        report = build_report(ids, iso)
+    else:
+        try:
+            report = released_report(ids, iso)
+        except NotReleased as exc:
+            raise click.ClickException(f"{exc.message} Use --draft for a live count.") from None
     Path(out).write_bytes(render_pdf(report))
     click.echo(f"Wrote {out}: week {iso}, areas {', '.join(a.code for a in found)}.")
 
 
 @reports_cli.command("send")
-@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week)")
+@click.option("--week", help="ISO week, e.g. 2026-W47 (default: the latest released week)")
 @click.option("--to", "email", help="Only this commissioner (email)")
 @click.option("--force", is_flag=True, help="Send again even if already sent")
 def send(week: str | None, email: str | None, force: bool) -> None:

@@ -30,7 +30,7 @@ from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.reports.assembly import WeeklyReport
 from outreach.reports.models import ReportDelivery
-from outreach.reports.weeks import IsoWeek, last_complete_week
+from outreach.reports.weeks import IsoWeek
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +126,18 @@ def claim(user: User, period: str, now: datetime, *, force: bool = False) -> int
 
 
 def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=False) -> Outcome:
-    """Claim, build, email and record one recipient's report for `week`."""
-    from outreach.reports.assembly import build_report
+    """Claim, build, email and record one recipient's report for `week`: the week's
+    stored release (made now if due), so a retry sends the same figures."""
+    from outreach.reports import releases
+    from outreach.reports.released import released_report
     from outreach.reports.render import render_pdf
 
     now = now or utcnow()
     period = str(week)
+    try:
+        releases.check_due(week, now)
+    except releases.NotReleased as exc:
+        return Outcome(user.email, period, "skipped", exc.message)
     delivery_id = claim(user, period, now, force=force)
     if delivery_id is None:
         return Outcome(user.email, period, "skipped", "already sent or being sent")
@@ -141,7 +147,7 @@ def deliver(user: User, week: IsoWeek, now: datetime | None = None, *, force=Fal
         )
     )
     try:
-        report = build_report(area_ids, week, recipient_id=user.id, now=now)
+        report = released_report(area_ids, week, now=now)
         pdf = render_pdf(report)
         send_email(user.email, subject_for(report), body_for(report), pdf, f"outreach-{period}.pdf")
     except Exception as exc:  # noqa: BLE001 - recorded for admins, retried with back-off
@@ -185,10 +191,12 @@ def body_for(report: WeeklyReport) -> str:
         f"week {report.week} ({report.week_start} to {report.week_end}).",
         f"Data read at {report.data_read_at}.",
     ]
-    if report.revisions:
+    if report.release_note:
+        lines.append(report.release_note)
+    if report.late_records and report.late_records.weeks:
         lines.append(
-            f"{len(report.revisions)} figure(s) from earlier weeks have changed since "
-            "they were sent; see Revisions in the PDF."
+            f"Records that arrived late for weeks {report.late_records.weeks} are counted "
+            "in the late-records table of the PDF."
         )
     lines += [
         "",
@@ -219,28 +227,37 @@ def send_email(to: str, subject: str, body: str, pdf: bytes, filename: str) -> N
 
 
 def scheduled_at(week: IsoWeek) -> datetime:
-    """When the weekly job is due to send `week`: the first cron time after it ends."""
+    """When the weekly job is due to send `week`: the first cron time at or after its
+    release (REPORT_GRACE_DAYS after it ends)."""
     from apscheduler.triggers.cron import CronTrigger
+
+    from outreach.reports.releases import release_time
 
     tz = current_app.config["TIMEZONE"]
     trigger = CronTrigger.from_crontab(current_app.config["REPORT_SCHEDULE"], timezone=tz)
-    end = week.bounds(tz)[1]
-    return trigger.get_next_fire_time(None, end)
+    return trigger.get_next_fire_time(None, release_time(week))
 
 
 def deliver_due(now: datetime | None = None) -> list[Outcome]:
     """Send every delivery that is due: this week's, missed weeks (catch-up) and retries.
 
-    A week is due for a commissioner once its scheduled time has passed, if the
-    commissioner existed then; up to CATCH_UP_WEEKS weeks back. Idempotent.
+    First the releases now due (last month's late records, the weeks due: stored once,
+    see `releases`). A week is due for a commissioner once its scheduled time has
+    passed, if the commissioner existed then; up to CATCH_UP_WEEKS weeks back.
+    Idempotent: what is sent is the stored release, once.
     """
-    now = now or utcnow()
-    tz = current_app.config["TIMEZONE"]
-    latest = last_complete_week(now, tz)
+    from outreach.reports.releases import clock, latest_due_week, release_due, releases_from
+
+    now = now or clock()
     weeks_back = int(current_app.config.get("REPORT_CATCH_UP_WEEKS", CATCH_UP_WEEKS))
+    release_due(now, weeks_back)
+    latest = latest_due_week(now)
     outcomes = []
     for back in range(weeks_back - 1, -1, -1):
         week = latest.shift(-back)
+        first = releases_from()
+        if first is not None and week < first:
+            continue
         due = scheduled_at(week)
         if due > now:
             continue

@@ -20,6 +20,8 @@ MEASURES = {
     "naloxone_kits": "Naloxone kits supplied",
     "nsp_packs": "Needle and syringe packs supplied",
 }
+# What a late-records release shows besides the additive measures.
+LATE_LABELS = {"withdrawn": "Records withdrawn (deleted or changed after release)"}
 # Headline measures that are the count of one intervention type.
 TYPE_MEASURES = {
     "referrals": "referral_structured_treatment",
@@ -59,10 +61,17 @@ DEFINITIONS = [
         "This week's figure minus last week's; shown only when both figures are shown.",
     ),
     (
-        "Data read",
-        "When the figures were read from the database. Records made offline arrive late, "
-        "so earlier weeks can change; changes to figures already sent are listed as "
-        "revisions.",
+        "Release",
+        "A week is released once, a set number of days after it ends (stated on the "
+        "report), and its figures are never changed afterwards: every copy of it, "
+        "by email or download, shows the same figures.",
+    ),
+    (
+        "Late records",
+        "Records made offline can arrive after their week was released. They are not "
+        "added to released weeks; once a month they are counted in a late-records table, "
+        "protected like every other figure, so no two releases can be compared to work "
+        "out a small number.",
     ),
     ("Deleted records", "Records deleted by a worker or a team lead are not counted."),
 ]
@@ -71,7 +80,9 @@ SUPPRESSION_NOTE = (
     "To protect the people behind the figures, any count from 1 to 4 is shown as <5. "
     "Where a total or a difference would let a reader work out a figure shown as <5, "
     "another figure is hidden too and shown as *. A change from last week is shown only "
-    "when both weeks' figures are shown. Zero is shown as 0."
+    "when both weeks' figures are shown. Zero is shown as 0. A released week is never "
+    "revised: records that arrive late are counted in a separate monthly table, so "
+    "comparing releases cannot reveal a small number."
 )
 
 
@@ -81,4 +92,4 @@ def cell_label(measure: str, teams: dict[int, str] | None = None) -> str:
         return TYPES_BY_CODE[measure[5:]].label
     if measure.startswith("team:"):
         return (teams or {}).get(int(measure[5:]), f"Team {measure[5:]}")
-    return MEASURES.get(measure, measure)
+    return MEASURES.get(measure) or LATE_LABELS.get(measure, measure)

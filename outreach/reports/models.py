@@ -47,6 +47,52 @@ class ReportDelivery(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+RELEASE_KINDS = ("week", "late")
+
+
+class ReportRelease(Model):
+    """A release to commissioners, stored as issued (docs/disclosure.md): a week's figures
+    (`kind` week, `period` 2026-W47) or the records that arrived late for weeks already
+    released (`kind` late, `period` the month they were counted in, 2026-12). One
+    suppression over every area and every commissioner's scope; every later fetch,
+    email and CSV of it serves these cells, never a recount."""
+
+    __tablename__ = "report_release"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    period: Mapped[str] = mapped_column(String(10))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    grace_days: Mapped[int | None] = mapped_column(Integer)
+    # A late release: the first and last released weeks its records are dated in.
+    first_week: Mapped[str | None] = mapped_column(String(8))
+    last_week: Mapped[str | None] = mapped_column(String(8))
+    # A weekly release: the latest late release issued before it, shown with it.
+    late_release_id: Mapped[int | None] = mapped_column(ForeignKey("report_release.id"))
+    # {"scope/measure": published text}; scopes are area codes and the scope totals
+    # named in `scopes` ({"scope:a,b": ["a", "b"]}).
+    cells: Mapped[dict] = mapped_column(JSON)
+    scopes: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportCounted(Model):
+    """The ledger: each intervention counted by a release, as it was counted (so a later
+    change to it is counted once by a late release, and nothing twice or never)."""
+
+    __tablename__ = "report_counted"
+
+    intervention_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("report_release.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    area_id: Mapped[int] = mapped_column(Integer)
+    team_id: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
 # Roll-ups (PostgreSQL only; see outreach.reports.rollups). Derived data: a trigger on
 # intervention keeps them in step in the writer's transaction; `flask outreach reports
 # rebuild-rollups` recomputes them. No foreign keys: they only ever hold counts.

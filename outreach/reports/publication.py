@@ -1,5 +1,7 @@
 """Publication: the suppressed text of every cell a report shows (`published_week`),
-and what changed since a recipient was last sent a week (`revisions_for`).
+and the cells of a release (`release_cells`): every area and every commissioner's scope
+total of one week (or of one late-records release) suppressed together, stored, and cut
+for each recipient (`cut`).
 
 All cells of a recipient's scope (regional totals, every area, every team, every type)
 are suppressed together for each week (`outreach.reports.suppression`), so the figures
@@ -8,43 +10,30 @@ one commissioner can see are one consistent publication.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import select
-
-from outreach.core.extensions import db
 from outreach.interventions.codes import TYPE_CODES
 from outreach.reports.aggregation import Aggregates, AreaInfo
-from outreach.reports.measures import ADDITIVE, MEASURES, REGION, TYPE_MEASURES, cell_label
-from outreach.reports.models import ReportDelivery
-from outreach.reports.suppression import suppress
-from outreach.reports.weeks import IsoWeek
+from outreach.reports.measures import ADDITIVE, MEASURES, REGION, TYPE_MEASURES
+from outreach.reports.suppression import HIDDEN, is_hidden, suppress
 
 Cell = tuple[str, str]  # (scope: an area code or REGION, measure)
 Published = dict[Cell, str]  # cell -> published text ("0", "12", "<5", "*")
-REVISION_WEEKS = 4
 
 
-@dataclass(frozen=True)
-class Revision:
-    """A figure of an earlier week that changed since it was last sent."""
-
-    week: str
-    scope: str
-    scope_name: str
-    measure: str
-    label: str
-    old: str
-    new: str
+SCALARS = tuple(name for name in MEASURES if name not in TYPE_MEASURES)
+# What a late-records release counts: additive figures of records, and records withdrawn.
+LATE_SCALARS = ("interventions", "anonymous", "naloxone_kits", "nsp_packs", "withdrawn")
+LATE_ADDITIVE = LATE_SCALARS
 
 
-def _area_cells(agg: Aggregates, w: int, area: AreaInfo) -> tuple[dict, list]:
+def _area_cells(
+    agg: Aggregates, w: int, area: AreaInfo, names: tuple[str, ...] = SCALARS
+) -> tuple[dict, list]:
     """True values and constraints of one area's week; keys (scope, measure)."""
     m = agg.measures.get((w, area.id), {})
     types = agg.types.get((w, area.id), {})
     teams = agg.teams.get((w, area.id), {})
     s = area.code
-    values = {(s, name): int(m.get(name, 0)) for name in MEASURES if name not in TYPE_MEASURES}
+    values = {(s, name): int(m.get(name, 0)) for name in names}
     for code in TYPE_CODES:
         values[(s, f"type:{code}")] = int(types.get(code, 0))
     team_ids = [t for t, _ in area.teams] + sorted(set(teams) - {t for t, _ in area.teams})
@@ -60,25 +49,109 @@ def _area_cells(agg: Aggregates, w: int, area: AreaInfo) -> tuple[dict, list]:
     return values, constraints
 
 
-def _regional_cells(agg: Aggregates, w: int, area_values: dict) -> tuple[dict, list]:
-    codes = [a.code for a in agg.areas]
+def _scope_cells(
+    scope: str,
+    codes: list[str],
+    area_values: dict,
+    clients: int,
+    additive: tuple[str, ...] = ADDITIVE,
+    with_clients: bool = True,
+) -> tuple[dict, list]:
+    """True values and constraints of the totals of several areas (`scope`)."""
     values: dict = {}
     constraints: list = []
-    for name in ADDITIVE:
-        values[(REGION, name)] = sum(area_values[(c, name)] for c in codes)
-        constraints.append(((REGION, name), [(c, name) for c in codes]))
-    clients = agg.regional_clients.get(w, 0)
-    values[(REGION, "clients")] = clients
-    if clients == sum(area_values[(c, "clients")] for c in codes):
-        constraints.append(((REGION, "clients"), [(c, "clients") for c in codes]))
+    for name in additive:
+        values[(scope, name)] = sum(area_values[(c, name)] for c in codes)
+        constraints.append(((scope, name), [(c, name) for c in codes]))
+    if with_clients:
+        values[(scope, "clients")] = clients
+        if clients == sum(area_values[(c, "clients")] for c in codes):
+            constraints.append(((scope, "clients"), [(c, "clients") for c in codes]))
     for code in TYPE_CODES:
-        key = (REGION, f"type:{code}")
+        key = (scope, f"type:{code}")
         values[key] = sum(area_values[(c, f"type:{code}")] for c in codes)
         constraints.append((key, [(c, f"type:{code}") for c in codes]))
-    constraints.append(
-        ((REGION, "interventions"), [(REGION, f"type:{code}") for code in TYPE_CODES])
-    )
+    constraints.append(((scope, "interventions"), [(scope, f"type:{code}") for code in TYPE_CODES]))
     return values, constraints
+
+
+def _regional_cells(agg: Aggregates, w: int, area_values: dict) -> tuple[dict, list]:
+    codes = [a.code for a in agg.areas]
+    return _scope_cells(REGION, codes, area_values, agg.regional_clients.get(w, 0))
+
+
+def scope_key(codes: list[str]) -> str:
+    """The name of the scope total of several areas in a release: "scope:a,b"."""
+    return "scope:" + ",".join(sorted(codes))
+
+
+def release_cells(
+    agg: Aggregates,
+    scopes: dict[str, list[str]],
+    scope_clients: dict[str, int],
+    *,
+    late: bool = False,
+) -> dict[str, str]:
+    """The published cells of one release ({"scope/measure": text}): every area of
+    `agg` (week index 0) and every scope total in `scopes`, suppressed together, so the
+    union of what every recipient can see is one checked publication."""
+    names = LATE_SCALARS if late else SCALARS
+    values: dict = {}
+    constraints: list = []
+    for area in agg.areas:
+        v, c = _area_cells(agg, 0, area, names)
+        values.update(v)
+        constraints += c
+    for key, codes in scopes.items():
+        v, c = _scope_cells(
+            key,
+            codes,
+            values,
+            scope_clients.get(key, 0),
+            LATE_ADDITIVE if late else ADDITIVE,
+            with_clients=not late,
+        )
+        values.update(v)
+        constraints += c
+    shown: Published = suppress(values, constraints)  # type: ignore[assignment]
+    for area in agg.areas:
+        for team_id, _name in area.teams[:1] if len(area.teams) == 1 else ():
+            shown[(area.code, f"team:{team_id}")] = shown[(area.code, "interventions")]
+    return flat(shown)
+
+
+def cut(cells: dict[str, str], scopes: dict[str, list[str]], codes: list[str]) -> Published:
+    """What a recipient of `codes` sees of a release: their areas' cells, and as REGION
+    their scope's total: stored when the release knew the scope; for a scope made later,
+    worked out from the areas' published cells only (a sum when every part is shown,
+    else hidden), so it tells nothing the areas' figures do not."""
+    wanted = set(codes)
+    shown: Published = {}
+    stored: Published = {}
+    key = scope_key(codes)
+    for name, text in cells.items():
+        scope, measure = name.split("/", 1)
+        if scope in wanted:
+            shown[(scope, measure)] = text
+        elif scope == key:
+            stored[(REGION, measure)] = text
+    if len(codes) == 1:
+        for (_scope, measure), text in list(shown.items()):
+            if not measure.startswith("team:"):
+                shown[(REGION, measure)] = text
+    elif key in scopes:
+        shown.update(stored)
+    elif codes:
+        measures = {m for (_s, m) in shown if not m.startswith("team:")}
+        for measure in measures:
+            parts = [shown.get((c, measure), "0") for c in codes]
+            if all(p == "0" for p in parts):
+                shown[(REGION, measure)] = "0"
+            elif measure == "clients" or any(is_hidden(p) for p in parts):
+                shown[(REGION, measure)] = HIDDEN
+            else:
+                shown[(REGION, measure)] = str(sum(int(p) for p in parts))
+    return shown
 
 
 def published_week(agg: Aggregates, w: int) -> Published:
@@ -110,58 +183,11 @@ def published_week(agg: Aggregates, w: int) -> Published:
     return shown
 
 
-def figure(shown: Published, scope: str, measure: str) -> str:
+def figure(shown: Published, scope: str, measure: str, default: str = "0") -> str:
     """A published figure by headline measure name (type measures map to their type)."""
     if measure in TYPE_MEASURES:
         measure = f"type:{TYPE_MEASURES[measure]}"
-    return shown.get((scope, measure), "0")
-
-
-def revisions_for(
-    recipient_id: int,
-    week: IsoWeek,
-    figures: dict[str, dict[str, str]],
-    areas: list[AreaInfo],
-    team_names: dict[int, str],
-) -> list[Revision]:
-    """Earlier weeks' published figures that changed since last sent to this recipient."""
-    periods = [str(week.shift(-i)) for i in range(1, REVISION_WEEKS + 1)]
-    sent = db.session.scalars(
-        select(ReportDelivery)
-        .where(
-            ReportDelivery.recipient_id == recipient_id,
-            ReportDelivery.status == "sent",
-            ReportDelivery.period.in_(periods),
-            ReportDelivery.figures.isnot(None),
-        )
-        .order_by(ReportDelivery.period.desc())
-    ).all()
-    names = {a.code: a.name for a in areas}
-    names[REGION] = "All areas"
-    out = []
-    for period in sorted(periods):
-        old = next((d.figures[period] for d in sent if d.figures and period in d.figures), None)
-        new = figures.get(period)
-        if old is None or new is None:
-            continue
-        for key in sorted(set(old) & set(new)):
-            if old[key] == new[key]:
-                continue
-            scope, measure = key.split("/", 1)
-            if len(areas) == 1 and scope == REGION:
-                continue
-            out.append(
-                Revision(
-                    week=period,
-                    scope=scope,
-                    scope_name=names.get(scope, scope),
-                    measure=measure,
-                    label=cell_label(measure, team_names),
-                    old=old[key],
-                    new=new[key],
-                )
-            )
-    return out
+    return shown.get((scope, measure), default)
 
 
 def flat(shown: Published) -> dict[str, str]:

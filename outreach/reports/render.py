@@ -153,13 +153,17 @@ def render_pdf(report: WeeklyReport) -> bytes:
     return HTML(string=render_html(report), base_url=str(TEMPLATES)).write_pdf()
 
 
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r", "\n"})
+
+
 def render_csv(report: WeeklyReport) -> str:
     """Every published (suppressed) figure of the report window, one per row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in csv_rows(report):
-        # Guard spreadsheet formula injection in text cells (names come from admins).
-        writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row])
+        # Guard spreadsheet formula injection in text cells (names come from admins):
+        # OWASP's list, a leading TAB or CR included.
+        writer.writerow([("'" + c) if c[:1] in FORMULA_STARTS else c for c in row])
     return out.getvalue()
 
 
@@ -176,4 +180,13 @@ def csv_rows(report: WeeklyReport) -> list[list[str]]:
                 continue
             label = cell_label(measure, report.team_names)
             rows.append([period, start, scope, names.get(scope, scope), measure, label, value])
+    late = report.late_records
+    if late is not None:  # the late-records release the week carries, as its own rows
+        for (scope, measure), value in late.cells.items():
+            if scope == REGION and not multi:
+                continue
+            label = cell_label(measure, report.team_names)
+            rows.append(
+                [f"late-{late.period}", "", scope, names.get(scope, scope), measure, label, value]
+            )
     return rows

@@ -25,6 +25,13 @@ class WeeklyReportArgsSchema(Schema):
         metadata={"description": "Area code (default: all the caller's areas)"},
         validate=validate.Length(max=64),
     )
+    draft = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Admins only: the week counted live now, marked as a draft "
+            "(default week: the current one). Never sent to commissioners."
+        },
+    )
 
 
 class ReportScopeSchema(Schema):
@@ -81,14 +88,23 @@ class ReportSectionSchema(Schema):
     trend = fields.List(fields.Nested(ReportTrendSchema), metadata={"description": "12 weeks"})
 
 
-class ReportRevisionSchema(Schema):
-    week = Text()
-    scope = Text()
-    scope_name = Text()
+class ReportLateFigureSchema(Schema):
     measure = Text()
     label = Text()
-    old = Text(metadata={**FIGURE, "description": "As last sent to the caller"})
-    new = Text(metadata=FIGURE)
+    value = Text(metadata=FIGURE)
+
+
+class ReportLateSectionSchema(Schema):
+    scope = fields.Nested(ReportScopeSchema)
+    figures = fields.List(fields.Nested(ReportLateFigureSchema))
+
+
+class ReportLateRecordsSchema(Schema):
+    period = Text(metadata={"description": "The month the late records were counted for"})
+    counted_on = Text(metadata={"description": "When they were counted and released (UTC)"})
+    weeks = Text(allow_none=True, metadata={"description": "Released weeks they fall in"})
+    note = Text()
+    sections = fields.List(fields.Nested(ReportLateSectionSchema))
 
 
 class ReportAreaSchema(Schema):
@@ -107,7 +123,14 @@ class WeeklyReportSchema(Schema):
     week_start = Text()
     week_end = Text()
     timezone = Text()
-    complete = fields.Boolean(metadata={"description": "False for the current, unfinished week"})
+    complete = fields.Boolean(
+        metadata={"description": "False for the current, unfinished week (drafts only)"}
+    )
+    draft = fields.Boolean(metadata={"description": "True: a live count for admins, unreleased"})
+    released_at = Text(
+        allow_none=True, metadata={"description": "When the week was released (UTC); null: draft"}
+    )
+    release_note = Text(metadata={"description": "When and how the figures were released"})
     data_read_at = Text(metadata={"description": "When the figures were read (UTC)"})
     areas = fields.List(fields.Nested(ReportAreaSchema))
     summary = fields.Nested(
@@ -118,7 +141,14 @@ class WeeklyReportSchema(Schema):
     sections = fields.List(
         fields.Nested(ReportSectionSchema), metadata={"description": "One per area (several areas)"}
     )
-    revisions = fields.List(fields.Nested(ReportRevisionSchema))
+    late_records = fields.Nested(
+        ReportLateRecordsSchema,
+        allow_none=True,
+        metadata={
+            "description": "The latest monthly count of records that arrived late for "
+            "released weeks (released weeks themselves are never revised)"
+        },
+    )
     suppression_note = Text()
     definitions = fields.List(fields.Nested(ReportDefinitionSchema))
 

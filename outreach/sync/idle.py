@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -29,12 +30,15 @@ from datetime import datetime, timedelta
 import orjson
 from flask import Response, current_app, request
 from flask_jwt_extended import decode_token
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, bindparam, create_engine, select, update
+from sqlalchemy.exc import DBAPIError
 
 from outreach.access.guard import LAST_SEEN_RESOLUTION
 from outreach.access.models import Device, User
+from outreach.access.sessions import epoch_of
 from outreach.core.db import on_postgres
 from outreach.core.extensions import db
+from outreach.core.metrics import SYNC_IDLE, watch_pool
 from outreach.core.types import utcnow
 from outreach.records.models import SyncCounter
 from outreach.records.sequence import COUNTER_ID
@@ -82,6 +86,7 @@ class Asked:
         self.device_id = uuid.UUID(str(claims.get("dev")))
         self.user_id = int(claims["sub"])
         self.family = str(claims.get("fam"))
+        self.epoch = epoch_of(claims)  # the guard's session check (a reset ends them)
         self.roles = list(roles)
         self.seq = seq  # None: a push (no cursor to hold against the mark)
         self.team = team
@@ -93,14 +98,15 @@ class Asked:
 _PG_STATE = """
 WITH s AS (
   SELECT d.id, d.user_id, d.revoked_at, d.token_family::text AS family,
-         d.last_seen_at, d.last_sync_at, u.active, u.role, u.team_id,
+         d.last_seen_at, d.last_sync_at, u.active, u.role, u.team_id, u.session_epoch,
          COALESCE((SELECT high FROM sync_team_seq WHERE team_id = u.team_id), 0) AS mark
   FROM device d JOIN user_account u ON u.id = d.user_id
   WHERE d.id = %(device)s
 ), ok AS (
   SELECT * FROM s
   WHERE s.user_id = %(user)s AND s.revoked_at IS NULL AND s.family = %(family)s
-    AND s.active AND s.role = ANY(%(roles)s) AND s.team_id IS NOT NULL
+    AND s.active AND s.session_epoch = %(epoch)s
+    AND s.role = ANY(%(roles)s) AND s.team_id IS NOT NULL
     AND (%(team)s::integer IS NULL OR s.team_id = %(team)s::integer)
     AND (%(seq)s::bigint IS NULL OR s.mark = %(seq)s::bigint)
 ), w AS (
@@ -128,28 +134,56 @@ def _serve(asked: Asked) -> bool:
     last seen / last sync are written as the full path writes them."""
     now = utcnow()
     if on_postgres():
-        # Autocommit: one round trip, no BEGIN / COMMIT of its own. The synchronous
-        # commit is off for that statement's transaction alone: a crash could lose a
-        # minute of "last synced", nothing else.
-        with db.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            row = conn.exec_driver_sql(
-                _PG_STATE,
-                {
-                    "device": asked.device_id,
-                    "user": asked.user_id,
-                    "family": asked.family,
-                    "roles": asked.roles,
-                    "team": asked.team,
-                    "seq": asked.seq,
-                    "now": now,
-                    # The full path's resolutions (guard and service.note_sync).
-                    "seen": LAST_SEEN_RESOLUTION,
-                    "synced": SYNC_TIME_RESOLUTION,
-                },
-            ).one()
+        # One round trip on an autocommit connection that is not pinged first: a
+        # connection that died answers with an error, and the full path (whose pool
+        # pings) answers instead. The synchronous commit is off for that statement's
+        # transaction alone: a crash could lose a minute of "last synced", nothing else.
+        try:
+            with _engine().connect() as conn:
+                row = conn.exec_driver_sql(
+                    _PG_STATE,
+                    {
+                        "device": asked.device_id,
+                        "user": asked.user_id,
+                        "family": asked.family,
+                        "epoch": asked.epoch,
+                        "roles": asked.roles,
+                        "team": asked.team,
+                        "seq": asked.seq,
+                        "now": now,
+                        # The full path's resolutions (guard and service.note_sync).
+                        "seen": LAST_SEEN_RESOLUTION,
+                        "synced": SYNC_TIME_RESOLUTION,
+                    },
+                ).one()
+        except DBAPIError:  # a lost connection (now discarded): let the full path answer
+            return False
         return bool(row.served)
     return _serve_portable(asked, now)
+
+
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine() -> Engine:
+    """The app's idle-sync engine, made on first use in each process (after gunicorn's
+    fork): the app's database URL and options, autocommit, no ping, a small pool."""
+    extensions = current_app.extensions
+    engine = extensions.get("outreach_idle_engine")
+    if engine is None:
+        with _ENGINE_LOCK:
+            engine = extensions.get("outreach_idle_engine")
+            if engine is None:
+                engine = create_engine(
+                    db.engine.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_pre_ping=False,
+                    pool_size=2,
+                    max_overflow=4,
+                )
+                watch_pool(engine)
+                extensions["outreach_idle_engine"] = engine
+    return engine
 
 
 _STATE = (
@@ -162,6 +196,7 @@ _STATE = (
         User.active,
         User.role,
         User.team_id,
+        User.session_epoch,
         select(SyncCounter.value)
         .where(SyncCounter.id == COUNTER_ID)
         .scalar_subquery()
@@ -181,6 +216,7 @@ def _serve_portable(asked: Asked, now: datetime) -> bool:
         or row.revoked_at is not None
         or str(row.token_family) != asked.family
         or not row.active
+        or row.session_epoch != asked.epoch
         or row.role not in asked.roles
         or row.team_id is None
         or (asked.team is not None and row.team_id != asked.team)
@@ -239,6 +275,7 @@ def _idle_pull(view, roles: tuple[str, ...]):
         asked = _asked(claims, roles, seq, team)
         if asked is None or not _serve(asked):
             return view(*args, **kwargs)
+        SYNC_IDLE.labels("pull").inc()
         return _json({"changes": [], "cursor": f"{seq}.t{team}", "has_more": False})
 
     return wrapper
@@ -262,6 +299,7 @@ def _idle_push(view, roles: tuple[str, ...]):
         asked = _asked(claims, roles, None, None)
         if asked is None or not _serve(asked):
             return view(*args, **kwargs)
+        SYNC_IDLE.labels("push").inc()
         return _json({"results": []})
 
     return wrapper

@@ -11,6 +11,7 @@ from outreach.access.models import Device
 from outreach.access.scope import team_area_of
 from outreach.audit.service import record_events
 from outreach.core.extensions import db
+from outreach.core.metrics import SYNC_MUTATIONS, SYNC_PULLED
 from outreach.core.types import utcnow
 from outreach.sync.pull import PullContext, pull_changes
 from outreach.sync.push import PushContext, push_mutations, summarise
@@ -59,17 +60,21 @@ def push(
     # A body smaller than the per-mutation limit cannot hold an oversized mutation.
     measure = not body_bytes or body_bytes > max_mutation_bytes
     results = push_mutations(ctx, mutations, measure=measure)
+    counts = summarise(results)
     record_events(
         [
             {
                 "action": "sync.push",
                 "actor_id": actor.id,
                 "device_id": actor.device_id,
-                "detail": {"mutations": len(mutations), **summarise(results)},
+                "detail": {"mutations": len(mutations), **counts},
             }
         ]
     )
     db.session.commit()
+    for status, count in counts.items():
+        if count:
+            SYNC_MUTATIONS.labels(status).inc(count)
     return results
 
 
@@ -87,4 +92,5 @@ def pull(actor: Actor, cursor: str | None, limit: int, *, window_days: int) -> d
     body = pull_changes(ctx, cursor, limit)
     note_sync(actor, now)
     db.session.commit()
+    SYNC_PULLED.inc(len(body["changes"]))
     return body

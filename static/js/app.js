@@ -1,13 +1,19 @@
-/* Outreach PWA: boot, router, sync status, service-worker updates. */
+/* Outreach PWA: boot, router, the lock, sync status, service-worker updates. */
 import './core/db.js';
 import './core/spec.js';
+import './core/vault.js';
 import './core/api.js';
 import './core/sync.js';
-import { h, fmtTime } from './ui.js';
+import * as session from './core/session.js';
+import { h, fmtTime, applyTheme } from './ui.js';
 import { screensFor, homeFor, SCREENS } from './nav.js';
 
 const O = self.Outreach;
-const { db, api, sync } = O;
+const { db, api, sync, vault } = O;
+const IDLE_CHECK_MS = 15 * 1000;
+// Page titles stay in the browser's history after sign-out: never a heading (a client's
+// initials or known-as name), only the kind of screen.
+const TITLES = { client: 'Client', 'client-form': 'Client details', record: 'Intervention', lock: 'Locked', signin: 'Sign in' };
 const $ = (id) => document.getElementById(id);
 const SYNC_EVERY_MS = 60 * 1000;
 
@@ -29,9 +35,21 @@ export function go(path) {
 
 async function route() {
   const ticket = ++state.rendering;
-  const meta = await db.allMeta().catch(() => ({}));
-  const signedIn = !!(meta.refresh_token && meta.profile);
   const { path, args, query } = parseHash();
+  const lock = await vault.status().catch(() => ({ state: 'none' }));
+  if ((lock.state === 'locked' && !state.signInAsked) || lock.state === 'needs-pin') {
+    state.profile = null;
+    return show(await import('./views/lock.js'), { args, query, mode: lock.state }, ticket, 'lock');
+  }
+  if (lock.state !== 'unlocked' || state.signInAsked) {
+    state.profile = null;
+    if (lock.state === 'expired' && !state.notice) state.notice = 'You have not been online for a while, so this phone needs your password. Sign in when you have signal: nothing you recorded is lost.';
+    if (lock.state === 'forgotten' && !state.notice) state.notice = 'Sign in with your password (you need signal). Nothing you recorded is lost.';
+    return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
+  }
+  const meta = await db.allMeta().catch(() => ({}));
+  if (ticket !== state.rendering) return; // a later navigation took over
+  const signedIn = !!(meta.refresh_token && meta.profile);
   if (!signedIn) return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
   state.profile = meta.profile;
   const allowed = screensFor(meta.profile.role);
@@ -40,9 +58,9 @@ async function route() {
   show(await screen.load(), { args, query }, ticket, screen.path);
 }
 
-async function show(mod, { args, query }, ticket, path, keepFocus) {
+async function show(mod, { args, query, mode }, ticket, path, keepFocus) {
   if (ticket !== state.rendering) return;
-  const signedIn = path !== 'signin';
+  const signedIn = path !== 'signin' && path !== 'lock';
   const main = $('main');
   const view = document.createElement('div');
   // A navigation takes the pending notice for its screen; a live refresh (keepFocus) shows
@@ -51,7 +69,7 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   if (!keepFocus) state.screenNotice = takeNotice();
   const ctx = makeContext(view, state.screenNotice);
   try {
-    await mod.render(ctx, args, query);
+    await mod.render(ctx, args, query, mode);
   } catch (e) {
     console.error(e);
     view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
@@ -59,10 +77,12 @@ async function show(mod, { args, query }, ticket, path, keepFocus) {
   // Only the latest render reaches the screen.
   if (ticket !== state.rendering) return;
   renderChrome(signedIn, path);
+  if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
   state.view = { mod, args, query, path, hash: location.hash };
   main.replaceChildren(view);
   const heading = view.querySelector('h1');
-  document.title = (heading ? heading.textContent + ' – ' : '') + 'Outreach';
+  const screen = SCREENS.find((s) => s.path === path);
+  document.title = (TITLES[path] || (screen && screen.label) || '') + (path ? ' – ' : '') + 'Outreach';
   if (!keepFocus) (heading || main).focus();
   updateStatus();
 }
@@ -79,6 +99,7 @@ function makeContext(main, notice) {
     updateStatus: () => updateStatus(),
     notice: notice || null,
     flash(msg) { state.notice = msg; },
+    showSignIn() { state.signInAsked = true; route(); },
   };
 }
 
@@ -90,7 +111,9 @@ function takeNotice() {
 
 function renderChrome(signedIn, path) {
   $('syncbar').hidden = !signedIn || !syncs(state.profile);
+  $('bar').classList.toggle('has-sync', !$('syncbar').hidden);
   $('nav').hidden = !signedIn;
+  $('lock-now').hidden = !signedIn;
   $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
   if (!signedIn) return;
   const list = $('nav-list');
@@ -112,20 +135,60 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
+  // Rejected changes and changes the server overwrote wait for the worker: they lead.
+  const attention = rejected + (meta.conflicts || []).length;
+  const waiting = n - rejected;
+  const progress = state.syncing ? pullProgress(meta.pull_progress || state.progress) : null;
+  let text;
+  if (attention) text = attention === 1 ? '1 change needs your attention' : attention + ' changes need your attention';
+  else if (state.offlineTap && !navigator.onLine) text = 'No signal: ' + (n ? n + ' waiting, sent when you are back online' : 'nothing is waiting');
+  else if (progress) text = 'Getting your caseload: ' + progress.got.toLocaleString('en-GB') + ' of ' + progress.total.toLocaleString('en-GB');
   // Never "All changes synced" before the first pull has brought the caseload.
-  const text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
+  else text = n ? n + ' waiting to sync' : meta.last_sync ? 'All changes synced'
     : state.syncing ? 'Getting your caseload…' : 'Caseload not downloaded yet';
   const el = $('sync-state');
   if (el.textContent !== text) el.textContent = text;
-  $('syncbar').classList.toggle('sync-waiting', n > 0);
+  const bar = $('syncbar');
+  bar.classList.toggle('sync-waiting', n > 0);
+  bar.classList.toggle('attention', attention > 0);
+  bar.classList.toggle('syncing', state.syncing);
   const parts = [];
+  if (attention && waiting) parts.push(waiting + ' waiting to sync');
   parts.push(meta.last_sync ? 'Last synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
   if (!navigator.onLine) parts.push('Offline');
   if (state.syncing) parts.push('Syncing…');
-  if (rejected) parts.push(rejected + ' need fixing');
   $('last-sync').textContent = parts.join(' · ');
+  const meter = $('pull-progress');
+  meter.hidden = !progress;
+  if (progress) { meter.max = progress.total; meter.value = progress.got; }
   $('sync-now').disabled = state.syncing;
+  syncBadge(attention);
   storageWarning(n);
+}
+
+/* A first pull's progress ({totals, got} by entity, from sync.js): clients if counted. */
+function pullProgress(p) {
+  if (!p || !p.totals) return null;
+  const pick = (o) => (p.totals.client != null ? (o || {}).client || 0 : Object.values(o || {}).reduce((a, b) => a + b, 0));
+  const total = pick(p.totals);
+  return total > 0 ? { total, got: Math.min(pick(p.got), total) } : null;
+}
+
+/* The Sync tab carries the number of changes waiting for the worker. */
+function syncBadge(count) {
+  const link = document.querySelector('#nav a[href="#/sync"]');
+  if (!link) return;
+  let badge = link.querySelector('.badge');
+  if (!count) { if (badge) badge.remove(); return; }
+  if (!badge) {
+    badge = h('span', { class: 'badge' });
+    link.append(badge);
+  }
+  const label = count + (count === 1 ? ' change needs' : ' changes need') + ' your attention';
+  if (badge.dataset.label !== label) {
+    badge.replaceChildren(h('span', { 'aria-hidden': 'true', text: String(count) }), h('span', { class: 'visually-hidden', text: ': ' + label }));
+    badge.dataset.label = label;
+  }
 }
 
 async function storageWarning(n) {
@@ -140,8 +203,16 @@ function syncs(profile) {
 }
 
 export async function runSync(reason) {
+  if (!vault.isUnlocked()) return 'locked';
   // A save while a sync runs is sent by that sync, or by one more right after it.
-  if (state.syncing) { state.again = state.again || reason; return 'queued'; }
+  if (state.syncing) {
+    if (!state.again) {
+      let resolve;
+      const done = new Promise((r) => { resolve = r; });
+      state.again = { reason, done, resolve };
+    }
+    return state.again.done; // the outcome of the sync that runs right after this one
+  }
   const profile = state.profile || (await db.getMeta('profile').catch(() => null));
   if (profile && !syncs(profile)) return 'not-needed';
   state.syncing = true;
@@ -149,14 +220,20 @@ export async function runSync(reason) {
   let outcome;
   try {
     outcome = await sync.run(reason);
+  } catch (e) {
+    if (!e.locked) throw e;
+    outcome = 'locked'; // locked while it ran: the next unlock syncs again
   } finally {
     state.syncing = false;
   }
   const again = state.again;
   state.again = null;
-  if (again && outcome === 'ok') return runSync(again);
+  if (outcome === 'ok') state.offlineTap = false;
+  if (outcome === 'offline' && reason === 'manual') state.offlineTap = true;
   updateStatus();
   if (outcome === 'offline' || outcome === 'error') sync.requestBackgroundSync();
+  if (outcome === 'ok') session.renewLease().catch(() => {});
+  if (again) again.resolve(outcome === 'ok' ? await runSync(again.reason) : outcome);
   return outcome;
 }
 
@@ -218,7 +295,53 @@ function iosHint() {
 
 /* ---------- boot ---------- */
 
-api.on((type, detail) => {
+/* ---------- the lock ---------- */
+
+/* Locked: nothing personal stays in the DOM, then the lock screen. */
+function blank() {
+  db.forget();
+  state.profile = null;
+  state.view = null;
+  $('main').replaceChildren();
+  $('whoami').textContent = '';
+  $('nav-list').replaceChildren();
+  $('nav').hidden = true;
+  $('syncbar').hidden = true;
+  $('bar').classList.remove('has-sync');
+  $('lock-now').hidden = true;
+  document.title = 'Outreach';
+}
+
+vault.on((type) => {
+  if (type === 'unlocked' || type === 'unlocked-pin') {
+    state.signInAsked = false;
+    if (type === 'unlocked-pin') runSync('start'); // a sign-in syncs by itself
+    return;
+  }
+  blank();
+  if (type === 'locked') api.emit('lock-all', {});
+  route();
+});
+
+['pointerdown', 'keydown', 'touchstart', 'input', 'wheel'].forEach((name) =>
+  document.addEventListener(name, session.noteActivity, { capture: true, passive: true }));
+setInterval(() => { session.checkIdle(); }, IDLE_CHECK_MS);
+$('lock-now').addEventListener('click', () => session.lockNow('locked'));
+// The task switcher's snapshot is taken as the page hides: hide the screen first.
+document.addEventListener('visibilitychange', () => {
+  $('main').hidden = document.hidden;
+  if (!document.hidden) session.checkIdle();
+});
+
+api.on((type, detail, remote) => {
+  if (remote && type === 'lock-all') session.lockNow('lock-all');
+  // Another tab signed in or out: this tab's key and identity are no longer the phone's.
+  if (remote && type === 'session' && (!detail || detail.kid !== vault.keyId())) session.lockNow('identity');
+  if (remote && type === 'signed-out') session.lockNow('signed-out');
+  if (remote && type === 'pin-set' && !vault.isUnlocked()) route();
+  if (type === 'pull-progress') { state.progress = detail; updateStatus(); }
+  // A notice such as "Client updated." never sits above "Changed on the server".
+  if (type === 'sync-end' && detail && detail.conflicts) state.screenNotice = null;
   if (type === 'changed' || type === 'sync-end') updateStatus();
   if (type === 'sync-end' && detail && detail.changed) refreshView();
   if (type === 'wiped') {
@@ -228,17 +351,22 @@ api.on((type, detail) => {
   }
   if (type === 'signed-out') {
     state.notice = detail && detail.reason === 'logout'
-      ? 'You have signed out. Records not yet synced stay on this phone until you sign in again.'
+      ? (detail.waiting ? 'You have signed out. ' + (detail.waiting === 1 ? '1 record not yet synced stays' : detail.waiting + ' records not yet synced stay') + ' on this phone, encrypted, until you sign in again.' : 'You have signed out. Nothing of yours is left on this phone.')
       : 'Your session has ended. Sign in again: records not yet synced are kept on this phone.';
     go('');
   }
 });
 
 window.addEventListener('hashchange', route);
-window.addEventListener('online', () => { updateStatus(); runSync('online'); checkForUpdate(); });
+window.addEventListener('online', () => { state.offlineTap = false; updateStatus(); runSync('online'); checkForUpdate(); });
 window.addEventListener('offline', updateStatus);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) { runSync('visible'); checkForUpdate(); } });
-$('sync-now').addEventListener('click', () => runSync('manual'));
+$('sync-now').addEventListener('click', () => {
+  // No signal: say so where the worker is looking, instead of a sync that cannot start.
+  if (!navigator.onLine) { state.offlineTap = true; updateStatus(); return; }
+  runSync('manual');
+});
+applyTheme();
 setInterval(() => { if (!document.hidden) runSync('timer'); }, SYNC_EVERY_MS);
 setInterval(checkForUpdate, 30 * 60 * 1000);
 

@@ -48,6 +48,44 @@ export function field(label, input, hint) {
   };
 }
 
+/* A date as day, month and year boxes (the GOV.UK date input: no calendar that opens at
+   today for a date of birth). Returns {wrap, input (the day box), value(), setError}:
+   value() is YYYY-MM-DD, '' when all three are empty, or what was typed when it cannot
+   be a date (the validation then says so). */
+export function dateField(label, iso, name, hint) {
+  const id = name || 'd' + ++fieldSeq;
+  const [y, m, d] = /^\d{4}-\d{2}-\d{2}$/.test(iso || '') ? iso.split('-') : ['', '', ''];
+  const hintId = id + '-hint';
+  const errId = id + '-err';
+  const box = (part, text, val, size) => h('div', { class: 'date-item date-' + part },
+    h('label', { for: id + '-' + part, text }),
+    h('input', { id: id + '-' + part, name: id + '_' + part, inputmode: 'numeric', autocomplete: 'off', maxlength: String(size), value: val ? String(Number(val)) : '', 'aria-describedby': hint ? hintId : null }));
+  const parts = [box('day', 'Day', d, 2), box('month', 'Month', m, 2), box('year', 'Year', y, 4)];
+  const inputs = parts.map((p) => p.querySelector('input'));
+  const err = h('p', { class: 'error', id: errId, hidden: true });
+  const wrap = h('fieldset', { class: 'field date-field', id: id, role: 'group', 'aria-describedby': hint ? hintId : null },
+    h('legend', { text: label }), hint ? h('span', { class: 'hint', id: hintId, text: hint }) : null, err,
+    h('div', { class: 'date-input' }, parts));
+  return {
+    wrap, input: inputs[0],
+    value() {
+      const [dd, mm, yy] = inputs.map((i) => i.value.trim());
+      if (!dd && !mm && !yy) return '';
+      if (!/^\d{1,2}$/.test(dd) || !/^\d{1,2}$/.test(mm) || !/^\d{4}$/.test(yy)) return dd + '/' + mm + '/' + yy;
+      return yy + '-' + mm.padStart(2, '0') + '-' + dd.padStart(2, '0');
+    },
+    setError(msg) {
+      err.hidden = !msg;
+      err.textContent = msg || '';
+      for (const i of inputs) {
+        if (msg) i.setAttribute('aria-invalid', 'true'); else i.removeAttribute('aria-invalid');
+        i.setAttribute('aria-describedby', [hint ? hintId : null, msg ? errId : null].filter(Boolean).join(' '));
+        if (!i.getAttribute('aria-describedby')) i.removeAttribute('aria-describedby');
+      }
+    },
+  };
+}
+
 export function select(options, value, attrs) {
   const el = h('select', attrs || {});
   for (const o of options) el.append(h('option', { value: o.value, text: o.label }));
@@ -192,4 +230,20 @@ export function onSubmitOnce(form, handler) {
     let done = false;
     try { done = await handler(ev); } finally { state = done ? 'done' : 'idle'; }
   });
+}
+
+/* Light or dark: the worker's choice in Account ('light', 'dark'), else the phone's
+   setting (prefers-color-scheme). Kept in localStorage, read before the first screen. */
+export function themeChoice() {
+  try { return localStorage.getItem('theme') || 'auto'; } catch (_) { return 'auto'; }
+}
+export function applyTheme(choice) {
+  if (choice) { try { localStorage.setItem('theme', choice); } catch (_) { /* private mode */ } }
+  const theme = choice || themeChoice();
+  const root = document.documentElement;
+  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme; else delete root.dataset.theme;
+  const dark = theme === 'dark' || (theme !== 'light' && matchMedia('(prefers-color-scheme: dark)').matches);
+  for (const m of document.querySelectorAll('meta[name="theme-color"]')) {
+    m.setAttribute('content', dark ? '#101c22' : '#0b4f6c');
+  }
 }

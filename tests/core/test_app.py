@@ -30,8 +30,8 @@ def test_production_refuses_development_secrets(monkeypatch):
 
 def test_production_starts_with_real_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("OUTREACH_ENV", "production")
-    monkeypatch.setenv("OUTREACH_SECRET_KEY", "s" * 40)
-    monkeypatch.setenv("OUTREACH_JWT_SECRET", "j" * 40)
+    monkeypatch.setenv("OUTREACH_SECRET_KEY", "s1-Vq8pXk3Lr9Tz2Wm7Nb4Hc6Jd0Fg5Ya")
+    monkeypatch.setenv("OUTREACH_JWT_SECRET", "j1-Qw3Er5Ty7Ui9Op0As2Df4Gh6Jk8Lz")
     monkeypatch.setenv("OUTREACH_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
     app = create_app()
     assert app.config["OUTREACH_ENV"] == "production"

@@ -64,6 +64,9 @@ ACCOUNT_OPERATIONS = {
     "POST /api/v1/auth/login",
     "POST /api/v1/auth/refresh",
     "POST /api/v1/auth/logout",
+    "POST /api/v1/auth/device-key",
+    "POST /api/v1/auth/pin-failures",
+    "GET /api/v1/auth/team-lock-events",
     "GET /api/v1/reports/weekly",
 }
 # Files, not JSON: tests/reports checks them.
@@ -292,10 +295,23 @@ def test_account_and_report_responses_hold_to_the_document(client, doc, login, w
     tokens = doc.check(client.post("/api/v1/auth/login", json=credentials), 200)
     refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
     pair = doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 200)
+    # Once its successor is spent, the old token is refused (no grace for a lost answer).
+    successor = {"Authorization": f"Bearer {pair['refresh_token']}"}
+    doc.check(client.post("/api/v1/auth/refresh", headers=successor), 200)
     doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # spent
     access = {"Authorization": f"Bearer {pair['access_token']}"}
+    phone = login("worker")
+    doc.check(phone.post("/api/v1/auth/device-key"), 200)
+    doc.check(phone.post("/api/v1/auth/pin-failures", json={"count": 2}), 204)
+    doc.check(phone.post("/api/v1/auth/pin-failures", json={}), 422)
     doc.check(client.post("/api/v1/auth/logout", headers=access), 204)
+    doc.check(client.post("/api/v1/auth/refresh", headers=refresh), 401)  # ended
     doc.check(client.post("/api/v1/auth/login", json=credentials | {"password": "wrong"}), 401)
+    other = credentials | {"email": world.emails["worker2"]}
+    waiting = {"waiting_for_user_id": world.user_ids["worker"]}
+    doc.check(client.post("/api/v1/auth/login", json=other | waiting), 409)
+    doc.check(login("lead").get("/api/v1/auth/team-lock-events"), 200)
+    doc.check(login("worker").get("/api/v1/auth/team-lock-events"), 403)
 
     doc.check(login("commissioner").get("/api/v1/reports/weekly"), 200)
     doc.check(login("admin").get("/api/v1/reports/weekly?area=durham"), 200)

@@ -4,6 +4,9 @@ access log free of query strings."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from tests.faults.conftest import SECRETS
@@ -44,8 +47,33 @@ def test_behind_a_proxy_headers_cors_and_access_log(gunicorn):
         status, headers, _ = server.raw("GET", path)
         assert all(h in headers for h in HEADERS), path
 
-    server.raw("GET", "/api/v1/sync/pull?cursor=42&limit=7")
+    status, headers, _ = server.raw(
+        "GET", "/api/v1/sync/pull?cursor=42&limit=7", {"X-Request-Id": "proxy-request-0001"}
+    )
+    assert headers["X-Request-Id"] == "proxy-request-0001"
     server.stop()
     log = server.log_path.read_text()
-    assert '"GET /api/v1/sync/pull"' in log
+    # The access log: one JSON line per request, its route and request id, no query string.
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    pulls = [x for x in lines if x.get("route") == "/api/v1/sync/pull"]
+    assert pulls and pulls[-1]["request_id"] == "proxy-request-0001"
+    assert pulls[-1]["method"] == "GET" and pulls[-1]["status"] == status
     assert "cursor=42" not in log and "limit=7" not in log
+
+
+def test_metrics_add_up_over_every_worker(gunicorn):
+    token = "scrape-token-that-is-long-enough-0000"
+    server = gunicorn(workers=2, env={"OUTREACH_METRICS_TOKEN": token})
+    scrape = {"Authorization": f"Bearer {token}"}
+
+    def me_count() -> float:
+        status, _, body = server.raw("GET", "/metrics", scrape)
+        assert status == 200
+        pattern = r'outreach_http_requests_total\{[^}]*route="/api/v1/me"[^}]*\} (\S+)'
+        return sum(float(v) for v in re.findall(pattern, body.decode()))
+
+    before = me_count()
+    for _ in range(20):  # a connection each: spread over both workers
+        assert server.raw("GET", "/api/v1/me")[0] == 401
+    assert me_count() - before == 20  # whichever worker answers the scrape
+    assert server.raw("GET", "/metrics")[0] == 401

@@ -22,7 +22,7 @@ from tests.faults.conftest import free_port
 
 pytestmark = pytest.mark.slow
 # Monday 23 November 2026 08:00 UTC: week 2026-W47 is due (Monday 07:00 Europe/London).
-MONDAY = datetime(2026, 11, 23, 8, tzinfo=UTC)
+MONDAY = datetime(2026, 11, 30, 8, tzinfo=UTC)  # week 47 released and due
 
 
 class Inbox:

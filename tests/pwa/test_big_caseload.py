@@ -15,7 +15,7 @@ from outreach.core.extensions import db
 from outreach.people.models import Client
 from tests.conftest import need
 from tests.factories import make_clients, make_interventions
-from tests.pwa.test_pwa import SYNCED, sign_in, status
+from tests.pwa.test_pwa import SYNCED, sign_in, status, unlock
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
 }
 """
 INDEX_SAVED = """async () => {
-  const [rev, saved] = await self.Outreach.db.metas(['rev', 'caseload_index']);
+  const { rev, values: [saved] } = await self.Outreach.db.cached(['caseload']);
   return !!saved && saved.rev === rev;
 }"""
 
@@ -187,6 +187,7 @@ def test_reopening_searching_and_opening_a_client_never_read_every_record(page, 
 
     page.add_init_script(COUNT_READS)
     page.reload()
+    unlock(page)
     expect(caseload_count(page)).to_have_text("1,200 clients")
     expect(rows(page)).to_have_count(PAGE)
     page.get_by_label("Search clients").fill("zed")
@@ -198,6 +199,16 @@ def test_reopening_searching_and_opening_a_client_never_read_every_record(page, 
     reads = page.evaluate("() => window.__reads")
     assert reads < 100, f"{reads} records read for an open, a search and a client"
     assert page.locator("main option").count() < 100, "a drop-down of every client"
+
+    # The reopened caseload follows what is saved next: Zed, just seen, comes first.
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    page.get_by_label("Search clients").fill("")
+    expect(rows(page).first).to_contain_text("(Zed)")
+    expect(rows(page).first).to_contain_text("Last contact")
 
 
 def test_client_picker_finds_a_client_by_name(page, big_team):

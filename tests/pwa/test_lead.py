@@ -28,6 +28,7 @@ from tests.pwa.test_pwa import (
     no_horizontal_scroll,
     shot,
     sign_in,
+    unlock,
     wait_for_service_worker,
     wait_synced,
 )
@@ -255,6 +256,8 @@ def test_reassign_from_the_attention_list(app, context, page, team, login, scree
         "1 client now has Worker2 as key worker."
     )
     expect(page.get_by_text("This phone has the change.")).to_be_visible()
+    # The client listed above the confirmation shows the new key worker, not the old.
+    expect(page.locator("#assign-clients")).to_contain_text("Key worker now: Worker2")
     aa = team.clients["AA"]
     with app.app_context():
         assert db.session.get(Client, aa).key_worker_id == team.worker2
@@ -388,6 +391,7 @@ def test_offline_review_from_the_stored_copy_and_no_offline_actions(
 
     cut_network(context)
     page.reload()
+    unlock(page)
     open_team(page)
     notice = page.get_by_text(
         re.compile("^Offline — showing figures from \\d+ \\w+, \\d\\d:\\d\\d")

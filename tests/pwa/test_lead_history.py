@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.factories import make_clients, make_interventions
 from tests.pwa.test_lead import signed_in
-from tests.pwa.test_pwa import cut_network, wait_for_service_worker
+from tests.pwa.test_pwa import cut_network, unlock, wait_for_service_worker
 
 pytestmark = pytest.mark.browser
 
@@ -61,5 +61,6 @@ def test_a_history_an_earlier_app_stored_still_shows_offline(app, context, page,
 
     cut_network(context)
     page.reload()
+    unlock(page)
     expect(page.get_by_text(re.compile("^Offline — showing this history from"))).to_be_visible()
     expect(events.filter(has_text="Harm-reduction advice")).to_have_count(3)

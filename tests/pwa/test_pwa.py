@@ -27,17 +27,8 @@ from tests.pwa.conftest import PHONE
 pytestmark = pytest.mark.browser
 
 SYNCED = "All changes synced"
-IDB_RECORDS = """() => new Promise((resolve, reject) => {
-  const r = indexedDB.open('outreach');
-  r.onsuccess = () => {
-    const db = r.result;
-    if (!db.objectStoreNames.contains('records')) { db.close(); return resolve([]); }
-    const q = db.transaction('records').objectStore('records').getAll();
-    q.onsuccess = () => { db.close(); resolve(q.result); };
-    q.onerror = () => reject(q.error);
-  };
-  r.onerror = () => reject(r.error);
-})"""
+# The phone's records as the app reads them (opened with its data key: it is unlocked).
+IDB_RECORDS = """() => self.Outreach.db.tx('records', 'readonly', (s) => s.records.getAll())"""
 
 
 @pytest.fixture
@@ -75,11 +66,32 @@ def wait_synced(page, timeout_ms: int = 15_000) -> None:
     raise AssertionError("the outbox did not empty")
 
 
-def sign_in(page, who: str = "worker") -> None:
-    page.goto("/")
+PIN = "482916"
+
+
+def sign_in(page, who: str = "worker", pin: str = PIN) -> None:
+    """Sign in with the password, then choose the phone's PIN (the app lock)."""
+    if not page.get_by_role("heading", name="Sign in").is_visible():
+        page.goto("/")
     page.get_by_label("Email").fill(f"{who}@example.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    set_pin(page, pin)
+
+
+def set_pin(page, pin: str = PIN) -> None:
+    expect(page.get_by_role("heading", name="Choose a PIN for this phone")).to_be_visible()
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="Set PIN").click()
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible()
+
+
+def unlock(page, pin: str = PIN) -> None:
+    """The app opens locked (a reload, a new tab): unlock it with the PIN."""
+    expect(page.get_by_role("heading", name="Outreach is locked")).to_be_visible()
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name="Unlock").click()
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible()
 
 
 def wait_for_service_worker(page) -> None:
@@ -90,11 +102,20 @@ def status(page):
     return page.locator("#sync-state")
 
 
+def fill_date_of_birth(page, iso: str) -> None:
+    """Day, month and year boxes, as a worker types them ("1984-06-15": 15, 6, 1984)."""
+    year, month, day = iso.split("-")
+    group = page.get_by_role("group", name="Date of birth")
+    group.get_by_label("Day").fill(str(int(day)))
+    group.get_by_label("Month").fill(str(int(month)))
+    group.get_by_label("Year").fill(year)
+
+
 def add_client(page, initials: str, dob: str, sex: str, district: str, known_as: str = "") -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     page.get_by_role("link", name="Add client").click()
     page.get_by_label("Initials").fill(initials)
-    page.get_by_label("Date of birth").fill(dob)
+    fill_date_of_birth(page, dob)
     page.get_by_label("Sex").select_option(sex)
     page.get_by_label("Postcode district").fill(district)
     if known_as:
@@ -135,7 +156,7 @@ def no_horizontal_scroll(page, name: str) -> None:
     assert width <= 360, f"{name} scrolls horizontally ({width}px)"
     small = page.evaluate(
         """() => [...document.querySelectorAll(
-            '.btn, nav a, input:not([type=checkbox]), select, .list a.row')]
+            '.btn, nav a, input:not([type=checkbox]):not([type=radio]), select, .list a.row')]
           .filter((el) => el.offsetParent !== null)
           .map((el) => [el.textContent.trim() || el.name || el.id,
                         el.getBoundingClientRect().height])
@@ -178,6 +199,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     # No signal from here on: reload and work.
     context.set_offline(True)
     page.reload()
+    unlock(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(page.locator("#last-sync")).to_contain_text("Offline")
 
@@ -194,6 +216,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     page.close()
     page2 = context.new_page()
     page2.goto("/")
+    unlock(page2)
     expect(page2.get_by_role("heading", name="Caseload")).to_be_visible()
     expect(status(page2)).to_have_text("4 waiting to sync")
     page2.get_by_label("Search clients").fill("jo")
@@ -268,9 +291,11 @@ def test_rejected_record_is_shown_fixed_and_resent(
         bad_id,
     )
     page.get_by_role("button", name="Sync now").click()
-    expect(page.locator("#last-sync")).to_contain_text("1 need fixing")
-    expect(status(page)).to_have_text("1 waiting to sync")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
+    # The sync line and the Sync tab say a change waits for the worker.
+    expect(status(page)).to_have_text("1 change needs your attention")
+    sync_tab = page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync")
+    expect(sync_tab).to_have_accessible_name(re.compile("^Sync ?: 1 change needs your attention$"))
+    sync_tab.click()
     problem = page.get_by_role("alert").filter(has_text="did not accept")
     expect(problem).to_contain_text("Quantity")
     no_horizontal_scroll(page, "sync problems")
@@ -408,6 +433,7 @@ def test_expired_access_token_is_refreshed_once_across_tabs(
     expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     other = context.new_page()
     other.goto("/")
+    unlock(other)
     expect(other.get_by_role("heading", name="Caseload")).to_be_visible()
     page.wait_for_timeout(1500)  # every access token has expired
     # Both tabs sync at once: one refresh, rotated once, and the session survives.
@@ -510,7 +536,9 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     assert result["status"] == "applied", result
 
     restore_network(context)
-    expect(status(page)).to_have_text(SYNCED, timeout=15_000)
+    # Overwritten on the server: the sync line and the Sync tab say so until it is seen.
+    expect(status(page)).to_have_text("1 change needs your attention", timeout=15_000)
+    expect(page.locator("#nav .badge")).to_have_text(re.compile("^1"))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sync").click()
     changed = page.get_by_role("table")
     expect(changed).to_contain_text("Known-as name")
@@ -520,6 +548,8 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     shot(page, screenshots, "06-sync-conflict")
     page.get_by_role("button", name="OK, got it").click()
     expect(page.get_by_text("No conflicts.")).to_be_visible()
+    expect(status(page)).to_have_text(SYNCED)
+    expect(page.locator("#nav .badge")).to_have_count(0)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     expect(page.locator("#client-list")).to_contain_text("RS (Ro)")
     with app.app_context():
@@ -566,6 +596,7 @@ def test_unsaved_typing_survives_leaving_the_form(context, page, world):
     page.close()  # the tab is closed before Save
     page = context.new_page()
     page.goto("/#/record")
+    unlock(page)
     expect(page.get_by_text("We kept what you were typing")).to_be_visible()
     expect(page.get_by_label("Notes")).to_have_value("Met at the bus station.")
     expect(page.get_by_label("Quantity")).to_have_value("3")

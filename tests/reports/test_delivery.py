@@ -16,8 +16,9 @@ from outreach.reports.weeks import IsoWeek
 from tests.reports.conftest import free_port
 
 W47 = IsoWeek(2026, 47)
-# Monday 23 November 2026 08:00 UTC: after the default Monday 07:00 (GMT) schedule.
-MONDAY = datetime(2026, 11, 23, 8, tzinfo=UTC)
+# Monday 30 November 2026 08:00 UTC: week 47 is released at midnight, 7 days after it
+# ended, and sent at the first Monday 07:00 (GMT) schedule after that.
+MONDAY = datetime(2026, 11, 30, 8, tzinfo=UTC)
 
 
 def _only_durham_commissioner(world, since=datetime(2026, 1, 1, tzinfo=UTC)):
@@ -130,7 +131,7 @@ def test_catch_up_after_downtime_sends_missed_weeks_once(app, ctx, world, smtp, 
     _only_durham_commissioner(world)
     monkeypatch.setitem(app.config, "REPORT_CATCH_UP_WEEKS", 2)
     # Monday 06:30 UK time: week 47 is not due yet (07:00); week 46 is missed.
-    early = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+    early = datetime(2026, 11, 30, 6, 30, tzinfo=UTC)
     assert [o.period for o in deliver_due(early)] == ["2026-W46"]
     assert [o.period for o in deliver_due(MONDAY)] == ["2026-W47"]
     assert deliver_due(MONDAY + timedelta(hours=1)) == []
@@ -139,7 +140,7 @@ def test_catch_up_after_downtime_sends_missed_weeks_once(app, ctx, world, smtp, 
 
 
 def test_new_commissioner_gets_no_back_issues(app, ctx, world, smtp):
-    _only_durham_commissioner(world, since=datetime(2026, 11, 20, tzinfo=UTC))
+    _only_durham_commissioner(world, since=datetime(2026, 11, 27, tzinfo=UTC))
     assert [o.period for o in deliver_due(MONDAY)] == ["2026-W47"]
 
 

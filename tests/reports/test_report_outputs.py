@@ -1,4 +1,4 @@
-"""Revisions, the PDF read back against the JSON, the CSV, and the API's scope rules."""
+"""The PDF read back against the JSON, the CSV, and the API's scope rules."""
 
 from __future__ import annotations
 
@@ -6,53 +6,14 @@ import csv
 import io
 import re
 import subprocess
-from datetime import UTC, datetime
 
 import pytest
 
-from outreach.core.extensions import db
 from outreach.reports.assembly import build_report
-from outreach.reports.models import ReportDelivery
 from outreach.reports.render import render_pdf
 from outreach.reports.weeks import IsoWeek
 
 W46, W47 = IsoWeek(2026, 46), IsoWeek(2026, 47)
-
-
-def _sent(user_id, email, week, report):
-    db.session.add(
-        ReportDelivery(
-            recipient_id=user_id,
-            email=email,
-            period=str(week),
-            status="sent",
-            attempts=1,
-            sent_at=datetime(2026, 11, 16, 8, tzinfo=UTC),
-            figures=report.figures,
-        )
-    )
-    db.session.commit()
-
-
-def test_revisions_list_changed_earlier_weeks(ctx, world, record):
-    durham = world.area_ids["durham"]
-    user = world.user_ids["commissioner"]
-    record(when="2026-11-11T10:00:00Z", n=8)  # week 46
-    record(when="2026-11-04T10:00:00Z", n=6)  # week 45
-    _sent(user, "commissioner@example.test", W46, build_report([durham], W46))
-    # Late (offline) records for weeks 45 and 46 arrive after week 46 was sent.
-    record(when="2026-11-12T10:00:00Z", n=3)
-    record(when="2026-11-05T10:00:00Z", type_="diversion", n=2)
-    report = build_report([durham], W47, recipient_id=user).public()
-    changes = {(r["week"], r["measure"]): (r["old"], r["new"]) for r in report["revisions"]}
-    assert changes[("2026-W46", "interventions")] == ("8", "11")
-    assert changes[("2026-W45", "interventions")] == ("6", "8")
-    assert changes[("2026-W45", "type:diversion")] == ("0", "<5")
-    assert all(r["scope"] == "durham" for r in report["revisions"])
-    labels = {r["label"] for r in report["revisions"]}
-    assert "Diversion into treatment" in labels
-    # Another recipient, never sent anything: no revisions.
-    assert build_report([durham], W47, recipient_id=world.user_ids["admin"]).revisions == []
 
 
 def test_pdf_text_matches_json(ctx, world, record, clients):
@@ -112,7 +73,7 @@ def test_weekly_report_roles_and_scope(login, who, query, status):
     body = response.get_json()
     if status == 200:
         assert response.headers["Cache-Control"] == "no-store"
-        assert set(body) >= {"week", "data_read_at", "summary", "sections", "revisions"}
+        assert set(body) >= {"week", "released_at", "summary", "sections", "late_records"}
     else:
         assert body["code"] == status
     if status != 200 and "week" in query:

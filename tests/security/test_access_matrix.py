@@ -286,6 +286,11 @@ MATRIX: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/auth/refresh"): Call(signed_in(200), token="refresh", spends_session=True),
     ("POST", "/api/v1/auth/logout"): Call(signed_in(204), spends_session=True),
+    ("POST", "/api/v1/auth/device-key"): Call(signed_in(200)),
+    ("POST", "/api/v1/auth/pin-failures"): Call(
+        signed_in(204), build=lambda ctx, t: {"json": {"count": 1}}
+    ),
+    ("GET", "/api/v1/auth/team-lock-events"): Call(allow(200, "team_lead")),
     # --- reports (commissioners: their areas; admin: all)
     ("GET", "/api/v1/reports/weekly"): Call(
         allow(200, "commissioner", "admin", scope=COMMISSIONER_AREA),

@@ -10,6 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.pwa.conftest import InFlight, LiveServer
+from tests.pwa.test_pwa import set_pin
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -75,6 +76,7 @@ def test_every_screen_passes_the_csp(page, world, who):
     page.get_by_label("Email").fill(world.emails[who])
     page.get_by_label("Password").fill("correct-horse-battery")
     page.get_by_role("button", name="Sign in").click()
+    set_pin(page)
     page.wait_for_selector("nav a")
     page.wait_for_load_state("networkidle")
     links = page.eval_on_selector_all("nav a[href]", "els => els.map(e => e.getAttribute('href'))")

@@ -163,14 +163,14 @@ def test_report_run_logs_no_personal_data(app, world, logs, monkeypatch):
     point_smtp_at(app, monkeypatch, port)
     try:
         with app.app_context():
-            outcomes = send_week(IsoWeek(2026, 47), now=datetime(2026, 11, 23, 8, tzinfo=UTC))
+            outcomes = send_week(IsoWeek(2026, 47), now=datetime(2026, 11, 30, 8, tzinfo=UTC))
             # And a failing run: the SMTP error is logged, still without personal data.
             monkeypatch.setitem(app.config, "SMTP_PORT", _free_port())
             failed = send_week(
                 IsoWeek(2026, 47),
                 email=world.emails["commissioner"],
                 force=True,
-                now=datetime(2026, 11, 23, 8, tzinfo=UTC),
+                now=datetime(2026, 11, 30, 8, tzinfo=UTC),
             )
     finally:
         controller.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from outreach.access.models import Device, User
 from outreach.core.extensions import db
@@ -189,3 +189,39 @@ def test_a_role_that_may_not_sync_is_refused(login):
     assert r.status_code == 403
     r = commissioner.post("/api/v1/sync/push", json={"schema_version": 1, "mutations": []})
     assert r.status_code == 403
+
+
+@pytest.mark.usefixtures("pg_only")
+def test_a_lost_database_connection_falls_back_to_the_full_path(app, worker, full_path):
+    cursor = at_mark(worker)
+    full_path.clear()
+    assert pull(worker, cursor)["changes"] == []  # the idle path's connection is open
+    assert full_path == []
+    with app.app_context():  # a database restart, as far as those connections know
+        db.session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        db.session.commit()
+    assert pull(worker, cursor)["changes"] == []  # answered all the same
+    assert full_path == ["pull"]
+    assert pull(worker, cursor)["changes"] == []  # and the idle path is back
+    assert full_path == ["pull"]
+
+
+def test_an_ended_session_hears_it_on_an_idle_sync(app, worker):
+    cursor = at_mark(worker)
+    assert pull(worker, cursor)["changes"] == []
+    with app.app_context():  # the epoch alone (a reset also clears the token family)
+        db.session.execute(
+            update(User)
+            .where(User.id == worker.user["id"])
+            .values(session_epoch=User.session_epoch + 1)
+        )
+        db.session.commit()
+    r = worker.get("/api/v1/sync/pull", query_string={"cursor": cursor})
+    assert r.status_code == 401 and r.get_json()["code"] == "session_ended"
+    r = worker.post("/api/v1/sync/push", json={"schema_version": 1, "mutations": []})
+    assert r.status_code == 401 and r.get_json()["code"] == "session_ended"

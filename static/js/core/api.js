@@ -64,9 +64,10 @@
     return { res, body };
   }
 
-  /* Revoked: delete every local record and token, then tell every tab. */
+  /* Revoked: delete every local record, token and key, then tell every tab. */
   async function wipeDevice() {
     await db.wipe();
+    if (O.vault) await O.vault.clear();
     emit('wiped');
   }
 
@@ -185,16 +186,18 @@
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
 
-  async function login(email, password) {
+  /* extra: key_generation, pin_failures, waiting_for_user_id (see js/core/session.js). */
+  async function login(email, password, extra) {
     const id = await deviceId();
     const { res, body } = await rawFetch('/api/v1/auth/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password, device_id: id, device_label: deviceLabel() }),
+      body: JSON.stringify(Object.assign({ email, password, device_id: id, device_label: deviceLabel() }, extra || {})),
     });
     if (!res.ok) {
       if (res.status === 401 && body && body.code === 'device_revoked') {
         await db.wipe();
+        if (O.vault) await O.vault.clear();
         throw new ApiError(401, { message: 'This phone was revoked and has been wiped. Sign in again.' });
       }
       throw new ApiError(res.status, body);
@@ -210,13 +213,13 @@
     return 'Browser (web app)';
   }
 
+  /* End the session on the server (best effort: offline, the tokens are dropped anyway). */
   async function logout() {
     try {
       const token = await db.getMeta('access_token');
       if (token) await rawFetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + token } });
-    } catch (_) { /* offline: tokens are dropped locally anyway */ }
-    await endSession('logout');
+    } catch (_) { /* offline, or locked: the tokens are dropped locally anyway */ }
   }
 
-  O.api = { call, download, login, logout, refresh, deviceId, uuid, on, emit, withLock, wipeDevice, ApiError, NetworkError, SignedOut };
+  O.api = { call, download, login, logout, endSession, refresh, deviceId, uuid, on, emit, withLock, wipeDevice, ApiError, NetworkError, SignedOut };
 })(self);

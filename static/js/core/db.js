@@ -1,5 +1,6 @@
 /* Local store in IndexedDB: `records` (clients, interventions, follow-ups), `outbox`
-   (mutations waiting to be pushed) and `meta` (device id, tokens, cursor, profile).
+   (mutations waiting to be pushed), `meta` (device id, tokens, cursor, profile) and
+   `cache` (what can be made again from the records).
    A plain script on purpose: the page imports it as a module and the service worker
    loads it with importScripts() for Background Sync.
 
@@ -9,7 +10,18 @@
    Each transaction that writes records also bumps `meta.rev` and, once committed, tells
    this context's listeners (`onRecords`) which records changed, so an in-memory index
    (js/data.js) keeps in step without reading the store again; another context's writes
-   (a second tab, the service worker) show as a `rev` it did not see. */
+   (a second tab, the service worker) show as a `rev` it did not see.
+
+   Encrypted at rest (DESIGN §6, device protection): with the vault (js/core/vault.js)
+   loaded, every value is stored sealed under the phone's data key (AES-GCM) except the
+   few fields the indexes and the lock itself need (CLEAR below: keys, ids, versions,
+   states; never a personal value). A WebCrypto call cannot run inside an IndexedDB
+   transaction (the transaction commits while it waits), so `tx` runs `fn` against a view
+   of the stores: reads are fetched (one transaction per batch of reads issued together)
+   and opened; writes are kept, read back by `fn` as written, sealed when `fn` is done and
+   committed in one transaction. Writers take the `outreach-store` lock (every tab and the
+   service worker), so what `fn` read is what it writes over. Locked, a sealed value
+   cannot be read (the error has `locked: true`) and nothing can be written. */
 (function (g) {
   'use strict';
   const NAME = 'outreach';
@@ -19,6 +31,7 @@
   let summarise = null; // what listeners get for a written record (set by the page)
 
   function req(r) {
+    if (r && typeof r.then === 'function') return r; // a sealed view's read
     return new Promise((resolve, reject) => {
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);
@@ -48,6 +61,7 @@
           records = r.transaction.objectStore('records');
         }
         if (ev.oldVersion < 2) {
+          db.createObjectStore('cache'); // derived data, e.g. the saved caseload index
           records.createIndex('client', 'cid');
           if (ev.oldVersion >= 1) {
             // Records stored before the index: give each its client.
@@ -82,10 +96,11 @@
       count: (...a) => store.count(...a),
       index: (n) => store.index(n),
       openCursor: (...a) => store.openCursor(...a),
-      put(rec) {
+      /* `stored`: what is written (the sealed form), when it is not `rec` itself. */
+      put(rec, stored) {
         rec.cid = clientOf(rec);
         changed.set(rec.key, summarise ? summarise(rec) : true);
-        return store.put(rec);
+        return store.put(stored || rec);
       },
       delete(k) {
         changed.set(k, null);
@@ -95,7 +110,7 @@
   }
 
   /* Run fn(stores) inside one transaction; resolves with fn's result once committed. */
-  async function tx(names, mode, fn) {
+  async function rawTx(names, mode, fn) {
     const db = await open();
     const list = [].concat(names);
     const writesRecords = mode === 'readwrite' && list.includes('records');
@@ -128,6 +143,205 @@
     });
   }
 
+  /* ---------- sealed at rest ---------- */
+
+  // Stored in clear: what the indexes, the outbox's bookkeeping and a locked phone need.
+  const CLEAR = {
+    records: ['key', 'entity', 'id', 'cid', 'version', 'server_seq'],
+    outbox: ['seq', 'key', 'entity', 'id', 'op', 'mutation_id', 'state', 'sent', 'created_at', 'updated_at'],
+  };
+  const CLEAR_META = new Set(['device_id', 'user_id', 'rev']);
+  // `plainStore`: bench/phone_bench.py's baseline (the same app, its store not encrypted).
+  const vault = () => (g.Outreach.plainStore ? null : g.Outreach.vault || null);
+  const KV = new Set(['meta', 'cache']); // stores of named values (out-of-line keys)
+  const aadOf = (name, k, v) => KV.has(name) ? name + ':' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
+
+  async function sealValue(name, value, k) {
+    const v = vault();
+    if (KV.has(name)) return name === 'meta' && CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
+    const out = {};
+    const rest = {};
+    for (const [f, x] of Object.entries(value)) (CLEAR[name].includes(f) ? out : rest)[f] = x;
+    if (name === 'records') out.cid = clientOf(value);
+    out.$s = await v.seal(rest, aadOf(name, null, value));
+    return out;
+  }
+
+  async function openValue(name, stored, k) {
+    if (stored == null || typeof stored !== 'object') return stored;
+    if (KV.has(name)) return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
+    if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
+    const out = Object.assign({}, await vault().open(stored.$s, aadOf(name, null, stored)));
+    for (const f of CLEAR[name]) if (f in stored) out[f] = stored[f];
+    return out;
+  }
+
+  /* Reads issued together (e.g. Promise.all over keys) share one transaction. */
+  let batch = null;
+  function fetchRaw(name, method, args, index) {
+    return new Promise((resolve, reject) => {
+      if (!batch) {
+        batch = [];
+        Promise.resolve().then(async () => {
+          const ops = batch;
+          batch = null;
+          try {
+            const t = (await open()).transaction([...new Set(ops.map((o) => o.name))], 'readonly');
+            for (const o of ops) {
+              const st = t.objectStore(o.name);
+              const r = (o.index ? st.index(o.index) : st)[o.method](...o.args);
+              r.onsuccess = () => o.resolve(r.result);
+              r.onerror = () => o.reject(r.error);
+            }
+          } catch (e) { for (const o of ops) o.reject(e); }
+        });
+      }
+      batch.push({ name, method, args, index, resolve, reject });
+    });
+  }
+
+  const INDEX_FIELD = { entity: 'entity', client: 'cid', key: 'key' };
+  const clone = (v) => (v == null ? v : structuredClone(v));
+
+  /* One store as `fn` sees it: reads opened, writes kept (and read back) until commit. */
+  function view(name, writes) {
+    const over = new Map(); // key -> value, or null when deleted
+    const added = []; // outbox entries added (their seq comes at commit)
+    const keyOf = (v, k) => (KV.has(name) ? k : name === 'outbox' ? v.seq : v.key);
+    const openAll = (rows, keys) => Promise.all(rows.map((r, i) => openValue(name, r, keys ? keys[i] : undefined)));
+    const merge = (rows, match) => {
+      const out = rows.filter((r) => !over.has(keyOf(r)));
+      for (const [k, v] of over) if (v && (!match || match(v))) out.push(clone(v));
+      for (const v of added) if (!match || match(v)) out.push(clone(v));
+      return out;
+    };
+    const store = {
+      async get(k) {
+        if (over.has(k)) return clone(over.get(k)) ?? undefined;
+        return openValue(name, await fetchRaw(name, 'get', [k]), k);
+      },
+      async getAll(query, count) {
+        if (KV.has(name)) throw new Error(name + ': read by name');
+        const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined)));
+        return query === undefined && count === undefined ? merge(rows) : rows;
+      },
+      async getAllKeys() {
+        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const out = keys.filter((k) => !over.has(k));
+        for (const [k, v] of over) if (v) out.push(k);
+        return out;
+      },
+      async count() { return (await store.getAllKeys()).length + added.length; },
+      index(index) {
+        const field = INDEX_FIELD[index];
+        return {
+          async getAll(q) {
+            const rows = await openAll(await fetchRaw(name, 'getAll', [q], index));
+            return merge(rows, (v) => (index === 'client' ? clientOf(v) : v[field]) === q);
+          },
+        };
+      },
+      put(v, k) {
+        if (!writes) throw new Error('read-only transaction');
+        const copy = clone(v);
+        if (name === 'outbox' && copy.seq == null) added.push(copy); else over.set(keyOf(copy, k), copy);
+        writes.push({ name, op: 'put', value: copy, k });
+        return Promise.resolve(k);
+      },
+      add(v) { return store.put(v); },
+      delete(k) {
+        if (!writes) throw new Error('read-only transaction');
+        over.set(k, null);
+        writes.push({ name, op: 'delete', k });
+        return Promise.resolve();
+      },
+    };
+    if (KV.has(name)) {
+      store.getAllKeys = async () => {
+        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const out = keys.filter((k) => !over.has(k));
+        for (const [k, v] of over) if (v !== null) out.push(k);
+        return out;
+      };
+      store.getAll = async () => {
+        const keys = await store.getAllKeys();
+        return Promise.all(keys.map((k) => store.get(k)));
+      };
+    }
+    return store;
+  }
+
+  function lockedError() {
+    const e = new Error('The app is locked.');
+    e.locked = true;
+    return e;
+  }
+
+  async function sealedTx(names, mode, fn) {
+    const list = [].concat(names);
+    const run = async () => {
+      const writes = mode === 'readwrite' ? [] : null;
+      const stores = {};
+      for (const n of list) stores[n] = view(n, writes);
+      const result = await fn(stores, null);
+      if (!writes || !writes.length) return result;
+      const v = vault();
+      const clear = writes.every((w) => w.name === 'meta' && CLEAR_META.has(w.k));
+      const held = clear ? null : await v.read();
+      if (!clear && (!v.isUnlocked() || !held || held.kid !== v.keyId())) {
+        // Another tab signed in (a new data key) or this one locked: write nothing.
+        if (v.isUnlocked()) v.lock('identity');
+        throw lockedError();
+      }
+      const sealed = await Promise.all(writes.map((w) => (w.op === 'put' ? sealValue(w.name, w.value, w.k) : null)));
+      await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', (s) => {
+        writes.forEach((w, i) => {
+          if (w.op === 'delete') s[w.name].delete(w.k);
+          else if (clear) s.meta.put(w.value, w.k);
+          else if (w.name === 'records') s.records.put(w.value, sealed[i]);
+          else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
+          else s[w.name].put(sealed[i]);
+        });
+      });
+      return result;
+    };
+    if (mode !== 'readwrite') return run();
+    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', run);
+    return run();
+  }
+
+  /* Run fn(stores) as one transaction: sealed at rest once the vault is loaded. */
+  function tx(names, mode, fn) {
+    return vault() ? sealedTx(names, mode, fn) : rawTx(names, mode, fn);
+  }
+
+  /* Seal what was stored in clear before the lock came (the phone's first unlock after
+     the update): every record, outbox entry and meta value, rewritten sealed. */
+  async function sealPlain() {
+    let n = 0;
+    await sealedTx(['records', 'outbox', 'meta', 'cache'], 'readwrite', async (s) => {
+      for (const name of ['records', 'outbox']) {
+        for (const v of await s[name].getAll()) { s[name].put(v); n++; }
+      }
+      for (const name of KV) {
+        for (const k of await s[name].getAllKeys()) { s[name].put(await s[name].get(k), k); n++; }
+      }
+    });
+    return n;
+  }
+
+  /* Run fn while no tab or worker writes the store (fn must not write through `tx`). */
+  function exclusive(fn) {
+    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', fn);
+    return fn();
+  }
+
+  /* A locked tab forgets what it read: listeners (the caseload index) start again. */
+  function forget() {
+    batch = null;
+    notify({ reset: true });
+  }
+
   function notify(event) {
     for (const fn of listeners) { try { fn(event); } catch (e) { console.error(e); } }
   }
@@ -151,14 +365,10 @@
       }
     });
   }
-  /* Several meta values read in one transaction (one consistent view). */
-  async function metas(names) {
-    return tx('meta', 'readonly', (s) => Promise.all(names.map((n) => req(s.meta.get(n)))));
-  }
   async function allMeta() {
     return tx('meta', 'readonly', async (s) => {
       const keys = await req(s.meta.getAllKeys());
-      const values = await req(s.meta.getAll());
+      const values = await Promise.all(keys.map((k) => req(s.meta.get(k))));
       const out = {};
       keys.forEach((k, i) => { out[k] = values[i]; });
       return out;
@@ -188,6 +398,18 @@
       return { rows, rev: rev || 0 };
     });
   }
+  /* Derived values saved in `cache`, with the store's `rev`, read together: a value is
+     current only if it was saved at that rev. */
+  async function cached(names) {
+    return tx(['meta', 'cache'], 'readonly', async (s) => {
+      const [rev, ...values] = await Promise.all([req(s.meta.get('rev')), ...names.map((n) => req(s.cache.get(n)))]);
+      return { rev: rev || 0, values };
+    });
+  }
+  /* Save several derived values at once ({name: value}). */
+  async function setCached(values) {
+    return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
+  }
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));
   }
@@ -210,7 +432,8 @@
 
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
-    open, tx, req, key, getMeta, setMeta, metas, allMeta, records, record, byClient, byKeys,
-    recordsChunk, outbox, outboxCount, wipe, onRecords,
+    open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
+    recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
+    sealPlain, forget, exclusive, CLEAR, CLEAR_META,
   };
 })(self);

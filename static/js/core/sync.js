@@ -57,10 +57,11 @@
   /* Drop a rejected change the worker chose to discard (they confirmed it). */
   async function discard(entity, id) {
     const key = db.key(entity, id);
-    await db.tx(['records', 'outbox'], 'readwrite', async (s) => {
+    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const rec = await db.req(s.records.get(key));
       const entries = await byKey(s.outbox, key);
       for (const e of entries) s.outbox.delete(e.seq);
+      if (rec && rec.conflict) { rec.conflict = null; await noteConflicts(s, [], [key]); }
       if (!rec) return;
       // Never stored on the server, or left out of this phone's scope by a fresh pull.
       if (rec.version == null || rec.sweep) { s.records.delete(key); return; }
@@ -73,9 +74,10 @@
   }
 
   async function dismissConflict(entity, id) {
-    await db.tx('records', 'readwrite', async (s) => {
+    await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const rec = await db.req(s.records.get(db.key(entity, id)));
       if (rec) { rec.conflict = null; s.records.put(rec); }
+      await noteConflicts(s, [], [db.key(entity, id)]);
     });
     api.emit('changed', { entity, id });
   }
@@ -154,8 +156,20 @@
     });
   }
 
+  /* Records whose change the server overwrote (a conflict the worker has not yet seen),
+     kept as a list of keys in meta so the sync line can count them without a scan. */
+  async function noteConflicts(s, add, remove) {
+    const keys = new Set((await db.req(s.meta.get('conflicts'))) || []);
+    for (const k of add) keys.add(k);
+    for (const k of remove) keys.delete(k);
+    s.meta.put([...keys], 'conflicts');
+    return keys.size;
+  }
+
   async function applyResults(results) {
-    await db.tx(['records', 'outbox'], 'readwrite', async (s) => {
+    const conflicted = [];
+    const cleared = [];
+    await db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.outbox.getAll());
       const byMutation = new Map(all.map((e) => [e.mutation_id, e]));
       for (const res of results) {
@@ -195,16 +209,21 @@
           }
           const changes = diff(wire(e.entity, e.id, e.data), merged).filter((c) => !overridden.has(c.field));
           rec.conflict = changes.length ? changes : null;
+          (rec.conflict ? conflicted : cleared).push(e.key);
           const last = [...byMutation.values()].filter((x) => x.key === e.key).pop();
           rec.data = Object.assign({}, last && last.op !== 'delete' ? last.data : merged);
           rec.server_data = Object.assign({}, merged);
         }
-        if (e.op === 'delete' && !stillPending) { s.records.delete(e.key); continue; }
+        if (e.op === 'delete' && !stillPending) { cleared.push(e.key); s.records.delete(e.key); continue; }
         if (!stillPending) { rec.status = 'synced'; rec.server_data = rec.data; }
         s.records.put(rec);
       }
+      if (conflicted.length || cleared.length) await noteConflicts(s, conflicted, cleared);
     });
+    return conflicted.length;
   }
+
+  let conflicts = 0; // records the last push came back changed on the server
 
   /* Send the outbox batch by batch. A batch the server finds too large (413) is split in
      half until it fits; a record too large to send even alone is marked with the reason
@@ -212,6 +231,7 @@
   async function push(deviceId) {
     let rounds = 0;
     let limit = PUSH_BATCH;
+    conflicts = 0;
     for (;;) {
       const batch = await pickBatch(limit);
       if (!batch.length || rounds++ > 500) return rounds > 0;
@@ -227,7 +247,7 @@
         api.emit('changed', {});
         continue;
       }
-      await applyResults(body.results || []);
+      conflicts += await applyResults(body.results || []);
       api.emit('changed', {});
     }
   }
@@ -251,51 +271,57 @@
 
   /* One pulled page and its cursor in one transaction. The stored copies are read all at
      once (one round trip, not one per record); what the page brings is then written
-     without waiting on each write. During a first pull, `pull_progress` counts what
-     arrived of the totals the server gave on its first page. */
-  async function applyPage(page) {
+     without waiting on each write (`fresh`: a first pull into an empty phone, whose
+     pages bring each record once: only records with work waiting are read). During a
+     first pull, `pull_progress` counts what arrived of the totals the server gave. */
+  async function applyPage(page, fresh) {
     return db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const changes = (page.changes || []).filter((c) => {
         if (ENTITIES.includes(c.entity)) return true;
         if (c.data) s.meta.put(c.data, 'ref:' + c.entity);
         return false;
       });
-      const [box, found, before] = await Promise.all([
-        db.req(s.outbox.getAll()),
-        Promise.all(changes.map((c) => db.req(s.records.get(db.key(c.entity, c.id))))),
-        db.req(s.meta.get('pull_progress')),
-      ]);
+      const [box, before] = await Promise.all([db.req(s.outbox.getAll()), db.req(s.meta.get('pull_progress'))]);
       const pending = new Set(box.map((e) => e.key));
+      const found = await Promise.all(changes.map((c) => {
+        const key = db.key(c.entity, c.id);
+        return fresh && !pending.has(key) ? undefined : db.req(s.records.get(key));
+      }));
       const latest = new Map(); // written by this page (a record twice in one page)
       const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
-      changes.forEach((c, n) => {
+      for (let n = 0; n < changes.length; n++) {
+        // A short wait on the store every 100 records: each stretch is its own task (the
+        // page stays responsive) and the transaction stays open.
+        if (n && n % 100 === 0) await db.req(s.meta.get('cursor'));
+        const c = changes[n];
         const key = db.key(c.entity, c.id);
         const stored = latest.has(key) ? latest.get(key) : found[n];
         if (progress && c.op !== 'remove') progress.got[c.entity] = (progress.got[c.entity] || 0) + 1;
         if (stored && stored.sweep) { delete stored.sweep; put(stored); }
         if (c.op === 'remove') {
-          if (!stored) return;
+          if (!stored) continue;
           if (pending.has(key)) { stored.removed = true; put(stored); } else { latest.set(key, null); s.records.delete(key); }
-          return;
+          continue;
         }
-        if (stored && !newer(c, stored)) return;
+        if (stored && !newer(c, stored)) continue;
         if (stored && pending.has(key)) {
           // The worker's unsent edit stays on screen and keeps the version it was based
           // on (its base_version), so the server merges it; the server's copy waits beside it.
           Object.assign(stored, { server_version: c.version, server_data: c.data });
           put(stored);
-          return;
+          continue;
         }
         put({
           key, entity: c.entity, id: c.id, data: c.data || {}, server_data: c.data || {},
           version: c.version, server_seq: c.server_seq, status: 'synced',
           conflict: stored ? stored.conflict || null : null,
         });
-      });
+      }
       if (page.reference) s.meta.put(page.reference, 'reference');
       s.meta.put(page.cursor, 'cursor');
       if (progress && page.has_more) s.meta.put(progress, 'pull_progress'); else s.meta.delete('pull_progress');
+      if (!page.has_more || !String(page.cursor).startsWith('snap:')) s.meta.delete('fresh_pull');
       if (!page.has_more && await db.req(s.meta.get('sweeping'))) {
         // The fresh pull is complete: what it did not bring is no longer ours to hold.
         // Records with work waiting keep their mark: sent and accepted, the mark goes;
@@ -317,7 +343,7 @@
   async function markForSweep() {
     await db.tx(['records', 'meta'], 'readwrite', async (s) => {
       const all = await db.req(s.records.getAll());
-      if (!all.length) return;
+      if (!all.length) { s.meta.put(true, 'fresh_pull'); return; }
       for (const rec of all) {
         if (!rec.sweep) { rec.sweep = true; s.records.put(rec); }
       }
@@ -325,25 +351,38 @@
     });
   }
 
+  function fetchPage(cursor) {
+    const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
+    if (cursor != null && cursor !== '') q.set('cursor', cursor);
+    return api.call('GET', '/api/v1/sync/pull?' + q.toString());
+  }
+
+  /* Page after page; the next page is asked for as soon as a page arrives, so the
+     server works on it while the phone stores this one. Each page is stored with its
+     cursor: a pull cut short carries on from the last page stored. */
   async function pull() {
     let changed = false;
+    let ahead = null; // {cursor, page: Promise} asked for before its turn
     for (let i = 0; i < 1000; i++) {
       const cursor = await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
-      const q = new URLSearchParams({ limit: String(PULL_LIMIT) });
-      if (cursor != null && cursor !== '') q.set('cursor', cursor);
+      const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
+      const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
       let page;
       try {
-        page = await api.call('GET', '/api/v1/sync/pull?' + q.toString());
+        page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
       } catch (e) {
         // A cursor the server no longer knows (e.g. a restored database): start again.
         if (e.status === 422 && e.body && e.body.errors && e.body.errors.cursor && cursor != null) {
           await db.setMeta({ cursor: undefined });
+          ahead = null;
           continue;
         }
         throw e;
       }
-      const progress = await applyPage(page);
+      ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
+      if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
+      const progress = await applyPage(page, fresh);
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
       if (!page.has_more) return changed;
@@ -362,6 +401,9 @@
 
   /* One sync at a time across tabs and the service worker. Returns a short outcome. */
   async function run(reason) {
+    // Locked (or the service worker, which is never unlocked): the tokens and the records
+    // are sealed under a key this context does not hold.
+    if (O.vault && !O.vault.isUnlocked()) return 'locked';
     const deviceId = await db.getMeta('device_id');
     const token = await db.getMeta('refresh_token');
     if (!deviceId || !token) return 'signed-out';
@@ -371,12 +413,16 @@
       api.emit('sync-start', { reason });
       try {
         let pushed = await push(deviceId);
+        let changedOnServer = conflicts;
         const pulled = await pull();
         // Work saved while the pull ran goes now, not at the next sync.
-        for (let i = 0; i < 10 && (await queuedCount()) > 0; i++) pushed = (await push(deviceId)) || pushed;
+        for (let i = 0; i < 10 && (await queuedCount()) > 0; i++) {
+          pushed = (await push(deviceId)) || pushed;
+          changedOnServer += conflicts;
+        }
         if (reason === 'start' || reason === 'login' || !(await db.getMeta('profile'))) await refreshProfile();
         await db.setMeta({ last_sync: Date.now(), last_error: undefined });
-        api.emit('sync-end', { ok: true, changed: pushed || pulled });
+        api.emit('sync-end', { ok: true, changed: pushed || pulled, conflicts: changedOnServer });
         return 'ok';
       } catch (e) {
         const outcome = e instanceof api.NetworkError ? 'offline' : e instanceof api.SignedOut ? 'signed-out' : 'error';

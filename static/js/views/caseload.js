@@ -9,7 +9,8 @@ export const live = false; // it redraws itself as the index changes
 export const PAGE = 50;
 let lastQuery = '';
 let lastPage = 0;
-const n = (x) => x.toLocaleString('en-GB');
+const NUMBER = new Intl.NumberFormat('en-GB');
+const n = (x) => NUMBER.format(x);
 
 export async function render(ctx) {
   const index = await caseIndex();
@@ -43,11 +44,16 @@ export async function render(ctx) {
   next.addEventListener('click', () => turn(1));
   search.input.addEventListener('input', () => { page = 0; draw(); });
 
-  let queued = false;
+  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile.
+  let queued = null;
+  let drawnAt = 0;
   const redraw = () => {
     if (queued) return;
-    queued = true;
-    requestAnimationFrame(() => { queued = false; draw(); });
+    queued = setTimeout(() => requestAnimationFrame(() => {
+      queued = null;
+      drawnAt = performance.now();
+      draw();
+    }), Math.max(0, drawnAt + 700 - performance.now()));
   };
   const showProgress = (p) => {
     const text = progressText(p);

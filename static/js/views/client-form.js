@@ -1,5 +1,5 @@
 /* Add or edit a client: the server's validation, and a warning for a likely duplicate. */
-import { h, field, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
+import { h, field, dateField, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { normaliseClient, validateClient } from '../validate.js';
 import { problemBlock } from './problems.js';
 import { consentField, consentValues } from './pathway-data.js';
@@ -11,7 +11,7 @@ export async function render(ctx, [id]) {
   const sexes = ctx.codes.sexes || [];
   const f = {
     initials: field('Initials', h('input', { name: 'initials', autocomplete: 'off', autocapitalize: 'characters', maxlength: '3', value: d.initials || '', spellcheck: 'false' }), '2 or 3 letters, first and last name'),
-    date_of_birth: field('Date of birth', h('input', { name: 'date_of_birth', type: 'date', value: d.date_of_birth || '', max: new Date().toISOString().slice(0, 10), min: '1900-01-01' })),
+    date_of_birth: dateField('Date of birth', d.date_of_birth, 'dob', 'For example, 27 3 1985'),
     sex: field('Sex', select([{ value: '', label: 'Select' }, ...sexes.map((s) => ({ value: s.code, label: s.label }))], d.sex || '', { name: 'sex' })),
     postcode_district: field('Postcode district', h('input', { name: 'postcode_district', autocomplete: 'off', autocapitalize: 'characters', maxlength: '5', value: d.postcode_district || '' }), 'First half of the postcode only, like DH1'),
     known_as: field('Known-as name (optional)', h('input', { name: 'known_as', autocomplete: 'off', maxlength: '40', value: d.known_as || '' })),
@@ -36,7 +36,7 @@ export async function render(ctx, [id]) {
   const newId = id || draft.id;
   let warnedAt = 0;
   onSubmitOnce(form, async () => {
-    const values = normaliseClient(Object.fromEntries(Object.keys(f).map((k) => [k, f[k].input.value])));
+    const values = normaliseClient(Object.fromEntries(Object.keys(f).map((k) => [k, f[k].value ? f[k].value() : f[k].input.value])));
     const errors = validateClient(values, sexes);
     for (const k of Object.keys(f)) f[k].setError(errors[k]);
     if (Object.keys(errors).length) {

@@ -14,13 +14,12 @@ export function clientPicker(index, id) {
   const matches = h('ul', { class: 'list', id: 'client-matches', 'aria-label': 'Matches' });
   f.wrap.append(hidden, found, matches);
 
-  const describe = (c) => clientName({ initials: c.i ?? c.initials, known_as: c.k ?? c.known_as });
-  const born = (c) => (c.dob ?? c.date_of_birth) ? ' · born ' + fmtDate(c.dob ?? c.date_of_birth) : '';
+  const born = (c) => (c.date_of_birth ? ' · born ' + fmtDate(c.date_of_birth) : '');
 
   function set(cid, focus) {
     hidden.value = cid || '';
     const c = cid ? index.client(cid) : null;
-    input.value = cid ? (c ? describe(c) + born(c) : 'A client no longer in your caseload') : '';
+    input.value = cid ? (c ? clientName(c) + born(c) : 'A client no longer in your caseload') : '';
     matches.replaceChildren();
     found.textContent = '';
     hidden.dispatchEvent(new Event('change', { bubbles: true })); // the draft keeps it
@@ -35,7 +34,7 @@ export function clientPicker(index, id) {
     found.textContent = rows.length ? (rows.length > SHOWN ? rows.length.toLocaleString('en-GB') + ' found: the first ' + SHOWN + ' shown, type more to narrow' : rows.length + (rows.length === 1 ? ' client found' : ' clients found')) : 'No client found';
     matches.replaceChildren(...rows.slice(0, SHOWN).map((r) => h('li', {}, h('button', {
       type: 'button', class: 'row row-button', onclick: () => set(r.id, true),
-    }, h('span', { class: 'row-title', text: describe(r) }), h('span', { class: 'row-meta', text: 'Born ' + fmtDate(r.date_of_birth) + (r.postcode_district ? ' · ' + r.postcode_district : '') })))));
+    }, h('span', { class: 'row-title', text: clientName(r) }), h('span', { class: 'row-meta', text: 'Born ' + fmtDate(r.date_of_birth) + (r.postcode_district ? ' · ' + r.postcode_district : '') })))));
   }
   input.addEventListener('input', search);
   set(id);

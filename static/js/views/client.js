@@ -21,6 +21,7 @@ export async function render(ctx, [id]) {
     h('h1', { tabindex: '-1' }, 'Client ', clientName(d), statusTag(rec)),
     ctx.notice ? h('p', { class: 'info', role: 'status', text: ctx.notice }) : null,
     problemBlock(ctx, rec),
+    await quickActions(ctx, id),
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-primary', href: '#/record?client=' + encodeURIComponent(id), text: 'Record intervention' }),
       h('a', { class: 'btn', href: '#/client-form/' + encodeURIComponent(id), text: 'Edit client' }),
@@ -83,4 +84,15 @@ function contactItem(ctx, i) {
   return h('li', {}, editable(i, ctx.profile)
     ? h('a', { class: 'row', href: '#/record/' + encodeURIComponent(i.id), 'aria-label': 'Edit ' + typeLabel(ctx.codes, d.type) + ', ' + fmtDateTime(d.occurred_at) }, ...body)
     : h('div', { class: 'row' }, ...body));
+}
+
+/* The worker's most used types, one tap from the client (the form opens filled in: Save
+   is the second tap). Nothing until the worker has recorded something on this phone. */
+async function quickActions(ctx, id) {
+  const uses = ((await ctx.O.db.getMeta('last_used')) || {}).uses || {};
+  const top = Object.entries(uses).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([code]) => code)
+    .filter((code) => (ctx.codes.intervention_types || []).some((t) => t.code === code));
+  if (!top.length) return null;
+  return h('div', { class: 'actions quick', role: 'group', 'aria-label': 'Quick record' }, top.map((code) =>
+    h('a', { class: 'btn', href: '#/record?client=' + encodeURIComponent(id) + '&type=' + encodeURIComponent(code), text: 'Record ' + typeLabel(ctx.codes, code).toLowerCase() })));
 }

@@ -34,12 +34,12 @@ function section(s) {
 
 export async function render(ctx, args, query) {
   const { api } = ctx.O;
-  const last = new Date();
-  last.setDate(last.getDate() - 7);
-  const week = /^\d{4}-W\d{2}$/.test(query.get('week') || '') ? query.get('week') : isoWeek(last);
+  // No week asked: the server answers its latest released week (weeks are released a
+  // grace period after they end, which the phone does not know).
+  let week = /^\d{4}-W\d{2}$/.test(query.get('week') || '') ? query.get('week') : '';
   const area = query.get('area') || '';
   const areas = ctx.profile.areas || [];
-  const q = new URLSearchParams({ week });
+  const q = new URLSearchParams(week ? { week } : {});
   if (area) q.set('area', area);
   const go = (w, a) => ctx.go('report?' + new URLSearchParams(Object.assign({ week: w }, a ? { area: a } : {})).toString());
   const areaSelect = select([{ value: '', label: areas.length > 1 ? 'All my areas' : 'My area' }, ...areas.map((a) => ({ value: a.code, label: a.name }))], area, { id: 'report-area' });
@@ -48,6 +48,7 @@ export async function render(ctx, args, query) {
   const next = h('button', { type: 'button', class: 'btn', text: 'Next week' });
   prev.addEventListener('click', () => go(shiftWeek(week, -1), area));
   next.addEventListener('click', () => go(shiftWeek(week, 1), area));
+  prev.disabled = next.disabled = !week;
   const download = (ext, label) => {
     const btn = h('button', { type: 'button', class: 'btn', text: label });
     btn.addEventListener('click', async () => {
@@ -69,8 +70,9 @@ export async function render(ctx, args, query) {
     return btn;
   };
   const status = h('p', { class: 'error', role: 'alert' });
+  const heading = h('h1', { tabindex: '-1', text: week ? 'Weekly report ' + week : 'Weekly report' });
   ctx.append(
-    h('h1', { tabindex: '-1', text: 'Weekly report ' + week }),
+    heading,
     h('div', { class: 'field' }, h('label', { for: 'report-area', text: 'Area' }), areaSelect),
     h('div', { class: 'actions' }, prev, next),
     status,
@@ -79,6 +81,10 @@ export async function render(ctx, args, query) {
   let report;
   try {
     report = await api.call('GET', '/api/v1/reports/weekly?' + q.toString());
+    week = report.week;
+    q.set('week', week);
+    heading.textContent = 'Weekly report ' + week;
+    prev.disabled = next.disabled = false;
   } catch (e) {
     status.textContent = (e.body && e.body.message) || e.message || 'The report could not be loaded.';
     return;

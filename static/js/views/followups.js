@@ -16,7 +16,7 @@ export async function render(ctx) {
     if (!isLive(rec)) return;
     open.push(Object.assign({}, f, { rec, reason: (f.kind === 'follow_up' && rec.data.reason) || 'Follow up' }));
   });
-  const name = (id) => { const c = index.client(id); return c ? clientName({ initials: c.i, known_as: c.k }) : 'Client'; };
+  const name = (id) => { const c = index.client(id); return c ? clientName(c) : 'Client'; };
   const me = ctx.profile.id;
   const mine = open.filter((f) => f.kind !== 'follow_up' || f.rec.data.assigned_to == null || f.rec.data.assigned_to === me || f.rec.data.assigned_to_id === me);
   const others = open.filter((f) => !mine.includes(f));

@@ -45,6 +45,9 @@ export async function render(ctx, args, query) {
     ...workers.map((w) => ({ value: String(w.worker_id), label: w.name + (w.role === 'team_lead' ? ' (team lead)' : '') }))], '', { id: 'assign-worker', name: 'worker' }));
   const reasonField = field('Reason', select([{ value: '', label: 'Choose a reason' }, ...ASSIGN_REASONS], '', { id: 'assign-reason', name: 'reason' }),
     'Kept in the client’s history');
+  const listed = clients.map((c) => h('li', { 'data-id': String(c.id) },
+    h('span', { class: 'row-title', text: who(c) }), ' ', born(c),
+    c.key_worker_name ? h('span', { class: 'row-meta', text: 'Key worker now: ' + c.key_worker_name }) : null));
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: ids.length > 1 ? 'Reassign ' + ids.length + ' clients' : 'Reassign client' });
   const summary = h('div');
   const status = statusRegion('assign-status');
@@ -75,14 +78,20 @@ export async function render(ctx, args, query) {
     if (!out) { status.focus(); return; }
     const name = (workers.find((w) => w.worker_id === workerId) || {}).name || 'the worker';
     form.hidden = true;
+    // The list above the confirmation shows the new key worker, not the old one.
+    const moved = new Set((out.assigned || []).map(String));
+    for (const li of listed) {
+      if (moved.has(li.dataset.id)) {
+        li.querySelector('.row-meta')?.remove();
+        li.append(h('span', { class: 'row-meta', text: 'Key worker now: ' + name }));
+      }
+    }
     showResult(ctx, result, out, name, reason, back);
   });
 
   ctx.append(
     h('h2', { text: ids.length > 1 ? 'Clients' : 'Client' }),
-    h('ul', { class: 'plain', id: 'assign-clients' }, clients.map((c) => h('li', {},
-      h('span', { class: 'row-title', text: who(c) }), ' ', born(c),
-      c.key_worker_name ? h('span', { class: 'row-meta', text: 'Key worker now: ' + c.key_worker_name }) : null))),
+    h('ul', { class: 'plain', id: 'assign-clients' }, listed),
     summary, form, result,
   );
 }

@@ -46,7 +46,8 @@ function eventItem(ctx, ev) {
     meta.push(detail.filter(Boolean).join(' · '));
     if (ev.notes) meta.push('Notes: ' + ev.notes);
   } else if (ev.kind === 'follow_up') {
-    title = 'Follow-up: ' + (ev.reason || 'follow up');
+    // The server's default reason is "Follow up": never "Follow-up: Follow up".
+    title = ev.reason && !/^follow[ -]?up$/i.test(ev.reason.trim()) ? 'Follow-up: ' + ev.reason : 'Follow-up';
     const open = !ev.done_at;
     const overdue = open && ev.due_on < new Date().toISOString().slice(0, 10);
     tag = h('span', { class: 'tag ' + (open ? (overdue ? 'tag-overdue' : 'tag-due') : 'tag-ok'), text: open ? (overdue ? 'Overdue' : 'Open') : 'Done' });

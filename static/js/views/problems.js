@@ -1,6 +1,6 @@
 /* Sync: what is waiting, what the server rejected (with its reasons, fixable), and what
    the server changed when it resolved a conflict. Nothing is discarded without a yes. */
-import { h, fmtDateTime, clientName } from '../ui.js';
+import { h, fmtDate, fmtDateTime, clientName } from '../ui.js';
 import { typeLabel } from '../data.js';
 
 export const live = true;
@@ -20,7 +20,7 @@ function describe(ctx, rec) {
   const d = rec.data || {};
   if (rec.entity === 'client') return 'Client ' + clientName(d);
   if (rec.entity === 'intervention') return typeLabel(ctx.codes, d.type) + ', ' + fmtDateTime(d.occurred_at);
-  return 'Follow-up due ' + (d.due_on || '');
+  return 'Follow-up due ' + fmtDate(d.due_on);
 }
 
 function fixHref(rec) {
@@ -29,9 +29,13 @@ function fixHref(rec) {
   return '#/follow-ups';
 }
 
+/* A value as the worker reads it: dates one way everywhere (en-GB, "15 Sept 1989"). */
 function show(v) {
   if (v == null || v === '') return '—';
-  return Array.isArray(v) ? v.join(', ') : String(v);
+  if (Array.isArray(v)) return v.join(', ');
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return fmtDate(v);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return fmtDateTime(v);
+  return String(v);
 }
 
 /* The banner shown on a record's own screen when it was rejected or changed on the server. */

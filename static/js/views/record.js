@@ -32,7 +32,7 @@ export async function render(ctx, [id], query) {
   const anon = h('input', { type: 'checkbox', id: 'anonymous', name: 'anonymous', checked: !!existing && !d.client_id });
   const client = clientPicker(index, preClient);
   const anonWrap = h('div', { class: 'field' }, h('label', { class: 'check', for: 'anonymous' }, anon, 'Anonymous contact'));
-  const type = field('Type', select([{ value: '', label: 'Select the type' }, ...types.map((t) => ({ value: t.code, label: t.label }))], d.type || (existing ? '' : lastUsed.type || ''), { name: 'type' }));
+  const type = field('Type', select([{ value: '', label: 'Select the type' }, ...types.map((t) => ({ value: t.code, label: t.label }))], d.type || (existing ? '' : query.get('type') || lastUsed.type || ''), { name: 'type' }));
   const when = field('Date and time', h('input', { type: 'datetime-local', id: 'occurred_at', name: 'occurred_at', value: d.occurred_at ? localDateTime(new Date(d.occurred_at)) : localDateTime(new Date()) }));
   const location = field('Location', select([{ value: '', label: 'Select the location' }, ...(codes.locations || []).map((l) => ({ value: l.code, label: l.label }))], d.location || lastUsed.location || '', { name: 'location' }));
   const chosen = new Set(d.substances || []);
@@ -130,7 +130,10 @@ export async function render(ctx, [id], query) {
     delete data.anonymous;
     if (!data.client_id) delete data.client_id;
     await sync.mutate('intervention', 'upsert', recId, data);
-    await db.setMeta({ last_used: { type: v.type, location: v.location } });
+    // How often this worker records each type: the client screen offers the most used.
+    const uses = Object.assign({}, lastUsed.uses || {});
+    if (!existing) uses[v.type] = (uses[v.type] || 0) + 1;
+    await db.setMeta({ last_used: { type: v.type, location: v.location, uses } });
     if (draft) await draft.clear();
     ctx.flash(existing ? 'Intervention updated.' : 'Intervention saved.');
     ctx.go(v.client_id ? 'client/' + encodeURIComponent(v.client_id) : 'caseload');

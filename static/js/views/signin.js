@@ -1,5 +1,6 @@
-/* Sign in once while online; from then on the app works offline. */
+/* Sign in with the password while online; then a PIN opens the app, offline too. */
 import { h, field, errorSummary } from '../ui.js';
+import * as session from '../core/session.js';
 
 export async function render(ctx) {
   const { O } = ctx;
@@ -28,29 +29,14 @@ export async function render(ctx) {
     button.disabled = true;
     button.textContent = 'Signing in…';
     try {
-      const previous = await db.getMeta('user_id');
-      const waiting = await db.outboxCount();
-      const body = await api.login(email.input.value.trim(), password.input.value);
-      if (previous != null && previous !== body.user.id && waiting > 0) {
-        await api.logout();
-        return fail([{ msg: 'This phone has ' + waiting + ' unsynced records from another worker. They must sign in and sync first.' }]);
-      }
-      if (previous != null && previous !== body.user.id) {
-        // A different person on this phone: start from an empty store (nothing is waiting).
-        const deviceId = await db.getMeta('device_id');
-        await db.wipe();
-        await db.setMeta({ device_id: deviceId });
-      }
-      await db.setMeta({ access_token: body.access_token, refresh_token: body.refresh_token, user_id: body.user.id });
-      const me = await api.call('GET', '/api/v1/me');
-      await db.setMeta({ profile: me });
-      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+      await session.signIn(email.input.value.trim(), password.input.value);
       password.input.value = '';
       ctx.go('');
       ctx.runSync('login');
     } catch (e) {
       const msg = e instanceof api.NetworkError ? 'No connection. Sign in when you have signal.'
         : e.status === 429 ? 'Too many attempts. Wait a few minutes and try again.'
+        : e.status === 409 ? 'This phone has records of another worker that have not synced yet. They must sign in on this phone and sync first: nothing has changed here.'
         : (e.body && e.body.message) || e.message || 'Sign-in failed.';
       fail([{ msg }]);
     } finally {
