@@ -29,9 +29,13 @@ accesslog = None
 errorlog = "-"
 
 # Prometheus (outreach/core/metrics.py): each worker writes its samples to one directory,
-# /metrics merges them. One fresh directory per server, made before the workers start.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="outreach-metrics-")
+# /metrics merges them. One fresh directory per server, made before the workers start
+# (never one inherited from the environment: a server that exits removes its own, and a
+# second server beside it must not lose its files), unless OUTREACH_METRICS_DIR names one.
+_OWN_METRICS_DIR = not os.environ.get("OUTREACH_METRICS_DIR")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get(
+    "OUTREACH_METRICS_DIR"
+) or tempfile.mkdtemp(prefix="outreach-metrics-")
 
 
 def child_exit(server, worker):
@@ -42,7 +46,8 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def on_starting(server):

@@ -118,6 +118,10 @@ class Team:
 
 BIG = Team("big", "Durham Street Outreach", "worker.durham@outreach.test")
 SMALL = Team("small", "Dorset Outreach", "worker.dorset@outreach.test")
+# --compare-plain: the big team again with the phone's store not encrypted (the same app,
+# lock screens and PIN included), in the small team's column: the cost of encryption.
+PLAIN = Team("small", "Durham Street Outreach, store not encrypted", BIG.email)
+PLAIN_STORE_JS = "self.Outreach = Object.assign(self.Outreach || {}, { plainStore: true });"
 
 
 def log(message: str) -> None:
@@ -862,6 +866,8 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
     page = phone.page
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     try:
+        if team is PLAIN:
+            page.add_init_script(PLAIN_STORE_JS)
         open_sign_in(page, base_url)
         fill_sign_in(page, team.email, DEMO_PASSWORD)
 
@@ -1050,6 +1056,8 @@ def table(results: dict, scopes: dict) -> str:
     big, small = results.get("big", []), results.get("small", [])
     head_big = f"{scopes['big']['clients']:,} clients"
     head_small = f"{scopes['small']['clients']:,} clients" if small else "small team"
+    if small and scopes["small"].get("name", "").endswith("not encrypted"):
+        head_big, head_small = head_big + ", encrypted", head_small + ", not encrypted"
     lines = [
         f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small "
         "| target (big) |",
@@ -1088,6 +1096,11 @@ def main() -> int:
         help="IndexedDB in memory (incognito-like context) instead of a profile on disk",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
+    parser.add_argument(
+        "--compare-plain",
+        action="store_true",
+        help="the big team twice: store encrypted, and not (in the small team's column)",
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -1118,10 +1131,11 @@ def main() -> int:
             f"{args.interventions:,} interventions into {BIG.name} through the API"
         )
         load_big_team(port, args.clients, args.interventions, args.seed)
-        teams = [BIG] if args.skip_small else [BIG, SMALL]
+        teams = [BIG] if args.skip_small else [BIG, PLAIN if args.compare_plain else SMALL]
         scopes = {}
         for team in teams:
             scopes[team.key] = phone_scope(port, team.email)
+            scopes[team.key]["name"] = team.name
             s = scopes[team.key]
             log(
                 f"{team.name}: a phone holds {s['clients']:,} clients, "
@@ -1176,7 +1190,7 @@ def main() -> int:
         f"({scopes['big']['pages']} pages: {scopes['big']['pull_seconds']:.1f} s for the bench's "
         "own client, no browser); "
         + (
-            f"small: {SMALL.name}, {scopes['small']['clients']:,} clients, "
+            f"small: {scopes['small']['name']}, {scopes['small']['clients']:,} clients, "
             f"{scopes['small']['interventions']:,} interventions"
             if not args.skip_small
             else "small: skipped"

@@ -118,6 +118,23 @@ class LateRecords:
     sections: list[LateSection]
     cells: Published = field(default_factory=dict)  # the CSV's rows; not in the JSON
 
+    def table(self) -> tuple[list[str], list[tuple[str, list[str]]]]:
+        """One table for the PDF: a column per scope, a row per figure that is not 0
+        somewhere (a team's row is blank in the other areas' columns)."""
+        heads = [s.scope.name for s in self.sections]
+        order: dict[str, str] = {}
+        values: dict[tuple[int, str], str] = {}
+        for i, section in enumerate(self.sections):
+            for f in section.figures:
+                order.setdefault(f.measure, f.label)
+                values[(i, f.measure)] = f.value
+        rows = []
+        for measure, label in order.items():
+            cells = [values.get((i, measure), "") for i in range(len(self.sections))]
+            if any(c not in ("", "0") for c in cells):
+                rows.append((label, cells))
+        return heads, rows
+
     def public(self) -> dict[str, Any]:
         return {
             "period": self.period,

@@ -142,7 +142,7 @@ def cut(cells: dict[str, str], scopes: dict[str, list[str]], codes: list[str]) -
     elif key in scopes:
         shown.update(stored)
     elif codes:
-        measures = {m for (_s, m) in shown if not m.startswith("team:")}
+        measures = list(dict.fromkeys(m for (_s, m) in shown if not m.startswith("team:")))
         for measure in measures:
             parts = [shown.get((c, measure), "0") for c in codes]
             if all(p == "0" for p in parts):

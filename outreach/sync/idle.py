@@ -167,15 +167,18 @@ _ENGINE_LOCK = threading.Lock()
 
 def _engine() -> Engine:
     """The app's idle-sync engine, made on first use in each process (after gunicorn's
-    fork): the app's database URL and options, autocommit, no ping, a small pool."""
+    fork): the app's database URL and connection arguments, autocommit, no ping, a small
+    pool."""
     extensions = current_app.extensions
     engine = extensions.get("outreach_idle_engine")
     if engine is None:
         with _ENGINE_LOCK:
             engine = extensions.get("outreach_idle_engine")
             if engine is None:
+                options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
                 engine = create_engine(
                     db.engine.url,
+                    connect_args=options.get("connect_args", {}),  # TLS, timeouts, name
                     isolation_level="AUTOCOMMIT",
                     pool_pre_ping=False,
                     pool_size=2,

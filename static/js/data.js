@@ -303,6 +303,15 @@ class CaseIndex {
     if (!saved) { for (const b of taken) this.dirty.add(b); this.scheduleSave(); }
   }
 
+  /* Forget everything held (the app locked). */
+  drop() {
+    clearTimeout(this.saveTimer);
+    this.parts = Array.from({ length: BUCKETS }, () => new Map());
+    this.derived = null;
+    this.rev = -1;
+    this.subscribers.clear();
+  }
+
   subscribe(fn) { this.subscribers.add(fn); return () => this.subscribers.delete(fn); }
   emit() { for (const fn of this.subscribers) { try { fn(); } catch (e) { console.error(e); } } }
 
@@ -356,13 +365,17 @@ class CaseIndex {
 }
 
 let index = null;
+let wired = false;
 
-/* The page's one caseload index, loaded (or brought up to date) before it answers. */
+/* The page's one caseload index, loaded (or brought up to date) before it answers.
+   Locking the app drops it (it holds clients' initials): unlocked, it loads again. */
 export function caseIndex() {
-  if (!index) {
-    index = new CaseIndex();
-    db().onRecords((n) => index.apply(n), summarise);
+  if (!index) index = new CaseIndex();
+  if (!wired) {
+    wired = true;
+    db().onRecords((n) => { if (index) index.apply(n); }, summarise);
     self.Outreach.api.on((type, _detail, remote) => {
+      if (!index) return;
       // Another tab or the service worker wrote: their rev shows it; look again.
       if (remote && (type === 'changed' || type === 'sync-end')) index.ready().catch(() => {});
       if (type === 'sync-start' && !remote) index.syncing = true;
@@ -370,10 +383,18 @@ export function caseIndex() {
     });
     // A sync already under way (this page opened during one): save when it ends.
     if (navigator.locks && navigator.locks.query) {
-      navigator.locks.query().then((s) => { if (s.held.some((l) => l.name === 'outreach-sync')) index.syncing = true; }, () => {});
+      navigator.locks.query().then((s) => { if (index && s.held.some((l) => l.name === 'outreach-sync')) index.syncing = true; }, () => {});
     }
-    addEventListener('pagehide', () => index.save(true));
-    document.addEventListener('visibilitychange', () => { if (document.hidden) index.save(true); });
+    addEventListener('pagehide', () => { if (index) index.save(true); });
+    document.addEventListener('visibilitychange', () => { if (document.hidden && index) index.save(true); });
+    if (self.Outreach.vault) {
+      self.Outreach.vault.on((type) => {
+        if (type === 'unlocked' || !index) return;
+        const old = index;
+        index = null;
+        old.save(true).finally(() => old.drop());
+      });
+    }
   }
   return index.ready();
 }

@@ -109,11 +109,16 @@ def test_refer_offline_then_the_partner_accepts(
         assert _referral(app).status == "accepted"
         phone.get_by_role("link", name="RB").click()
         expect(phone.get_by_role("heading", name="Pathway of RB")).to_be_visible()
+        expect(phone.get_by_text("only that team can change these details")).to_be_visible()
         expect(phone.get_by_text("Accepted:")).to_be_visible()
         axe_check(phone, "pathway (receiving team)")
-        # Accepted: the client is in the street team's caseload too.
+        # Accepted: the client is in the street team's caseload too, to record contacts
+        # with, but the custody team's record is theirs to edit.
         phone.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
         expect(phone.locator("#client-list")).to_contain_text("RB")
+        phone.locator("#client-list").get_by_text("RB").click()
+        expect(phone.get_by_role("link", name="Record intervention")).to_be_visible()
+        expect(phone.get_by_role("link", name="Edit client")).to_have_count(0)
     finally:
         street.close()
     # The referring team sees the step at its next sync.

@@ -2,6 +2,7 @@
 import { h, fmtDate, fmtDateTime, clientName, statusTag } from '../ui.js';
 import { clientRecords, openFollowUps, followUpState, typeLabel, label, editable } from '../data.js';
 import { problemBlock } from './problems.js';
+import { ownClient, SHARED_NOTE } from './pathway-data.js';
 
 export const live = true;
 
@@ -20,11 +21,12 @@ export async function render(ctx, [id]) {
   ctx.append(
     h('h1', { tabindex: '-1' }, 'Client ', clientName(d), statusTag(rec)),
     ctx.notice ? h('p', { class: 'info', role: 'status', text: ctx.notice }) : null,
+    ownClient(rec, ctx.profile) ? null : h('p', { class: 'info', text: SHARED_NOTE }),
     problemBlock(ctx, rec),
     await quickActions(ctx, id),
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-primary', href: '#/record?client=' + encodeURIComponent(id), text: 'Record intervention' }),
-      h('a', { class: 'btn', href: '#/client-form/' + encodeURIComponent(id), text: 'Edit client' }),
+      ownClient(rec, ctx.profile) ? h('a', { class: 'btn', href: '#/client-form/' + encodeURIComponent(id), text: 'Edit client' }) : null,
       h('a', { class: 'btn', href: '#/pathway/' + encodeURIComponent(id), text: 'Refer and pathway' }),
       ctx.profile.role === 'team_lead' ? h('a', { class: 'btn', href: '#/team/client/' + encodeURIComponent(id), text: 'History and reassign' }) : null),
     h('dl', { class: 'facts' },
