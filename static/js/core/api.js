@@ -88,7 +88,7 @@
   /* POST the refresh token. A response lost on the way back (the server rotated, the
      phone never heard) is retried at once with the same token: the server answers a
      retry of the token it just rotated with the same successor family for a short grace
-     window (OUTREACH_REFRESH_REUSE_GRACE_SECONDS), so the worker stays signed in. Left to
+     window (OUTREACH_REFRESH_GRACE_SECONDS), so the worker stays signed in. Left to
      the next sync a minute later, the retry would fall outside that window. */
   const REFRESH_RETRY_MS = [500, 1500, 4000];
   async function refreshFetch(token) {
