@@ -112,6 +112,7 @@ def _scope_figures(area_ids: Sequence[int], week: IsoWeek, tz: str) -> tuple[int
                 r.first_contact_at < end,
             )
         )
+        if sent is not None and contact is not None
     ]
     treated: set[Any] = set()
     for client_id, sent, entry in db.session.execute(
@@ -119,7 +120,11 @@ def _scope_figures(area_ids: Sequence[int], week: IsoWeek, tz: str) -> tuple[int
             live, r.treatment_entry_at >= start, r.treatment_entry_at < end
         )
     ):
-        if sent is not None and (entry - sent).total_seconds() <= WINDOW_DAYS * DAY:
+        if (
+            sent is not None
+            and entry is not None
+            and (entry - sent).total_seconds() <= WINDOW_DAYS * DAY
+        ):
             treated.add(client_id)
     median = round(statistics.median(days), 1) if days else None
     return len(treated), median
