@@ -15,7 +15,10 @@ from sqlalchemy import select, text
 
 from outreach.access.models import Area
 from outreach.core.extensions import db
+from outreach.pathways.measures import COHORT_WEEKS, COUNTS
 from outreach.reports.models import ReportRelease
+from outreach.reports.pathway_cells import PathwayWeek, cohort_cells, finish, pathway_values
+from outreach.reports.suppression import suppress
 from outreach.reports.weeks import IsoWeek
 from tests.conftest import ApiClient
 
@@ -176,3 +179,43 @@ def test_a_released_week_shows_the_pathway_figures_of_the_tables(app, client, ru
             for x in (row["cohort_week"], row["referred"], row["entered"], f"{n} weeks")
         )
         assert re.search(pattern, page), row
+
+
+def _week(values: dict, **over) -> dict:
+    base = dict.fromkeys(COUNTS, 0)
+    for n in COHORT_WEEKS:
+        base |= dict.fromkeys(cohort_cells(n), 0)
+    return base | values | over
+
+
+def test_pathway_cells_hide_small_counts_gaps_and_thin_medians():
+    """A count of 1-4 is <5; "20 referred, 18 entered" would reveal 2 not entered, so
+    one of them is hidden; a median beside fewer than 5 contacts is hidden; a scope's
+    total cannot be subtracted to reveal an area's <5."""
+    a = _week(
+        {"referrals_made": 3, "first_contacts": 4, "episodes_started": 9},
+        cohort_3w_referred=20,
+        cohort_3w_entered=18,
+        cohort_3w_not_entered=2,
+    )
+    b = _week({"referrals_made": 7, "first_contacts": 6, "episodes_started": 9})
+    pw = PathwayWeek(
+        values={"a": a, "b": b},
+        medians={"a": 2.0, "b": 3.5, "scope:a,b": 3.0},
+        treated={"scope:a,b": 0},
+    )
+    scopes = {"scope:a,b": ["a", "b"]}
+    values, constraints = pathway_values(pw, scopes)
+    shown = suppress(values, constraints)
+    finish(shown, pw, scopes)
+    assert shown[("a", "referrals_made")] == "<5"
+    assert shown[("scope:a,b", "referrals_made")] == "10"
+    assert "*" in (shown[("b", "referrals_made")], shown[("scope:a,b", "referrals_made")])
+    gap = (shown[("a", "cohort_3w_referred")], shown[("a", "cohort_3w_entered")])
+    assert "*" in gap or "<5" in gap, gap
+    assert ("a", "cohort_3w_not_entered") not in shown
+    assert shown[("a", "median_days_to_first_contact")] == "*"  # 4 contacts
+    assert shown[("a", "episodes_started")] == "9"
+    assert shown[("b", "median_days_to_first_contact")] in ("3.5", "*")
+    if shown[("b", "first_contacts")] == "6":
+        assert shown[("b", "median_days_to_first_contact")] == "3.5"
