@@ -24,6 +24,7 @@ from outreach.reports.measures import (
     SUPPRESSION_NOTE,
     TREND_WEEKS,
 )
+from outreach.reports.pathway_cells import pathway_section
 from outreach.reports.publication import Published, figure, flat, published_week
 from outreach.reports.suppression import change
 from outreach.reports.weeks import IsoWeek, week_range
@@ -77,6 +78,7 @@ class Section:
     trend: list[TrendPoint]
     by_team: list[Row] | None = None  # an area's
     by_area: list[Row] | None = None  # a region's
+    pathways: dict[str, Any] | None = None  # a released week's (pathway_cells)
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -91,6 +93,8 @@ class Section:
             out["by_area"] = [
                 {"code": r.code, "name": r.name, "value": r.value} for r in self.by_area
             ]
+        if self.pathways is not None:
+            out["pathways"] = self.pathways
         return out
 
 
@@ -238,6 +242,7 @@ def _section(
             for wk in weeks
         ],
     )
+    section.pathways = pathway_section(this, key, weeks[-1]) if weeks else None
     if area is not None:
         section.by_team = [
             Row(id=tid, name=tname, value=figure(this, key, f"team:{tid}"))

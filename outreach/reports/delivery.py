@@ -198,6 +198,11 @@ def body_for(report: WeeklyReport) -> str:
             f"Records that arrived late for weeks {report.late_records.weeks} are counted "
             "in the late-records table of the PDF."
         )
+    if report.summary and report.summary.pathways:
+        lines.append(
+            "The PDF's Pathways page shows referrals between partner teams, treatment "
+            "entries within 21 days, diversion episodes and referral cohorts."
+        )
     lines += [
         "",
         "Counts from 1 to 4 are shown as <5 to protect the people behind them.",

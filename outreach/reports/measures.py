@@ -4,6 +4,7 @@ One list: the JSON, the CSV, the PDF and the email all read these."""
 from __future__ import annotations
 
 from outreach.interventions.codes import TYPES_BY_CODE
+from outreach.pathways.measures import COHORT_WEEKS, PATHWAY_MEASURES
 
 TREND_WEEKS = 12
 REGION = "region"  # the scope of a several-area report's totals
@@ -19,6 +20,17 @@ MEASURES = {
     "diversions": "Diversions into treatment",
     "naloxone_kits": "Naloxone kits supplied",
     "nsp_packs": "Needle and syringe packs supplied",
+}
+# The "Pathways" figures of a released week (outreach.reports.pathway_cells).
+PATHWAY_LABELS = dict(PATHWAY_MEASURES)
+COHORT_LABELS = {
+    f"cohort_{n}w_{part}": (
+        f"Referred in week W-{n}"
+        if part == "referred"
+        else f"Of those, entered treatment within {n} weeks"
+    )
+    for n in COHORT_WEEKS
+    for part in ("referred", "entered")
 }
 # What a late-records release shows besides the additive measures.
 LATE_LABELS = {"withdrawn": "Records withdrawn (deleted or changed after release)"}
@@ -74,6 +86,21 @@ DEFINITIONS = [
         "out a small number.",
     ),
     ("Deleted records", "Records deleted by a worker or a team lead are not counted."),
+    (
+        "Pathways",
+        "Referrals to partner teams sent, and accepted, in the week (in the referring "
+        "team's area); first contacts by the receiving team in the week, and the median "
+        "days from referral (shown only beside 5 or more shown first contacts); distinct "
+        "people whose treatment entry fell in the week within 21 days of a referral (OHID's "
+        "continuity-of-care window); diversion episodes started, or ended as completed, not "
+        "completed or withdrawn, in the week. Counted once at release; pathway records "
+        "arriving later are not added.",
+    ),
+    (
+        "Referral cohorts",
+        "Of the referrals sent in week W-3, W-6 and W-12, how many led to a treatment entry "
+        "within 3, 6 and 12 weeks respectively: the windows that closed with this week.",
+    ),
 ]
 
 SUPPRESSION_NOTE = (
@@ -92,4 +119,9 @@ def cell_label(measure: str, teams: dict[int, str] | None = None) -> str:
         return TYPES_BY_CODE[measure[5:]].label
     if measure.startswith("team:"):
         return (teams or {}).get(int(measure[5:]), f"Team {measure[5:]}")
-    return MEASURES.get(measure) or LATE_LABELS.get(measure, measure)
+    return (
+        MEASURES.get(measure)
+        or PATHWAY_LABELS.get(measure)
+        or COHORT_LABELS.get(measure)
+        or LATE_LABELS.get(measure, measure)
+    )

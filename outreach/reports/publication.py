@@ -13,6 +13,14 @@ from __future__ import annotations
 from outreach.interventions.codes import TYPE_CODES
 from outreach.reports.aggregation import Aggregates, AreaInfo
 from outreach.reports.measures import ADDITIVE, MEASURES, REGION, TYPE_MEASURES
+from outreach.reports.pathway_cells import (
+    DISTINCT,
+    MEDIAN,
+    NO_MEDIAN,
+    PathwayWeek,
+    finish,
+    pathway_values,
+)
 from outreach.reports.suppression import HIDDEN, is_hidden, suppress
 
 Cell = tuple[str, str]  # (scope: an area code or REGION, measure)
@@ -91,6 +99,7 @@ def release_cells(
     scope_clients: dict[str, int],
     *,
     late: bool = False,
+    pathways: PathwayWeek | None = None,
 ) -> dict[str, str]:
     """The published cells of one release ({"scope/measure": text}): every area of
     `agg` (week index 0) and every scope total in `scopes`, suppressed together, so the
@@ -113,7 +122,13 @@ def release_cells(
         )
         values.update(v)
         constraints += c
+    if pathways is not None:  # the week's pathway figures, suppressed in the same run
+        v, c = pathway_values(pathways, scopes)
+        values.update(v)
+        constraints += c
     shown: Published = suppress(values, constraints)  # type: ignore[assignment]
+    if pathways is not None:
+        finish(shown, pathways, scopes)
     for area in agg.areas:
         for team_id, _name in area.teams[:1] if len(area.teams) == 1 else ():
             shown[(area.code, f"team:{team_id}")] = shown[(area.code, "interventions")]
@@ -145,9 +160,12 @@ def cut(cells: dict[str, str], scopes: dict[str, list[str]], codes: list[str]) -
         measures = list(dict.fromkeys(m for (_s, m) in shown if not m.startswith("team:")))
         for measure in measures:
             parts = [shown.get((c, measure), "0") for c in codes]
-            if all(p == "0" for p in parts):
+            if measure == MEDIAN:  # a median is not a sum: not known for a later scope
+                none = all(p == NO_MEDIAN for p in parts)
+                shown[(REGION, measure)] = NO_MEDIAN if none else HIDDEN
+            elif all(p == "0" for p in parts):
                 shown[(REGION, measure)] = "0"
-            elif measure == "clients" or any(is_hidden(p) for p in parts):
+            elif measure in ("clients", DISTINCT) or any(is_hidden(p) for p in parts):
                 shown[(REGION, measure)] = HIDDEN
             else:
                 shown[(REGION, measure)] = str(sum(int(p) for p in parts))

@@ -28,6 +28,7 @@ from outreach.reports.aggregation import AreaInfo, aggregate, load_areas
 from outreach.reports.ledger import count_late, count_week, tally_week
 from outreach.reports.measures import TREND_WEEKS
 from outreach.reports.models import ReportRelease
+from outreach.reports.pathway_cells import count_pathways
 from outreach.reports.publication import release_cells, scope_key
 from outreach.reports.weeks import IsoWeek, last_complete_week, local_midnight_utc, week_range
 
@@ -173,7 +174,8 @@ def _create_week(week: IsoWeek, now: datetime, backdated: bool = False) -> Repor
         agg.measures[(0, area.id)]["new_clients"] = first.measures.get((0, area.id), {}).get(
             "new_clients", 0
         )
-    release.cells = release_cells(agg, scopes, clients)
+    pathways = count_pathways(areas, scopes, week, tz, now)
+    release.cells = release_cells(agg, scopes, clients, pathways=pathways)
     release.scopes = scopes
     db.session.commit()
     return release

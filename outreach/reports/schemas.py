@@ -77,6 +77,32 @@ class ReportTrendSchema(Schema):
     treatment_entries = Text(metadata=FIGURE)
 
 
+class ReportPathwayFigureSchema(Schema):
+    measure = fields.String(
+        metadata={"description": "referrals_made, referrals_accepted, first_contacts, ..."}
+    )
+    label = fields.String()
+    value = fields.String(
+        metadata={
+            "description": "A count as published (0, 12, <5, *); the median in days, "
+            "* where hidden (fewer than 5 first contacts) or n/a (none)"
+        }
+    )
+
+
+class ReportCohortSchema(Schema):
+    window_weeks = fields.Integer(metadata={"description": "3, 6 or 12"})
+    cohort_week = fields.String(metadata={"example": "2026-W44"})
+    cohort_week_start = fields.String()
+    referred = fields.String()
+    entered = fields.String(metadata={"description": "Entered treatment within the window"})
+
+
+class ReportPathwaysSchema(Schema):
+    figures = fields.List(fields.Nested(ReportPathwayFigureSchema))
+    cohorts = fields.List(fields.Nested(ReportCohortSchema))
+
+
 class ReportSectionSchema(Schema):
     scope = fields.Nested(ReportScopeSchema)
     headline = fields.List(fields.Nested(ReportHeadlineSchema))
@@ -86,6 +112,10 @@ class ReportSectionSchema(Schema):
     )
     by_team = fields.List(fields.Nested(ReportTeamRowSchema), metadata={"description": "Area only"})
     trend = fields.List(fields.Nested(ReportTrendSchema), metadata={"description": "12 weeks"})
+    pathways = fields.Nested(
+        ReportPathwaysSchema,
+        metadata={"description": "Released weeks: referrals, episodes and referral cohorts"},
+    )
 
 
 class ReportLateFigureSchema(Schema):

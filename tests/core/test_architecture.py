@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "outreach"
 LAYERS: list[set[str]] = [
     {"app"},  # outreach/__init__.py, cli.py, app_routes.py, shell.py, demo.py
     {"jobs"},
-    {"sync", "caseload", "reports", "retention", "pathways"},
+    {"sync", "caseload", "reports", "retention"},
+    {"pathways"},  # below reports, which publish its measures
     {"interventions"},
     {"people"},
     {"org", "auth"},

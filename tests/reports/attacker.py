@@ -16,7 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from outreach.interventions.codes import TYPE_CODES
+from outreach.pathways.measures import COHORT_WEEKS
 from outreach.reports.measures import ADDITIVE, TYPE_MEASURES
+from outreach.reports.pathway_cells import ADDITIVE as PATHWAY_ADDITIVE
+from outreach.reports.pathway_cells import COHORT_CELLS, MEDIAN, cohort_cells
 from outreach.reports.publication import LATE_ADDITIVE, scope_key
 from outreach.reports.suppression import HIDDEN, SMALL, is_hidden
 from outreach.reports.weeks import IsoWeek
@@ -37,6 +40,8 @@ class Collected:
     teams: dict = field(default_factory=dict)  # area code -> team ids
 
     def _file(self, release: str, scope: str, measure: str, text: str) -> None:
+        if measure == MEDIAN:  # a median, not a count: shown only beside 5+ contacts
+            return
         self.seen[(release, scope, _measure(measure))].add(text)
 
     def add_json(self, body: dict) -> None:
@@ -107,12 +112,17 @@ class Collected:
             teams = sorted(self.teams.get(scope, ()))
             if len(teams) > 1:
                 out.append(((scope, "interventions"), [(scope, f"team:{t}") for t in teams]))
+            if not late:  # referred = entered + not entered (never shown)
+                for n in COHORT_WEEKS:
+                    referred, entered, rest = cohort_cells(n)
+                    out.append(((scope, referred), [(scope, entered), (scope, rest)]))
         for key, codes in self.scopes.items():
             if key not in scopes:
                 continue
             for name in [
                 *(LATE_ADDITIVE if late else ADDITIVE),
                 *(f"type:{c}" for c in TYPE_CODES),
+                *(() if late else (*PATHWAY_ADDITIVE, *COHORT_CELLS)),
             ]:
                 out.append(((key, name), [(c, name) for c in codes]))
         return out

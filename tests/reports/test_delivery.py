@@ -48,7 +48,8 @@ def test_email_received_with_pdf_attached(ctx, world, record, smtp):
     message = email.message_from_bytes(envelope.content)
     assert "2026-W47" in message["Subject"]
     body = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    assert "2026-W47" in body.get_payload(decode=True).decode()
+    text = body.get_payload(decode=True).decode()
+    assert "2026-W47" in text and "Pathways page" in text
     pdfs = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
     assert len(pdfs) == 1 and pdfs[0].get_filename() == "outreach-2026-W47.pdf"
     pdf = pdfs[0].get_payload(decode=True)
@@ -59,6 +60,7 @@ def test_email_received_with_pdf_attached(ctx, world, record, smtp):
     assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
     assert row.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
     assert row.figures["2026-W47"]["durham/interventions"] == "6"
+    assert row.figures["2026-W47"]["durham/referrals_made"] == "0"  # pathways, as released
 
     # A second run sends nothing; --force sends again on purpose.
     assert {o.status for o in send_week(W47, now=MONDAY)} == {"skipped"}
