@@ -23,6 +23,7 @@ from outreach.core.db import among, rowcount
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
+from outreach.pathways.retention import erase_pathway_text
 from outreach.people.models import Client
 from outreach.records.models import RecordVersion, SyncMutation
 from outreach.records.unit import UnitOfWork, Writer
@@ -174,4 +175,7 @@ def _anonymise_chunk(rows: list[tuple], now: datetime, result: RetentionResult) 
         )
     )
     result.follow_ups += len(follow_ups)
+    # Their referrals and diversion episodes keep their steps (counted in pathway
+    # figures) but lose their free text and every copy of it.
+    erase_pathway_text(ids)
     db.session.commit()
