@@ -9,7 +9,7 @@ from pathlib import Path
 from outreach.core import jsonio
 
 DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 - refused in production
-INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+INSTANCE_DIR = Path(__file__).resolve().parents[2] / "instance"  # the repository's instance/
 
 
 def _bool(value: str | None, default: bool = False) -> bool:

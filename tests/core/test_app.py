@@ -193,3 +193,15 @@ def test_a_data_error_of_our_own_making_is_still_a_500(app):
     with app.test_request_context("/api/v1/admin/areas", method="POST"):
         assert app.handle_user_exception(ours).status_code == 500
         assert app.handle_user_exception(refused).status_code == 422
+
+
+def test_the_default_database_lives_in_the_repositorys_instance_folder():
+    """`make run` serves on SQLite in instance/ beside the code (where Flask keeps its
+    instance folder), not in a folder inside the package that nothing creates."""
+    from pathlib import Path
+
+    from outreach import create_app
+    from outreach.core.config import INSTANCE_DIR
+
+    assert Path(create_app({"TESTING": True}).instance_path) == INSTANCE_DIR
+    assert INSTANCE_DIR.parent == Path(__file__).resolve().parents[2]
