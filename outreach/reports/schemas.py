@@ -78,11 +78,11 @@ class ReportTrendSchema(Schema):
 
 
 class ReportPathwayFigureSchema(Schema):
-    measure = fields.String(
+    measure = Text(
         metadata={"description": "referrals_made, referrals_accepted, first_contacts, ..."}
     )
-    label = fields.String()
-    value = fields.String(
+    label = Text()
+    value = Text(
         metadata={
             "description": "A count as published (0, 12, <5, *); the median in days, "
             "* where hidden (fewer than 5 first contacts) or n/a (none)"
@@ -92,10 +92,10 @@ class ReportPathwayFigureSchema(Schema):
 
 class ReportCohortSchema(Schema):
     window_weeks = fields.Integer(metadata={"description": "3, 6 or 12"})
-    cohort_week = fields.String(metadata={"example": "2026-W44"})
-    cohort_week_start = fields.String()
-    referred = fields.String()
-    entered = fields.String(metadata={"description": "Entered treatment within the window"})
+    cohort_week = Text(metadata={"example": "2026-W44"})
+    cohort_week_start = Text()
+    referred = Text()
+    entered = Text(metadata={"description": "Entered treatment within the window"})
 
 
 class ReportPathwaysSchema(Schema):
