@@ -34,6 +34,7 @@ from tests.pwa.test_pwa import (
     status,
     unlock,
     wait_for_service_worker,
+    wait_synced,
 )
 
 pytestmark = pytest.mark.browser
@@ -313,6 +314,7 @@ def test_sign_out_clears_the_phone_and_the_next_worker_sees_nothing(app, context
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     add_client(page, "SOQ", "1971-07-07", "male", "DH1", "Signoutmarker")
     expect(status(page)).to_have_text(SYNCED)
+    wait_synced(page)  # the status may still read synced from before the save
     sign_out(page)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text("Nothing of yours is left on this phone")).to_be_visible()
