@@ -547,7 +547,7 @@ def test_conflict_shows_what_the_server_kept(app, sync_api, context, page, world
     axe_check(page, "sync conflict")
     shot(page, screenshots, "06-sync-conflict")
     page.get_by_role("button", name="OK, got it").click()
-    expect(page.get_by_text("No conflicts.")).to_be_visible()
+    expect(page.get_by_text("No conflicts.")).to_be_visible(timeout=15_000)
     expect(status(page)).to_have_text(SYNCED)
     expect(page.locator("#nav .badge")).to_have_count(0)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
