@@ -131,7 +131,7 @@ class Collected:
         """Hidden cells of `release` that every solution fitting all of it pins."""
         shown = self.shown(release)
         constraints = self.constraints(release)
-        dom = {k: _domain(v) for k, v in shown.items()}
+        dom = {k: domain(v) for k, v in shown.items()}
         for total, parts in constraints:
             for k in (total, *parts):
                 dom.setdefault(k, (0, CAP))  # a figure never shown: any count
@@ -173,15 +173,17 @@ def _component(key, dom, constraints) -> tuple[set, list]:
     return cells, near
 
 
-def _domain(text: str) -> tuple[int, int]:
+def domain(text: str, cap: int = CAP) -> tuple[int, int]:
+    """The values a shown cell can hold: <5 is 1-4, * is 1 to `cap`, a number itself."""
     if text == SMALL:
         return 1, 4
     if text == HIDDEN:
-        return 1, CAP
+        return 1, cap
     return int(text), int(text)
 
 
-def _propagate(dom, constraints):
+def propagate(dom, constraints):
+    """Narrow each cell's (low, high) by every total = sum(parts); None if impossible."""
     changed = True
     while changed:
         changed = False
@@ -208,7 +210,7 @@ def _propagate(dom, constraints):
 
 def _solve(dom, constraints) -> dict | None:
     """One integer solution of every constraint within the domains, or None (exact)."""
-    dom = _propagate(dict(dom), constraints)
+    dom = propagate(dict(dom), constraints)
     if dom is None:
         return None
     open_cells = [k for k, (lo, hi) in dom.items() if lo < hi]

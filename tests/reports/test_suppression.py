@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from outreach.reports.aggregation import Aggregates, AreaInfo
 from outreach.reports.publication import published_week
 from outreach.reports.suppression import HIDDEN, SMALL, change, is_hidden, suppress
+from tests.reports.attacker import domain, propagate
 
 
 def test_primary_rule():
@@ -52,40 +53,11 @@ CAP = 200
 
 
 def _domain(shown: str) -> tuple[int, int]:
-    if shown == SMALL:
-        return 1, 4
-    if shown == HIDDEN:
-        return 1, CAP
-    return int(shown), int(shown)
-
-
-def _propagate(dom, constraints):
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in constraints:
-            lo = sum(dom[p][0] for p in parts)
-            hi = sum(dom[p][1] for p in parts)
-            t = (max(dom[total][0], lo), min(dom[total][1], hi))
-            if t[0] > t[1]:
-                return None
-            if t != dom[total]:
-                dom[total], changed = t, True
-            for p in parts:
-                others_lo = lo - dom[p][0]
-                others_hi = hi - dom[p][1]
-                n = (max(dom[p][0], t[0] - others_hi), min(dom[p][1], t[1] - others_lo))
-                if n[0] > n[1]:
-                    return None
-                if n != dom[p]:
-                    lo += n[0] - dom[p][0]
-                    hi += n[1] - dom[p][1]
-                    dom[p], changed = n, True
-    return dom
+    return domain(shown, CAP)
 
 
 def _feasible(dom, constraints) -> bool:
-    dom = _propagate(dict(dom), constraints)
+    dom = propagate(dict(dom), constraints)
     if dom is None:
         return False
     open_cells = [k for k, (lo, hi) in dom.items() if lo < hi]
