@@ -99,6 +99,8 @@ function makeContext(main, notice) {
     profile: state.profile,
     codes: (state.profile && state.profile.codes) || {},
     go,
+    /* This screen is the one shown (or the one held while the page is hidden). */
+    isCurrent: () => main.isConnected || !!(covered && covered.nodes.includes(main)),
     runSync: (reason) => runSync(reason),
     updateStatus: () => updateStatus(),
     notice: notice || null,

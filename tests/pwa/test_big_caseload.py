@@ -286,3 +286,32 @@ def test_a_stale_saved_index_is_brought_up_to_date_without_reading_every_record(
     expect(rows(page)).to_have_count(1)
     reads = page.evaluate("() => window.__reads")
     assert reads < 100, f"{reads} records read to bring the saved index up to date"
+
+
+def test_a_caseload_left_behind_is_never_drawn_again(page, big_team):
+    """Reopened (unlocked: the list drawn from the saved index), then a client opened and
+    an intervention saved: the caseload screen left behind is not redrawn (that derives
+    the whole caseload again on every save)."""
+    sign_in(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    wait_until(page, INDEX_SAVED, "the caseload index was not saved")
+    page.context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    unlock(page)
+    expect(rows(page)).to_have_count(PAGE)
+    page.evaluate(
+        """() => {
+          window.__redrawn = 0;
+          new MutationObserver(() => { window.__redrawn++; })
+            .observe(document.getElementById('client-list'), { childList: true });
+        }"""
+    )
+    rows(page).first.get_by_role("link").click()
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Type").select_option("harm_reduction_advice")
+    page.get_by_label("Location").select_option("street")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Intervention saved.")).to_be_visible()
+    page.wait_for_timeout(1000)  # a redraw comes at most 700 ms after a change
+    assert page.evaluate("() => window.__redrawn") == 0, "the caseload left behind was redrawn"
