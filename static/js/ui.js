@@ -207,7 +207,8 @@ export async function keepDraft(form, key, onRestore) {
   return {
     restored,
     id,
-    async clear() { clearTimeout(timer); form.removeEventListener('input', save); form.removeEventListener('change', save); await db.setMeta({ [name]: undefined }); },
+    /* `also`: other meta values written in the same transaction. */
+    async clear(also) { clearTimeout(timer); form.removeEventListener('input', save); form.removeEventListener('change', save); await db.setMeta(Object.assign({ [name]: undefined }, also)); },
   };
 }
 

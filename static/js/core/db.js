@@ -353,13 +353,16 @@
       const writes = mode === 'readwrite' ? [] : null;
       const stores = {};
       for (const n of list) stores[n] = view(n, writes);
+      // Writers hold the store's lock: the vault's record and the rev read now are those
+      // this write follows (read while fn reads, not after it).
+      const ahead = writes ? Promise.all([vault().read(), fetchRaw('meta', 'get', ['rev'])]) : null;
+      if (ahead) ahead.catch(() => { /* seen below */ });
       const result = await fn(stores, null);
       if (!writes || !writes.length) return result;
       const v = vault();
       const clear = writes.every((w) => w.name === 'meta' && CLEAR_META.has(w.k));
       const recs = writes.filter((w) => w.name === 'records');
-      // Writers hold the store's lock: the rev read now is the one this write follows.
-      const [held, rev] = await Promise.all([clear ? null : v.read(), recs.length ? fetchRaw('meta', 'get', ['rev']) : null]);
+      const [held, rev] = await ahead;
       if (!clear && (!v.isUnlocked() || !held || held.kid !== v.keyId())) {
         // Another tab signed in (a new data key) or this one locked: write nothing.
         if (v.isUnlocked()) v.lock('identity');

@@ -133,7 +133,8 @@ export async function render(ctx, [id], query) {
     // How often this worker records each type: the client screen offers the most used.
     const uses = Object.assign({}, lastUsed.uses || {});
     if (!existing) uses[v.type] = (uses[v.type] || 0) + 1;
-    await Promise.all([db.setMeta({ last_used: { type: v.type, location: v.location, uses } }), draft ? draft.clear() : null]);
+    const used = { last_used: { type: v.type, location: v.location, uses } };
+    await (draft ? draft.clear(used) : db.setMeta(used)); // one write for both
     ctx.flash(existing ? 'Intervention updated.' : 'Intervention saved.');
     ctx.go(v.client_id ? 'client/' + encodeURIComponent(v.client_id) : 'caseload');
     ctx.runSync('save');
