@@ -96,8 +96,13 @@ def run(playwright, base_url: str, plain: bool, clients: int, args) -> dict:
         out["first_sync"] = step["seconds"]
         # The caseload lists the team's clients (not another team's shared ones the phone
         # also pulled): its own count is the one every later step waits for.
-        page.wait_for_timeout(1500)  # the list redraws at most every 700 ms during a sync
-        clients = page.evaluate(f"() => ({pb.CASELOAD_COUNT_JS})().total")
+        clients = None
+        for _ in range(20):  # until the count holds (the list redraws after the sync's end)
+            page.wait_for_timeout(1500)
+            now = page.evaluate(f"() => ({pb.CASELOAD_COUNT_JS})().total")
+            if now == clients:
+                break
+            clients = now
         page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=60_000)
         pb.settle(page)
         phone.go_offline()
