@@ -234,7 +234,7 @@ def main() -> None:
     ensure_database(url)
 
     from outreach import create_app
-    from outreach.caseload import queries
+    from outreach.caseload import queries, selection
     from outreach.caseload.clock import make_clock
     from outreach.core.extensions import db
     from outreach.interventions.models import Intervention
@@ -276,7 +276,7 @@ def main() -> None:
 
         def attention():
             rows = queries.client_summaries(team_id, clock)
-            queries.select_clients(
+            selection.select_clients(
                 rows,
                 clock,
                 team_id=team_id,

@@ -72,7 +72,8 @@ def held_by(id_column: Any, team_column: Any, entity: str, team_id: int) -> Colu
 
 
 def write_shares(rows: list[dict[str, Any]]) -> None:
-    """Store granted, frozen or ended shares (an update, else an insert: few rows)."""
+    """Store granted, frozen or ended shares and their key workers (an update, else an
+    insert: few rows)."""
     table = RecordShare.__table__
     for row in rows:
         key = (
@@ -80,6 +81,6 @@ def write_shares(rows: list[dict[str, Any]]) -> None:
             & (table.c.record_id == row["record_id"])
             & (table.c.team_id == row["team_id"])
         )
-        values = {k: row[k] for k in ("granted_at", "frozen_at", "ended_at")}
+        values = {k: row[k] for k in ("granted_at", "frozen_at", "ended_at", "key_worker_id")}
         if rowcount(db.session.execute(update(RecordShare).where(key).values(**values))) == 0:
             db.session.execute(insert(RecordShare).values(**row))
