@@ -288,7 +288,10 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
         seen = contact.get(c.id)
         fu = follow.get(c.id)
         last_contact = seen.last_contact if seen else None
-        since = last_contact or c.created_at
+        # A client another team shared: unseen since this team took it on, not since
+        # the other team first recorded it.
+        taken_on = (shared.get(c.id) or {}).get("accepted_at")
+        since = last_contact or (max(c.created_at, taken_on) if taken_on else c.created_at)
         rows.append(
             {
                 "id": c.id,

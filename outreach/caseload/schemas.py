@@ -115,6 +115,9 @@ class SharedFromSchema(Schema):
     team_id = fields.Integer(metadata={"description": "the partner team whose client it is"})
     team_name = Text(allow_none=True)
     referral_status = Text(metadata={"description": "accepted, first_contact, treatment_entry"})
+    accepted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when this team took the referral on"}
+    )
     consent_withdrawn = fields.Boolean()
     agreement_ended = fields.Boolean()
     held_until = fields.DateTime(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from outreach.core.db import among
 from outreach.core.errors import ApiError
@@ -141,42 +141,32 @@ def _move_links(survivor_id: uuid.UUID, other_id: uuid.UUID) -> int:
     survivor already has with that client stays as it is)."""
     links = db.session.scalars(
         select(ClientLink).where(
-            or_(ClientLink.client_id == other_id, ClientLink.other_client_id == other_id)
-        )
-    ).all()
-    if not links:
-        return 0
-    thirds = {
-        link.other_client_id if link.client_id == other_id else link.client_id: link
-        for link in links
-    }
-    taken = set(
-        db.session.scalars(
-            select(ClientLink.id).where(
-                or_(
-                    and_(
-                        ClientLink.client_id == survivor_id,
-                        ClientLink.other_client_id.in_(list(thirds)),
-                    ),
-                    and_(
-                        ClientLink.other_client_id == survivor_id,
-                        ClientLink.client_id.in_(list(thirds)),
-                    ),
-                )
+            or_(
+                ClientLink.client_id.in_([survivor_id, other_id]),
+                ClientLink.other_client_id.in_([survivor_id, other_id]),
             )
         )
-    )
-    existing = {
-        (link.client_id if link.other_client_id == survivor_id else link.other_client_id)
-        for link in db.session.scalars(select(ClientLink).where(ClientLink.id.in_(taken)))
+    ).all()
+
+    def third(link: ClientLink, of: uuid.UUID) -> uuid.UUID:
+        return link.other_client_id if link.client_id == of else link.client_id
+
+    has = {
+        third(link, survivor_id)
+        for link in links
+        if survivor_id in (link.client_id, link.other_client_id)
     }
     moved = 0
-    for third, link in thirds.items():
-        if third == survivor_id or third in existing:
+    for link in links:
+        if other_id not in (link.client_id, link.other_client_id):
+            continue
+        them = third(link, other_id)
+        if them in has or them == survivor_id:
             continue
         link.client_id, link.other_client_id = (
-            (survivor_id, third) if str(survivor_id) < str(third) else (third, survivor_id)
+            (survivor_id, them) if str(survivor_id) < str(them) else (them, survivor_id)
         )
+        has.add(them)
         moved += 1
     db.session.flush()
     return moved

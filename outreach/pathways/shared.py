@@ -87,6 +87,7 @@ def shared_clients(team_id: int, ids: Iterable[uuid.UUID], now: datetime) -> dic
                 Referral.team_id,
                 Referral.status,
                 Referral.status_at,
+                Referral.accepted_at,
                 Partnership.ends_on,
             )
             .outerjoin(Partnership, Partnership.id == Referral.partnership_id)
@@ -118,6 +119,7 @@ def shared_clients(team_id: int, ids: Iterable[uuid.UUID], now: datetime) -> dic
             "team_id": ref.team_id,
             "team_name": names.get(ref.team_id),
             "referral_status": ref.status,
+            "accepted_at": ref.accepted_at,
             "key_worker_id": held.key_worker_id,
             "consent_withdrawn": held.frozen_at is not None and not ended,
             "agreement_ended": ended,

@@ -7,12 +7,13 @@ an agreement, or that has not accepted, sees nothing of it."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from outreach.access.models import Partnership
 from outreach.core.extensions import db
+from outreach.pathways.models import Referral
 from outreach.people.models import Client
 from outreach.records.models import RecordVersion
 from tests.pathways.helpers import accept, consented_client, listed, one, pulled, refer
@@ -20,7 +21,7 @@ from tests.sync.helpers import intervention_data, mutation, now_iso
 
 
 def test_an_accepted_referral_puts_the_client_in_the_leads_caseload_marked_shared(
-    agreement, world, custody, street, login
+    app, agreement, world, custody, street, login
 ):
     lead = login("lead")
     client_id, referral_id = refer(custody, world.team_ids["street"])
@@ -42,9 +43,25 @@ def test_an_accepted_referral_puts_the_client_in_the_leads_caseload_marked_share
     assert row["shared_from"]["referral_status"] == "accepted"
     assert row["shared_from"]["consent_withdrawn"] is False
     assert row["shared_from"]["held_until"] is None
-    # Never seen by this team: it needs attention (no contact).
+    # Recorded by custody a month ago, taken on today: not yet unseen for long.
+    with app.app_context():
+        month_ago = datetime.now(UTC) - timedelta(days=30)
+        db.session.execute(
+            update(Client).where(Client.id == client_id).values(created_at=month_ago)
+        )
+        db.session.commit()
+    assert listed(lead)[str(client_id)]["days_since_contact"] == 0
+    assert str(client_id) not in listed(lead, "/api/v1/caseload/attention")
+    # Taken on three weeks ago and never seen by this team: it needs attention.
+    with app.app_context():
+        weeks_ago = datetime.now(UTC) - timedelta(days=21)
+        db.session.execute(
+            update(Referral).where(Referral.id == referral_id).values(accepted_at=weeks_ago)
+        )
+        db.session.commit()
     attention = listed(lead, "/api/v1/caseload/attention")
     assert "no_contact" in attention[str(client_id)]["reasons"]
+    assert attention[str(client_id)]["days_since_contact"] == 21
     overview = lead.get("/api/v1/caseload/overview").get_json()
     assert overview["shared_clients"] == 1
     assert overview["unassigned"]["open_clients"] == 1

@@ -5,6 +5,7 @@ withdraws one not yet answered. Chromium at 360x640; axe-core on the changed scr
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -128,3 +129,34 @@ def test_the_receiving_team_closes_and_the_referrer_withdraws(
         assert withdrawn.status == "closed" and withdrawn.closed_reason == "withdrawn"
     finally:
         custody.close()
+
+
+def test_the_lead_links_the_same_person_in_a_partner_team(app, page, world):
+    from outreach.pathways.models import ClientLink
+
+    make_agreement(app, world)
+    with app.app_context():
+        (theirs,) = make_clients(world.team_ids["custody"], world.area_ids["durham"], 1)
+        (mine,) = make_clients(world.team_ids["street"], world.area_ids["durham"], 1)
+        db.session.execute(
+            update(Client)
+            .where(Client.id == mine["id"])
+            .values(initials="LK", match_key=theirs["match_key"])
+        )
+        db.session.commit()
+    sign_in(page, "lead")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_synced(page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+    page.get_by_role("navigation", name="Team lead").get_by_role("link", name="Duplicates").click()
+    card = page.locator("#partner-duplicates > li")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("LK and a client of Durham Custody Liaison")
+    no_horizontal_scroll(page, "partner duplicates")
+    axe_check(page, "partner duplicates")
+    card.get_by_role("button", name="Same person: link").click()
+    expect(page.get_by_role("heading", name=re.compile("^Linked: LK"))).to_be_focused()
+    with app.app_context():
+        link = db.session.scalars(select(ClientLink)).one()
+        assert link.resolution == "linked"
+        assert {link.client_id, link.other_client_id} == {mine["id"], theirs["id"]}
