@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from outreach.core.extensions import db
 from outreach.interventions.models import Intervention
-from outreach.pathways.models import Episode, Referral
+from outreach.pathways.models import ClientLink, Episode, Referral
 from outreach.records.models import RecordShare
 from tests.pathways.helpers import accept, consented_client, listed, one, pulled, refer
 from tests.sync.helpers import client_data, intervention_data, mutation, now_iso
@@ -52,6 +52,14 @@ def test_the_partner_teams_records_follow_the_merge_to_the_survivor(
     )
     survivor = uuid.uuid4()
     assert one(custody, mutation("client", consented_client(), id=survivor))["status"] == "applied"
+    # The street team also recorded the person itself, and its lead linked the two.
+    street_own = uuid.uuid4()
+    assert one(street, mutation("client", client_data(), id=street_own))["status"] == "applied"
+    linked = login("lead").post(
+        "/api/v1/pathways/duplicates",
+        json={"client_id": str(street_own), "other_client_id": str(other), "resolution": "linked"},
+    )
+    assert linked.status_code == 200, linked.get_json()
     _, cursor = pulled(street)
     response = custody_lead.post(
         f"/api/v1/clients/{survivor}/merge", json={"other_client_id": str(other)}
@@ -95,6 +103,8 @@ def test_the_partner_teams_records_follow_the_merge_to_the_survivor(
             )
         )
         assert share is not None and share.ended_at is None and share.frozen_at is None
+        link = db.session.scalars(select(ClientLink)).one()
+        assert {link.client_id, link.other_client_id} == {street_own, survivor}
 
 
 def test_consent_follows_the_later_statement_and_an_uncovered_merge_is_refused(

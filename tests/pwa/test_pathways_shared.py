@@ -36,10 +36,15 @@ def _shared_client(app, world, initials: str, status: str) -> tuple:
         db.session.execute(
             update(Client)
             .where(Client.id == client["id"])
-            .values(initials=initials, consent_to_share=True, consent_recorded_at=datetime.now(UTC))
+            .values(
+                initials=initials,
+                known_as=None,
+                consent_to_share=True,
+                consent_recorded_at=datetime.now(UTC),
+            )
         )
         db.session.commit()
-        when = datetime.now(UTC) - timedelta(days=1)
+        when = datetime.now(UTC) - timedelta(days=20)  # unseen since: on the attention list
         steps = {"accepted_at": when} if status == "accepted" else {}
         referral = make_referral(client, world.team_ids["street"], when, status=status, **steps)
         return client["id"], referral["id"]
@@ -141,7 +146,7 @@ def test_the_lead_links_the_same_person_in_a_partner_team(app, page, world):
         db.session.execute(
             update(Client)
             .where(Client.id == mine["id"])
-            .values(initials="LK", match_key=theirs["match_key"])
+            .values(initials="LK", known_as=None, match_key=theirs["match_key"])
         )
         db.session.commit()
     sign_in(page, "lead")
