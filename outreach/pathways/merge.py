@@ -74,9 +74,12 @@ def teams_involved(client_ids: list[uuid.UUID]) -> set[int]:
 
 def later_consent(survivor: Row, other: Row) -> dict[str, Any]:
     """The consent fields the survivor takes: the merged client's when it was recorded
-    later (or the survivor has none)."""
+    later (or the survivor has none; at the same time, a refusal wins)."""
     theirs, mine = other["consent_recorded_at"], survivor["consent_recorded_at"]
-    if other["consent_to_share"] is not None and (mine is None or (theirs and theirs > mine)):
+    if other["consent_to_share"] is None:
+        return {}
+    tie_refused = theirs == mine and other["consent_to_share"] is False
+    if mine is None or (theirs is not None and (theirs > mine or tie_refused)):
         return {name: other[name] for name in CONSENT}
     return {}
 

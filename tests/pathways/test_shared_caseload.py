@@ -174,7 +174,7 @@ def test_after_the_agreement_ends_the_lead_sees_the_version_held_then(
         db.session.execute(
             update(RecordVersion)
             .where(RecordVersion.record_id == client_id)
-            .values(recorded_at=RecordVersion.recorded_at - timedelta(days=3))
+            .values(recorded_at=datetime.now(UTC) - timedelta(days=3))
         )
         partnership = db.session.get(Partnership, agreement)
         partnership.ends_on = date.today() - timedelta(days=2)

@@ -92,7 +92,8 @@ def test_the_partner_teams_records_follow_the_merge_to_the_survivor(
     # A phone that was offline still names the merged client: it lands on the survivor.
     late_id = uuid.uuid4()
     late = one(street, mutation("intervention", intervention_data(other), id=late_id))
-    assert late["status"] == "applied", late
+    assert late["status"] == "conflict", late  # redirected, as for any merged client
+    assert late["record"]["data"]["client_id"] == str(survivor)
     with app.app_context():
         assert db.session.get(Intervention, late_id).client_id == survivor
         assert db.session.get(Referral, referral_id).client_id == survivor
@@ -124,7 +125,8 @@ def test_consent_follows_the_later_statement_and_an_uncovered_merge_is_refused(
     shared2, referral2 = refer(custody, world.team_ids["street"], initials="QR")
     accept(street, shared2, referral2)
     refused_client = uuid.uuid4()
-    refusal = client_data(initials="QR", consent_to_share=False, consent_recorded_at=now_iso())
+    later = now_iso(timedelta(seconds=30))  # recorded after the consent on shared2
+    refusal = client_data(initials="QR", consent_to_share=False, consent_recorded_at=later)
     assert one(custody, mutation("client", refusal, id=refused_client))["status"] == "applied"
     response = custody_lead.post(
         f"/api/v1/clients/{refused_client}/merge", json={"other_client_id": str(shared2)}
