@@ -119,23 +119,23 @@ def partnerships_query(*, in_force_on: date | None = None):
     return stmt
 
 
-def freeze_unagreed(team_ids: set[int], now: datetime) -> int:
-    """Clients shared with one of `team_ids` by a team it no longer shares an agreement
-    in force with: the holding team keeps what it holds, and gets no newer version (the
-    share is frozen, as when consent is withdrawn). Returns how many shares froze."""
-    if not team_ids:
+def freeze_unagreed(team_ids: set[int] | None, now: datetime) -> int:
+    """Clients shared with one of `team_ids` (None: any team) by a team it no longer
+    shares an agreement in force with: the holding team keeps what it holds, and gets no
+    newer version (the share is frozen, as when consent is withdrawn). Run when an admin
+    changes an agreement, and daily for agreements that lapse by their date. Returns how
+    many shares froze."""
+    if team_ids is not None and not team_ids:
         return 0
     share = RecordShare.__table__.c
-    rows = db.session.execute(
+    stmt = (
         select(share.record_id, share.team_id, Client.team_id.label("owner"))
         .join(Client, Client.id == share.record_id)
-        .where(
-            share.entity == "client",
-            share.team_id.in_(team_ids),
-            share.ended_at.is_(None),
-            share.frozen_at.is_(None),
-        )
-    ).all()
+        .where(share.entity == "client", share.ended_at.is_(None), share.frozen_at.is_(None))
+    )
+    if team_ids is not None:
+        stmt = stmt.where(share.team_id.in_(team_ids))
+    rows = db.session.execute(stmt).all()
     agreed: dict[tuple[int, int], bool] = {}
     frozen = 0
     for record_id, holder, owner in rows:

@@ -59,3 +59,21 @@ def test_ending_an_agreement_stops_newer_versions_reaching_the_partner(
     # The street team keeps the client it holds (its lead's caseload: as held).
     row = listed(login("lead"))[str(client_id)]
     assert row["known_as"] == "Jo" and row["shared_from"]["agreement_ended"] is True
+
+
+def test_an_agreement_that_lapses_by_its_date_is_frozen_by_the_daily_job(
+    app, agreement, world, custody, street
+):
+    from outreach.jobs.scheduler import retain
+
+    client_id, referral_id = refer(custody, world.team_ids["street"])
+    accept(street, client_id, referral_id)
+    _, cursor = pulled(street)
+    with app.app_context():  # no admin action: the end date simply passed
+        db.session.get(Partnership, agreement).ends_on = date.today() - timedelta(days=1)
+        db.session.commit()
+        retain()
+    changed = consented_client(known_as="Changed after the agreement lapsed")
+    assert one(custody, mutation("client", changed, id=client_id, base=1))["status"] == "applied"
+    changes, _ = pulled(street, cursor)
+    assert ("client", str(client_id)) not in changes
