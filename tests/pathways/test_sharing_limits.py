@@ -18,7 +18,7 @@ from tests.pathways.helpers import (
     refer,
     referral_data,
 )
-from tests.sync.helpers import mutation
+from tests.sync.helpers import mutation, now_iso
 
 
 def test_a_shared_client_is_referred_on_only_by_its_own_team(
@@ -77,3 +77,23 @@ def test_an_agreement_that_lapses_by_its_date_is_frozen_by_the_daily_job(
     assert one(custody, mutation("client", changed, id=client_id, base=1))["status"] == "applied"
     changes, _ = pulled(street, cursor)
     assert ("client", str(client_id)) not in changes
+
+
+def test_a_new_phone_of_the_holding_team_gets_the_version_it_held(
+    agreement, world, custody, street, login
+):
+    client_id, referral_id = refer(custody, world.team_ids["street"])
+    accept(street, client_id, referral_id)
+    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
+    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
+    later = {**withdrawn, "known_as": "Changed after withdrawal", "postcode_district": "DH9"}
+    assert one(custody, mutation("client", later, id=client_id, base=2))["status"] == "applied"
+    # A phone of the street team signed in now: the withdrawal it was sent, nothing newer.
+    fresh, _ = pulled(login("worker2"))
+    change = fresh[("client", str(client_id))]
+    assert change["op"] == "upsert" and change["version"] == 2
+    assert change["data"]["known_as"] == "Jo" and change["data"]["postcode_district"] == "DH1"
+    assert change["data"]["consent_to_share"] is False
+    # The client's own team gets its latest, as ever.
+    own, _ = pulled(login("custody"))
+    assert own[("client", str(client_id))]["data"]["known_as"] == "Changed after withdrawal"
