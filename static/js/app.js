@@ -125,16 +125,22 @@ function renderChrome(signedIn, path) {
 
 /* ---------- sync status ---------- */
 
+let statusTicket = 0;
+
 async function updateStatus() {
   let n = 0;
   let rejected = 0;
   let meta = {};
+  // Reads can end out of order on a slow phone: only the latest update draws, so one that
+  // read the outbox before a save never writes "All changes synced" over the save's.
+  const ticket = ++statusTicket;
   try {
     const box = await db.outbox();
     n = box.length;
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = await db.allMeta();
   } catch (_) { return; }
+  if (ticket !== statusTicket) return;
   // Rejected changes and changes the server overwrote wait for the worker: they lead.
   const attention = rejected + (meta.conflicts || []).length;
   const waiting = n - rejected;
