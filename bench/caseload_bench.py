@@ -35,7 +35,7 @@ WORKERS = 12
 FOLLOW_UPS = 4_000
 DUPLICATES = 40
 CHUNK = 5_000
-PASSWORD = "bench-password-123"
+PASSWORD = "violet-harbour-tractor-92"  # passes the strength check (zxcvbn)
 TYPES = [
     "naloxone_supplied",
     "needle_syringe_provision",
