@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.common import ensure_database
+from bench.common import BENCH_PASSWORD, ensure_database
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test_caseload_bench"
 CLIENTS = 2_000
@@ -35,7 +35,7 @@ WORKERS = 12
 FOLLOW_UPS = 4_000
 DUPLICATES = 40
 CHUNK = 5_000
-PASSWORD = "violet-harbour-tractor-92"  # passes the strength check (zxcvbn)
+PASSWORD = BENCH_PASSWORD
 TYPES = [
     "naloxone_supplied",
     "needle_syringe_provision",
