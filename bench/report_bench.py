@@ -291,6 +291,7 @@ def main() -> None:
 
         def forget_releases():
             db.session.execute(text("DELETE FROM report_counted"))
+            db.session.execute(text("DELETE FROM report_counted_step"))
             db.session.execute(text("UPDATE report_release SET late_release_id = NULL"))
             db.session.execute(text("DELETE FROM report_release"))
             db.session.commit()
