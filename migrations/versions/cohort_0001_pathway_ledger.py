@@ -4,7 +4,9 @@ Pathway figures (referrals, episodes) are tallied from a ledger like interventio
 so late or withdrawn pathway records are counted once in the monthly late-records
 release, and a referral cohort's base is exactly the referrals its week's release
 counted (docs/disclosure.md). `report_release.steps_counted` tells releases made with
-the ledger from those made before it.
+the ledger from those made before it. Weekly releases made before it lose their
+cohort cells (`cohort_*`): published at W+3, W+6 and W+12 and recounted each time,
+they could be differenced to reveal a count of 1-4; those weeks publish no cohort.
 
 Revision ID: cohort_0001
 Revises: pathways_0001
@@ -49,6 +51,17 @@ def upgrade():
                               unique=False)
         batch_op.create_index('ix_report_counted_step_record', ['record_id', 'measure'],
                               unique=False)
+    # The cohorts of releases made before the ledger: withdrawn (they could be differenced).
+    release = sa.table(
+        'report_release', sa.column('id', sa.Integer()), sa.column('cells', sa.JSON())
+    )
+    conn = op.get_bind()
+    for release_id, cells in conn.execute(sa.select(release.c.id, release.c.cells)).all():
+        kept = {k: v for k, v in (cells or {}).items() if '/cohort_' not in k}
+        if kept != (cells or {}):
+            conn.execute(
+                release.update().where(release.c.id == release_id).values(cells=kept)
+            )
 
 
 def downgrade():
