@@ -4,8 +4,9 @@
   area and every commissioner's scope at once (`release_week`); before that it answers
   404 with its release date (`NotReleased`). Weeks before `RELEASES_FROM` are never
   released. Releasing a week first releases the earlier weeks of its 12-week trend
-  that are due, so a report's trend is made of releases too, and first of all last
-  month's late-records release if it is not made yet (as the scheduler does).
+  that are due, so a report's trend is made of releases too, and week W-12, whose
+  referral cohort it publishes (`_cohort`), and first of all last month's
+  late-records release if it is not made yet (as the scheduler does).
 - Records that change a released week (late arrivals, deletions, edits) are counted
   once a month into a late-records release (`release_late`), suppressed like a week.
 - `release_due` is what the scheduler runs: the month's late-records release, then
