@@ -267,3 +267,29 @@ def test_a_cohort_base_hidden_by_its_week_stays_hidden():
     finish(shown, pw, scopes)
     assert shown[("a", "cohort_3w_referred")] == "<5"
     assert {shown[("a", f"cohort_{n}w_entered")] for n in COHORT_WEEKS} <= {"<5", "*"}
+
+
+def test_a_scope_made_after_the_cohorts_week_gets_the_base_worked_out_from_its_areas():
+    """A commissioner of two areas added after week W-12 was released: the cohort's base
+    for their scope is what they were shown for that week (a sum of the areas' shown
+    figures, else *), never a figure week W-12 did not publish."""
+    scopes = {"scope:a,b": ["a", "b"]}
+    for fixed, expected in (({"a": "7", "b": "9"}, "16"), ({"a": "<5", "b": "9"}, "*")):
+        referred = 3 if fixed["a"] == "<5" else 7
+        cohort = Cohort(
+            IsoWeek(2026, 40),
+            values={"a": _cohort(referred, 0, 0, 0), "b": _cohort(9, 0, 0, 9)},
+            fixed=dict(fixed),
+            scopes={},
+        )
+        pw = PathwayWeek(
+            values={"a": _week({}), "b": _week({})},
+            medians={},
+            treated={"scope:a,b": 0},
+            cohort=cohort,
+        )
+        values, constraints, fixed_cells = pathway_values(pw, scopes)
+        shown = suppress(values, constraints, fixed_cells)
+        finish(shown, pw, scopes)
+        assert shown[("scope:a,b", "cohort_3w_referred")] == expected
+        assert shown[("a", "cohort_12w_referred")] == fixed["a"]
