@@ -28,7 +28,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, insert, literal, or_, select, update
 
 from outreach.core.extensions import db
 from outreach.pathways.measures import COHORT_WEEKS, DAY, WINDOW_DAYS
@@ -37,6 +37,7 @@ from outreach.reports.models import ReportCountedStep
 from outreach.reports.weeks import IsoWeek, local_midnight_utc
 
 MADE = "referrals_made"
+ACCEPTED = "referrals_accepted"
 TREATED = "treatment_within_21_days"  # distinct people, not an additive count
 CONTACTS = "first_contacts"
 OUTCOMES = ("completed", "not_completed", "withdrawn")
@@ -66,12 +67,20 @@ def _aware(at: datetime) -> datetime:
 
 
 def live_steps(
-    lo: datetime, hi: datetime, tz: str, arrived_by: datetime | None = None
+    lo: datetime,
+    hi: datetime,
+    tz: str,
+    arrived_by: datetime | None = None,
+    *,
+    simple: bool = True,
 ) -> list[Step]:
-    """Every step of live records falling in [lo, hi) (UTC)."""
+    """Every step of live records falling in [lo, hi) (UTC); without the `simple`
+    referral steps (made, accepted, first contact: `count_week_steps` enters those in
+    SQL) when `simple` is False."""
     r, e = Referral, Episode
     columns = (r.sent_at, r.accepted_at, r.first_contact_at, r.treatment_entry_at)
-    where = [r.deleted_at.is_(None), or_(*(and_(c >= lo, c < hi) for c in columns))]
+    wanted = columns if simple else (r.treatment_entry_at,)
+    where = [r.deleted_at.is_(None), or_(*(and_(c >= lo, c < hi) for c in wanted))]
     if arrived_by is not None:
         where.append(r.created_at <= arrived_by)
     out: list[Step] = []
@@ -83,11 +92,11 @@ def live_steps(
         select(r.id, r.area_id, r.client_id, *columns).where(*where)
     ):
         sent, accepted, contact, entry = (None if t is None else _aware(t) for t in times)
-        if sent is not None and inside(sent):
+        if simple and sent is not None and inside(sent):
             out.append(Step(MADE, rid, sent, area, client, sent))
-        if accepted is not None and inside(accepted):
-            out.append(Step("referrals_accepted", rid, accepted, area, client, sent))
-        if contact is not None and inside(contact) and sent is not None:
+        if simple and accepted is not None and inside(accepted):
+            out.append(Step(ACCEPTED, rid, accepted, area, client, sent))
+        if simple and contact is not None and inside(contact) and sent is not None:
             out.append(Step(CONTACTS, rid, contact, area, client, sent))
         if (
             entry is not None
@@ -157,11 +166,43 @@ def _insert(release_id: int, steps: list[Step]) -> None:
 def count_week_steps(
     release_id: int, week: IsoWeek, tz: str, arrived_by: datetime | None = None
 ) -> None:
-    """Enter every live step of `week` not counted yet as counted by this release."""
+    """Enter every live step of `week` not counted yet as counted by this release: the
+    referrals made, accepted and first contacts by INSERT ... SELECT (most of the
+    rows), the treatment entries within 21 days and the episodes' steps from Python
+    (day arithmetic and local dates the two databases do not share)."""
     lo, hi = week.bounds(tz)
-    steps = live_steps(lo, hi, tz, arrived_by)
-    counted = _current(st.record_id for st in steps)
-    _insert(release_id, [st for st in steps if st.key not in counted])
+    r, s = Referral, ReportCountedStep
+    names = ["release_id", "measure", "record_id", "at", "area_id", "client_id", "sent_at"]
+    for measure, column in (
+        (MADE, r.sent_at),
+        (ACCEPTED, r.accepted_at),
+        (CONTACTS, r.first_contact_at),
+    ):
+        counted = exists().where(
+            s.withdrawn_by.is_(None),
+            s.record_id == r.id,
+            s.measure == measure,
+            s.at == column,
+            s.area_id == r.area_id,
+        )
+        where = [
+            r.deleted_at.is_(None),
+            column >= lo,
+            column < hi,
+            r.sent_at.is_not(None),
+            ~counted,
+        ]
+        if arrived_by is not None:
+            where.append(r.created_at <= arrived_by)
+        rows = select(
+            literal(release_id), literal(measure), r.id, column, r.area_id, r.client_id, r.sent_at
+        ).where(*where)
+        db.session.execute(
+            insert(s).from_select(names, rows), execution_options={"synchronize_session": False}
+        )
+    steps = live_steps(lo, hi, tz, arrived_by, simple=False)
+    counted_keys = _current(st.record_id for st in steps)
+    _insert(release_id, [st for st in steps if st.key not in counted_keys])
 
 
 @dataclass
