@@ -109,12 +109,17 @@
     };
   }
 
-  /* Run fn(stores) inside one transaction; resolves with fn's result once committed. */
-  async function rawTx(names, mode, fn) {
+  /* Run fn(stores) inside one transaction; resolves with fn's result once committed.
+     A transaction that writes records also stores, under its new `rev`, what it changed
+     for the caseload index (a *delta*: `opts.delta`, sealed by sealedTx; built here when
+     the store is not encrypted), so a saved index is brought up to date from the deltas
+     written since it was saved, never from every record. */
+  async function rawTx(names, mode, fn, opts) {
     const db = await open();
     const list = [].concat(names);
     const writesRecords = mode === 'readwrite' && list.includes('records');
     if (writesRecords && !list.includes('meta')) list.push('meta');
+    if (writesRecords && !list.includes('cache')) list.push('cache');
     return new Promise((resolve, reject) => {
       const t = db.transaction(list, mode);
       const stores = {};
@@ -131,6 +136,11 @@
           if (changed && changed.size) {
             rev = ((await req(stores.meta.get('rev'))) || 0) + 1;
             stores.meta.put(rev, 'rev');
+            const delta = opts && opts.delta;
+            // Sealed for another rev (a writer outside the lock), or none: the chain of
+            // deltas is broken here and the index is read again from the records.
+            const value = delta ? (delta.rev === rev ? delta.value : BROKEN) : vault() ? BROKEN : plainDelta(changed);
+            stores.cache.put(value, deltaKey(rev));
           }
         })
         .catch((e) => { failed = e; try { t.abort(); } catch (_) { /* done */ } });
@@ -156,9 +166,36 @@
   const KV = new Set(['meta', 'cache']); // stores of named values (out-of-line keys)
   const aadOf = (name, k, v) => KV.has(name) ? name + ':' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
 
+  /* The caseload index's deltas (one per records-writing transaction, by rev) and its
+     saved snapshot, in `cache`. */
+  const DELTA = 'index:d:';
+  const SNAPSHOT = 'index:snap';
+  const deltaKey = (rev) => DELTA + String(rev).padStart(12, '0');
+  const BROKEN = { broken: true };
+  let indexer = null; // {summary(rec) -> entry, pack(entry) -> array}: set by js/data.js
+  const packed = (e) => (e && typeof e === 'object' ? (indexer ? indexer.pack(e) : 0) : e === null ? null : 0);
+  // [[key, packed entry | null (deleted) | 0 (read the record again)], ...]
+  const plainDelta = (changed) => [...changed].map(([k, e]) => [k, packed(e)]);
+
+  /* Opened named values (meta, cache), by the iv they were sealed with: the profile or a
+     token read again is not decrypted again. Dropped when the app locks. */
+  const opened = new Map();
+  const sameIv = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
   async function sealValue(name, value, k) {
     const v = vault();
-    if (KV.has(name)) return name === 'meta' && CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
+    if (KV.has(name) && value && value.bytes instanceof Uint8Array) {
+      // {clear, bytes}: a large value sealed as bytes; `clear` (marks, never personal) stays readable.
+      return { clear: value.clear, $bytes: await v.sealBytes(value.bytes, aadOf(name, k)) };
+    }
+    if (KV.has(name) && name === 'meta' && CLEAR_META.has(k)) return value;
+    if (KV.has(name)) {
+      const sealed = await v.seal(value, aadOf(name, k));
+      // Read back by this iv, it is this value: no decryption (a write that does not commit
+      // leaves an iv nothing stored has).
+      if (!(typeof k === 'string' && k.startsWith(DELTA))) opened.set(name + ':' + k, { iv: sealed.iv, value: clone(value) });
+      return { $sealed: sealed };
+    }
     const out = {};
     const rest = {};
     for (const [f, x] of Object.entries(value)) (CLEAR[name].includes(f) ? out : rest)[f] = x;
@@ -169,7 +206,16 @@
 
   async function openValue(name, stored, k) {
     if (stored == null || typeof stored !== 'object') return stored;
-    if (KV.has(name)) return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
+    if (KV.has(name) && stored.$bytes) return { clear: stored.clear, bytes: await vault().openBytes(stored.$bytes, aadOf(name, k)) };
+    if (KV.has(name) && stored.$sealed) {
+      const at = name + ':' + k;
+      const seen = opened.get(at);
+      if (seen && sameIv(seen.iv, stored.$sealed.iv)) return clone(seen.value);
+      const value = await vault().open(stored.$sealed, aadOf(name, k));
+      if (!(typeof k === 'string' && k.startsWith(DELTA))) opened.set(at, { iv: stored.$sealed.iv, value: clone(value) });
+      return value;
+    }
+    if (KV.has(name)) return stored;
     if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
     const out = Object.assign({}, await vault().open(stored.$s, aadOf(name, null, stored)));
     for (const f of CLEAR[name]) if (f in stored) out[f] = stored[f];
@@ -277,6 +323,30 @@
     return e;
   }
 
+  /* The caseload index's delta of these record writes: [[key, packed entry | null]]. */
+  function deltaOf(recs) {
+    return recs.map((w) => (w.op === 'delete' ? [w.k, null] : [w.value.key, indexer ? packed(indexer.summary(w.value)) : 0]));
+  }
+
+  /* Seal `writes` (each once) and the index's delta ({rev, changes}: the rev this commit
+     will be), and put them in one transaction (the commit of a sealed `tx`). */
+  async function commitSealed(writes, clear, delta) {
+    const sealed = await Promise.all([
+      ...writes.map((w) => (w.op === 'put' && !clear ? sealValue(w.name, w.value, w.k) : null)),
+      delta ? sealValue('cache', delta.changes, deltaKey(delta.rev)) : null,
+    ]);
+    const sealedDelta = delta ? { rev: delta.rev, value: sealed.pop() } : null;
+    await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', (s) => {
+      writes.forEach((w, i) => {
+        if (w.op === 'delete') s[w.name].delete(w.k);
+        else if (clear) s.meta.put(w.value, w.k);
+        else if (w.name === 'records') s.records.put(w.value, sealed[i]);
+        else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
+        else s[w.name].put(sealed[i]);
+      });
+    }, { delta: sealedDelta });
+  }
+
   async function sealedTx(names, mode, fn) {
     const list = [].concat(names);
     const run = async () => {
@@ -287,22 +357,15 @@
       if (!writes || !writes.length) return result;
       const v = vault();
       const clear = writes.every((w) => w.name === 'meta' && CLEAR_META.has(w.k));
-      const held = clear ? null : await v.read();
+      const recs = writes.filter((w) => w.name === 'records');
+      // Writers hold the store's lock: the rev read now is the one this write follows.
+      const [held, rev] = await Promise.all([clear ? null : v.read(), recs.length ? fetchRaw('meta', 'get', ['rev']) : null]);
       if (!clear && (!v.isUnlocked() || !held || held.kid !== v.keyId())) {
         // Another tab signed in (a new data key) or this one locked: write nothing.
         if (v.isUnlocked()) v.lock('identity');
         throw lockedError();
       }
-      const sealed = await Promise.all(writes.map((w) => (w.op === 'put' ? sealValue(w.name, w.value, w.k) : null)));
-      await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', (s) => {
-        writes.forEach((w, i) => {
-          if (w.op === 'delete') s[w.name].delete(w.k);
-          else if (clear) s.meta.put(w.value, w.k);
-          else if (w.name === 'records') s.records.put(w.value, sealed[i]);
-          else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
-          else s[w.name].put(sealed[i]);
-        });
-      });
+      await commitSealed(writes, clear, recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null);
       return result;
     };
     if (mode !== 'readwrite') return run();
@@ -339,6 +402,7 @@
   /* A locked tab forgets what it read: listeners (the caseload index) start again. */
   function forget() {
     batch = null;
+    opened.clear();
     notify({ reset: true });
   }
 
@@ -410,6 +474,69 @@
   async function setCached(values) {
     return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
   }
+  /* ---------- the caseload index's storage (js/data.js) ---------- */
+
+  /* The index's saved snapshot as stored (sealed): readable before the PIN is entered,
+     opened after (`openSnapshot`). */
+  function snapshotRaw() {
+    return fetchRaw('cache', 'get', [SNAPSHOT]);
+  }
+  async function openSnapshot(raw) {
+    if (!raw) return null;
+    return vault() && raw.$bytes ? openValue('cache', raw, SNAPSHOT) : raw;
+  }
+
+  /* The store's rev and the deltas written after `mark` (opened), read together with the
+     saved snapshot unless `raw` (its stored form, read earlier) is given:
+     {rev, snapshot: {clear, bytes} | null, deltas: [[rev, changes], ...] | null when
+     the chain from the mark is broken}. Only what changed since the mark is decrypted. */
+  async function indexSince(mark, raw) {
+    const range = IDBKeyRange.bound(DELTA, DELTA + '\uffff');
+    const [rev, snapRaw, keys, values] = await Promise.all([
+      fetchRaw('meta', 'get', ['rev']),
+      raw === undefined ? snapshotRaw() : raw,
+      fetchRaw('cache', 'getAllKeys', [range]),
+      fetchRaw('cache', 'getAll', [range]),
+    ]);
+    const snapshot = mark == null ? await openSnapshot(snapRaw) : null;
+    // Without a snapshot: every delta from the store's first write, if all are there.
+    const from = mark == null ? (snapshot && snapshot.clear ? snapshot.clear.rev : 0) : mark;
+    const current = rev || 0;
+    const wanted = [];
+    for (let i = 0; i < keys.length; i++) {
+      const r = Number(keys[i].slice(DELTA.length));
+      if (r > from && r <= current) wanted.push([r, keys[i], values[i]]);
+    }
+    wanted.sort((a, b) => a[0] - b[0]);
+    const whole = wanted.length === current - from && wanted.every(([r, , v], i) => r === from + 1 + i && v && !v.broken);
+    if (!whole) return { rev: current, snapshot, deltas: null };
+    const opened_ = await Promise.all(wanted.map(([, k, v]) => (vault() ? openValue('cache', v, k) : v)));
+    return { rev: current, snapshot, deltas: wanted.map(([r], i) => [r, opened_[i]]) };
+  }
+
+  /* Save the index's snapshot at `rev` and drop the deltas it holds (and the saved index
+     of the format before), in one transaction. */
+  async function saveSnapshot(value, rev) {
+    return tx('cache', 'readwrite', (s) => {
+      s.cache.put(value, SNAPSHOT);
+      s.cache.delete(IDBKeyRange.bound(DELTA, deltaKey(rev)));
+      s.cache.delete('caseload');
+      s.cache.delete(IDBKeyRange.bound('caseload:', 'caseload:\uffff'));
+    });
+  }
+
+  /* What the index's deltas need of a record (set by js/data.js). */
+  function indexWith(summary, pack) {
+    indexer = { summary, pack };
+    summarise = summary;
+  }
+
+  /* The outbox's bookkeeping (kept in clear): counted without opening any entry. */
+  async function outboxStates() {
+    const rows = await (vault() ? fetchRaw('outbox', 'getAll', []) : tx('outbox', 'readonly', (s) => req(s.outbox.getAll())));
+    return rows.map((e) => { const out = {}; for (const f of CLEAR.outbox) out[f] = e[f]; return out; });
+  }
+
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));
   }
@@ -423,6 +550,7 @@
       try { (await opening).close(); } catch (_) { /* already closed */ }
       opening = null;
     }
+    opened.clear();
     await new Promise((resolve) => {
       const r = indexedDB.deleteDatabase(NAME);
       r.onsuccess = r.onerror = r.onblocked = () => resolve();
@@ -433,7 +561,8 @@
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
-    recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
+    recordsChunk, cached, setCached, outbox, outboxCount, outboxStates, wipe, onRecords,
     sealPlain, forget, exclusive, CLEAR, CLEAR_META,
+    snapshotRaw, indexSince, saveSnapshot, indexWith, deltaKey,
   };
 })(self);
