@@ -9,7 +9,7 @@ cohort cells (`cohort_*`): published at W+3, W+6 and W+12 and recounted each tim
 they could be differenced to reveal a count of 1-4; those weeks publish no cohort.
 
 Revision ID: cohort_0001
-Revises: pathways_0001
+Revises: shared_0001
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'cohort_0001'
-down_revision = 'pathways_0001'
+down_revision = 'shared_0001'
 branch_labels = None
 depends_on = None
 

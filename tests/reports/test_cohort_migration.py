@@ -27,7 +27,7 @@ def test_releases_made_before_the_ledger_lose_their_cohorts_only(database_url, t
     try:
         app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            upgrade(directory=str(ROOT / "migrations"), revision="pathways_0001")
+            upgrade(directory=str(ROOT / "migrations"), revision="shared_0001")
             with db.engine.begin() as conn:
                 conn.execute(
                     text(
