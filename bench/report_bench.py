@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, select, text
 
-from bench.common import ensure_database
+from bench.common import BENCH_PASSWORD, ensure_database
 from outreach.demo import TYPE_WEIGHTS
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_reports_bench"
@@ -63,7 +63,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
                 f"worker-{i:02d}-{j}@bench.test",
                 "Bench Worker",
                 "worker",
-                "lantern-orchard-quiet-57",
+                BENCH_PASSWORD,
                 team_id=team.id,
                 actor_id=None,
                 commit=False,
@@ -73,7 +73,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
         "commissioner@bench.test",
         "Bench Commissioner",
         "commissioner",
-        "lantern-orchard-quiet-57",
+        BENCH_PASSWORD,
         area_codes=[a.code for a in areas[:3]],
         actor_id=None,
         commit=False,
