@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, select, text
 
-from bench.common import ensure_database
+from bench.common import BENCH_PASSWORD, ensure_database
 from outreach.demo import TYPE_WEIGHTS
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_reports_bench"
@@ -63,7 +63,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
                 f"worker-{i:02d}-{j}@bench.test",
                 "Bench Worker",
                 "worker",
-                "bench-password-123",
+                BENCH_PASSWORD,
                 team_id=team.id,
                 actor_id=None,
                 commit=False,
@@ -73,7 +73,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
         "commissioner@bench.test",
         "Bench Commissioner",
         "commissioner",
-        "bench-password-123",
+        BENCH_PASSWORD,
         area_codes=[a.code for a in areas[:3]],
         actor_id=None,
         commit=False,
@@ -291,6 +291,7 @@ def main() -> None:
 
         def forget_releases():
             db.session.execute(text("DELETE FROM report_counted"))
+            db.session.execute(text("DELETE FROM report_counted_step"))
             db.session.execute(text("UPDATE report_release SET late_release_id = NULL"))
             db.session.execute(text("DELETE FROM report_release"))
             db.session.commit()

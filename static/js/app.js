@@ -132,10 +132,15 @@ function renderChrome(signedIn, path) {
 
 /* ---------- sync status ---------- */
 
+let statusTicket = 0;
+
 async function updateStatus() {
   let n = 0;
   let rejected = 0;
   let meta = {};
+  // Reads can end out of order on a slow phone: only the latest update draws, so one that
+  // read the outbox before a save never writes "All changes synced" over the save's.
+  const ticket = ++statusTicket;
   try {
     // The outbox's states are kept in clear: counted without opening an entry.
     const [box, conflicts, progress, lastSync] = await Promise.all([
@@ -145,6 +150,7 @@ async function updateStatus() {
     rejected = box.filter((e) => e.state === 'rejected').length;
     meta = { conflicts, pull_progress: progress, last_sync: lastSync };
   } catch (_) { return; }
+  if (ticket !== statusTicket) return;
   // Rejected changes and changes the server overwrote wait for the worker: they lead.
   const attention = rejected + (meta.conflicts || []).length;
   const waiting = n - rejected;
