@@ -12,11 +12,13 @@ pytestmark = pytest.mark.browser
 
 # The next read of the outbox takes the outbox as it is, then waits until the test lets
 # it go: on a slow phone a status update started before a save can end after the save's.
+# (The sync line reads the outbox's states, kept in clear: `outboxStates`.)
 HOLD_NEXT_OUTBOX_READ = """() => {
   const db = self.Outreach.db;
-  const read = db.outbox;
-  db.outbox = async (...args) => {
-    db.outbox = read;
+  const name = db.outboxStates ? 'outboxStates' : 'outbox';
+  const read = db[name];
+  db[name] = async (...args) => {
+    db[name] = read;
     const box = await read.apply(db, args);
     await new Promise((resolve) => { window.__releaseOutboxRead = resolve; });
     return box;
