@@ -19,11 +19,24 @@ plus the longest main-thread task while opening, DOM nodes after the first sync 
 JS heap. Medians of `--runs` runs per team, side by side, with the ratio big / small.
 The steps after the offline open run offline too, as on the street (the save stays in the
 outbox). Runs alternate big, small, big, ... so a busy spell on the machine hits both.
+The phone's store is encrypted (the app lock's default); `--compare-plain` runs each team
+a second time with the store not encrypted (the same app, PIN included) and adds the
+ratios encrypted / not encrypted.
+
+Each step has a timeout (`--step-timeout`, 300 s): a step that hangs fails its run, the
+output names the step and where the sync was (pull pages answered, the sync bar), and the
+bench goes on with the next run; the exit status is 1 if any run failed.
 
     .venv/bin/python bench/phone_bench.py                          # SQLite in a temp dir
+    .venv/bin/python bench/phone_bench.py --compare-plain          # encrypted and not
     .venv/bin/python bench/phone_bench.py --runs 1 --clients 1000 --interventions 4000
+    .venv/bin/python bench/phone_bench.py --workdir /tmp/pb --profile sync.cpuprofile
     .venv/bin/python bench/phone_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/phone_bench
     .venv/bin/python bench/phone_bench.py --json phone.json        # the figures, every run
+
+`--workdir` keeps the SQLite database and reuses it when it already holds the same big
+team (the load through the API is skipped); `--profile` writes a CPU profile of the first
+run's first sync (open it in DevTools' Performance panel) and logs its top functions.
 
 `--database-url` names a throwaway PostgreSQL database: it is DROPPED and recreated.
 Progress goes to stderr, the table to stdout.
@@ -161,6 +174,10 @@ class Condition:
     what: str  # for messages
     js: str  # `(arg) => boolean`, evaluated in the page
     arg: Any = None
+    # 0: checked on every animation frame. A long step (the first sync) is checked every
+    # `poll_ms` instead, so the bench's own checks do not weigh on the page it times
+    # (they took 5% of a first sync's main thread); its time is then up to that late.
+    poll_ms: int = 0
 
 
 # The caseload's count line (views/caseload.js `count`, a role=status paragraph):
@@ -209,15 +226,17 @@ def caseload_full_and_synced(expected_clients: int) -> Condition:
     return Condition(
         f"caseload shows {expected_clients} clients and the sync finished",
         f"""(n) => {{
-          const heading = ({HEADING_JS})();
-          const count = ({CASELOAD_COUNT_JS})();
+          // The cheap checks first: this runs on every frame of a long sync.
           const state = document.getElementById('sync-state')?.textContent || '';
           const last = document.getElementById('last-sync')?.textContent || '';
-          return heading === 'Caseload' && !!count && count.shown === n && count.total === n
-            && state.includes('All changes synced')
-            && last.includes('Last synced') && !last.includes('Syncing');
+          if (!state.includes('All changes synced') || !last.includes('Last synced')
+            || last.includes('Syncing')) return false;
+          const heading = ({HEADING_JS})();
+          const count = ({CASELOAD_COUNT_JS})();
+          return heading === 'Caseload' && !!count && count.shown === n && count.total === n;
         }}""",
         expected_clients,
+        poll_ms=100,
     )
 
 
@@ -386,7 +405,13 @@ INSTRUMENTS_JS = r"""(() => {
   const b = window.__bench = {
     longtasks: [], armed: false, inputAt: null, doneAt: null, token: 0, heapPeak: 0,
   };
+  // Sampled at most every 250 ms: reading performance.memory precisely is not free
+  // (every frame, it took 4% of a first sync's main thread).
+  let sampledAt = -1e9;
   b.sampleHeap = () => {
+    const t = performance.now();
+    if (t - sampledAt < 250) return;
+    sampledAt = t;
     const used = performance.memory ? performance.memory.usedJSHeapSize : 0;
     if (used > b.heapPeak) b.heapPeak = used;
   };
@@ -402,20 +427,21 @@ INSTRUMENTS_JS = r"""(() => {
     }, { capture: true, passive: true });
   }
   // Stamp the first animation frame on which `check(arg)` holds.
-  b.watch = (check, arg) => {
+  b.watch = (check, arg, pollMs) => {
     const token = ++b.token;
     b.doneAt = null;
     b.watchError = null;
+    const next = () => (pollMs ? setTimeout(frame, pollMs) : requestAnimationFrame(frame));
     const frame = () => {
       if (token !== b.token) return;
       b.sampleHeap();
       let ok = false;
       try { ok = !!check(arg); } catch (e) { b.watchError = String(e); }
-      if (ok) b.doneAt = performance.now(); else requestAnimationFrame(frame);
+      if (ok) b.doneAt = performance.now(); else next();
     };
     let initially = false;
     try { initially = !!check(arg); } catch (e) { /* not yet */ }
-    requestAnimationFrame(frame);
+    next();
     return initially;
   };
   b.arm = () => { b.armed = true; b.inputAt = null; };
@@ -435,8 +461,8 @@ INSTRUMENTS_JS = r"""(() => {
 
 def install_watch(page, condition: Condition) -> bool:
     return page.evaluate(
-        f"(arg) => window.__bench.watch({condition.js}, arg)",
-        condition.arg,
+        f"([arg, poll]) => window.__bench.watch({condition.js}, arg, poll)",
+        [condition.arg, condition.poll_ms],
     )
 
 
@@ -741,15 +767,22 @@ def load_big_team(port: int, clients: int, interventions: int, seed: int) -> Non
     log(f"loaded {applied:,} records through the API in {took:.1f} s ({applied / took:.0f}/s)")
 
 
+# A client another team shared through a referral is in this team's caseload once the
+# referral is taken on (static/js/data.js TAKEN_ON); until then only in Referrals.
+TAKEN_ON = {"accepted", "first_contact", "treatment_entry"}
+
+
 def phone_scope(port: int, email: str) -> dict:
-    """What a fresh phone of this worker will pull: live records by entity, and pages;
-    and how long the bench's own client took to pull them (the server's cost with no
-    throttled browser running: Chromium's CPU throttling keeps a core busy even while the
-    page is idle, which a 2-core machine's server feels)."""
+    """What a fresh phone of this worker will pull: live records by entity, the clients
+    its caseload lists (the team's own, and another team's taken on through a referral),
+    and pages; and how long the bench's own client took to pull them (the server's cost
+    with no throttled browser running: Chromium's CPU throttling keeps a core busy even
+    while the page is idle, which a 2-core machine's server feels)."""
     api = Api(port, email)
     api.sign_in()
+    team = (api.call("GET", "/api/v1/me").get("team") or {}).get("id")
     started = time.perf_counter()
-    held: dict[str, dict[str, bool]] = {}
+    held: dict[str, dict[str, dict | None]] = {}
     cursor, pages = None, 0
     while True:
         query = f"?limit={PHONE_PULL_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
@@ -760,17 +793,32 @@ def phone_scope(port: int, email: str) -> dict:
             if change["op"] == "remove":
                 records.pop(change["id"], None)
             else:
-                records[change["id"]] = not (change.get("data") or {}).get("deleted_at")
+                data = change.get("data") or {}
+                records[change["id"]] = None if data.get("deleted_at") else data
         cursor = page["cursor"]
         if not page["has_more"]:
             break
     seconds = time.perf_counter() - started
     api.close()
-    live = {entity: sum(records.values()) for entity, records in held.items()}
+    live = {
+        entity: {key: d for key, d in records.items() if d is not None}
+        for entity, records in held.items()
+    }
+    taken_on = {
+        r.get("client_id")
+        for r in live.get("referral", {}).values()
+        if r.get("to_team_id") == team and r.get("status") in TAKEN_ON
+    }
+    caseload = [
+        key
+        for key, c in live.get("client", {}).items()
+        if team is None or c.get("team_id") in (None, team) or key in taken_on
+    ]
     return {
-        "clients": live.get("client", 0),
-        "interventions": live.get("intervention", 0),
-        "follow_ups": live.get("follow_up", 0),
+        "clients": len(caseload),
+        "clients_pulled": len(live.get("client", [])),
+        "interventions": len(live.get("intervention", [])),
+        "follow_ups": len(live.get("follow_up", [])),
         "pages": pages,
         "pull_seconds": seconds,
     }
@@ -816,7 +864,7 @@ class Phone:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
 
 
-def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
+def new_phone(playwright, throttle: float, in_memory: bool, reduced_motion: bool = False) -> Phone:
     """A fresh browser and profile, throttled. By default the profile is on disk
     (IndexedDB on disk, as on a phone); `in_memory` uses an incognito-like context, whose
     IndexedDB lives in memory."""
@@ -825,7 +873,9 @@ def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(**PHONE)
+        context = browser.new_context(
+            **PHONE, reduced_motion="reduce" if reduced_motion else "no-preference"
+        )
         context.on("close", lambda _: browser.close())
     else:
         context = playwright.chromium.launch_persistent_context(
@@ -833,6 +883,7 @@ def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
+            reduced_motion="reduce" if reduced_motion else "no-preference",
             **PHONE,
         )
     context.add_init_script(INSTRUMENTS_JS)
@@ -955,10 +1006,47 @@ def stop_profile(phone: Phone, path: Path) -> None:
         log(f"  {ms:9.0f} ms {100 * ms / total:5.1f}%  {name}")
 
 
+def start_trace(phone: Phone) -> list:
+    events: list = []
+    phone.cdp.on("Tracing.dataCollected", lambda e: events.extend(e["value"]))
+    phone.cdp.send(
+        "Tracing.start",
+        {
+            "categories": "devtools.timeline,disabled-by-default-devtools.timeline,v8,blink,"
+            "IndexedDB,toplevel,renderer.scheduler",
+            "transferMode": "ReportEvents",
+        },
+    )
+    return events
+
+
+def stop_trace(phone: Phone, events: list, path: Path) -> None:
+    """The first sync's trace (open it in DevTools) and the main thread's busiest events."""
+    done: list = []
+    phone.cdp.on("Tracing.tracingComplete", lambda e: done.append(True))
+    phone.cdp.send("Tracing.end")
+    deadline = time.monotonic() + 60
+    while not done and time.monotonic() < deadline:
+        phone.page.wait_for_timeout(100)
+    path.write_text(json.dumps({"traceEvents": events}))
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    totals: dict[str, float] = {}
+    for e in events:
+        if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X" and "dur" in e:
+            totals[e["name"]] = totals.get(e["name"], 0) + e["dur"] / 1000
+    log(f"trace of the first sync written to {path}; main-thread events (nested ones overlap):")
+    for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:30]:
+        log(f"  {ms:9.0f} ms  {name}")
+
+
 def run_phone(playwright, base_url: str, config: Config, scope: dict, args, profile=None) -> dict:
     timeout = args.step_timeout
     clients = scope["clients"]
-    phone = new_phone(playwright, args.throttle, args.in_memory_profile)
+    phone = new_phone(playwright, args.throttle, args.in_memory_profile, args.reduced_motion)
     page = phone.page
     page.on(
         "response",
@@ -973,6 +1061,8 @@ def run_phone(playwright, base_url: str, config: Config, scope: dict, args, prof
     try:
         if config.plain:
             page.add_init_script(PLAIN_STORE_JS)
+        if args.page_js:
+            page.add_init_script(args.page_js)
         step("open the sign-in screen")
         open_sign_in(page, base_url)
         fill_sign_in(page, config.team.email, DEMO_PASSWORD)
@@ -981,6 +1071,7 @@ def run_phone(playwright, base_url: str, config: Config, scope: dict, args, prof
         before = phone.metrics()
         if profile:
             start_profile(phone)
+        trace = start_trace(phone) if args.trace and profile else None
         timed = timed_step(
             page,
             caseload_full_and_synced(clients),
@@ -989,6 +1080,8 @@ def run_phone(playwright, base_url: str, config: Config, scope: dict, args, prof
         )
         if profile:
             stop_profile(phone, profile)
+        if trace is not None:
+            stop_trace(phone, trace, args.trace)
         after = phone.metrics()
         # Main-thread time (throttled wall time of its tasks) over the first sync: what
         # is not in it was spent waiting (network, IndexedDB in the browser process).
@@ -1283,6 +1376,21 @@ def main() -> int:
         help="write a CPU profile (.cpuprofile) of the first run's first sync here and log "
         "its top functions",
     )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="with --profile: also a Chrome trace of that first sync, and its busiest events",
+    )
+    parser.add_argument(
+        "--reduced-motion",
+        action="store_true",
+        help="the phone asks for reduced motion (no spinning sync icon)",
+    )
+    parser.add_argument(
+        "--page-js",
+        help="a script run in the page before the app's own (to compare variants, e.g. "
+        '"self.Outreach = {sealInPage: true}": the store sealed on the main thread)',
+    )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -1343,7 +1451,8 @@ def main() -> int:
             scopes[team.key]["name"] = team.name
             s = scopes[team.key]
             log(
-                f"{team.name}: a phone holds {s['clients']:,} clients, "
+                f"{team.name}: a phone holds {s['clients_pulled']:,} clients "
+                f"({s['clients']:,} in its caseload), "
                 f"{s['interventions']:,} interventions, {s['follow_ups']:,} follow-ups "
                 f"({s['pages']} pages of {PHONE_PULL_LIMIT}, pulled by the bench in "
                 f"{s['pull_seconds']:.1f} s)"

@@ -125,7 +125,20 @@ function renderChrome(signedIn, path) {
 
 /* ---------- sync status ---------- */
 
-async function updateStatus() {
+/* One status read at a time: calls meanwhile (a first sync's pages each announce
+   themselves twice) are answered by one more read after it. */
+let statusRun = null;
+let statusNext = null;
+function updateStatus() {
+  if (!statusRun) {
+    statusRun = drawStatus().finally(() => { statusRun = null; });
+    return statusRun;
+  }
+  if (!statusNext) statusNext = statusRun.then(() => { statusNext = null; return updateStatus(); });
+  return statusNext;
+}
+
+async function drawStatus() {
   let n = 0;
   let rejected = 0;
   let meta = {};

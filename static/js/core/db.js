@@ -102,6 +102,7 @@
         changed.set(rec.key, summarise ? summarise(rec) : true);
         return store.put(stored || rec);
       },
+      putOwned(rec) { return this.put(rec); },
       delete(k) {
         changed.set(k, null);
         return store.delete(k);
@@ -161,8 +162,10 @@
     if (KV.has(name)) return name === 'meta' && CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
     const out = {};
     const rest = {};
-    for (const [f, x] of Object.entries(value)) (CLEAR[name].includes(f) ? out : rest)[f] = x;
+    for (const f in value) (CLEAR[name].includes(f) ? out : rest)[f] = value[f];
     if (name === 'records') out.cid = clientOf(value);
+    // A synced record's server copy is its data (one object): sealed once, not twice.
+    if (rest.server_data !== undefined && rest.server_data === rest.data) { delete rest.server_data; rest.$sd = 1; }
     out.$s = await v.seal(rest, aadOf(name, null, value));
     return out;
   }
@@ -171,8 +174,40 @@
     if (stored == null || typeof stored !== 'object') return stored;
     if (KV.has(name)) return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
     if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
-    const out = Object.assign({}, await vault().open(stored.$s, aadOf(name, null, stored)));
+    const out = await vault().open(stored.$s, aadOf(name, null, stored));
+    if (out.$sd) { delete out.$sd; out.server_data = out.data; }
     for (const f of CLEAR[name]) if (f in stored) out[f] = stored[f];
+    return out;
+  }
+
+  /* Let the page draw and take input between stretches of a long write (the first
+     sync's pages): a new task, without setTimeout's clamping. */
+  const now = () => (g.performance ? g.performance.now() : Date.now());
+  let yielding = null;
+  function yieldTask() {
+    if (g.scheduler && typeof g.scheduler.yield === 'function') return g.scheduler.yield();
+    if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0));
+    if (!yielding) {
+      yielding = { channel: new MessageChannel(), waiting: [] };
+      yielding.channel.port1.onmessage = () => { const w = yielding.waiting.shift(); if (w) w(); };
+    }
+    return new Promise((resolve) => { yielding.waiting.push(resolve); yielding.channel.port2.postMessage(0); });
+  }
+  // The longest stretch of sealing or writing in one task, on the page (a worker needs none).
+  const SLICE_MS = g.document ? 25 : Infinity;
+
+  /* Every put of `writes` sealed (deletes: null), a stretch of at most SLICE_MS per task;
+     the encryptions run on WebCrypto's thread meanwhile. */
+  async function sealAll(writes) {
+    const out = new Array(writes.length).fill(null);
+    const pending = [];
+    let since = now();
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      if (w.op === 'put') pending.push(sealValue(w.name, w.value, w.k).then((x) => { out[i] = x; }));
+      if (now() - since > SLICE_MS) { await yieldTask(); since = now(); }
+    }
+    await Promise.all(pending);
     return out;
   }
 
@@ -249,6 +284,14 @@
         return Promise.resolve(k);
       },
       add(v) { return store.put(v); },
+      /* A put of a value the caller hands over (a pulled record made for it): not
+         copied; it is written as it is when `fn` ends. */
+      putOwned(v) {
+        if (!writes) throw new Error('read-only transaction');
+        over.set(keyOf(v), v);
+        writes.push({ name, op: 'put', value: v });
+        return Promise.resolve();
+      },
       delete(k) {
         if (!writes) throw new Error('read-only transaction');
         over.set(k, null);
@@ -277,6 +320,115 @@
     return e;
   }
 
+  /* Seal `writes` and put them in one transaction (the commit of a sealed `tx`). */
+  async function commitSealed(writes, clear) {
+    const sealed = clear ? [] : await sealAll(writes);
+    await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', async (s) => {
+      let since = now();
+      for (let i = 0; i < writes.length; i++) {
+        const w = writes[i];
+        let r;
+        if (w.op === 'delete') r = s[w.name].delete(w.k);
+        else if (clear) r = s.meta.put(w.value, w.k);
+        else if (w.name === 'records') r = s.records.put(w.value, sealed[i]);
+        else if (KV.has(w.name)) r = s[w.name].put(sealed[i], w.k);
+        else r = s[w.name].put(sealed[i]);
+        // A long write goes in stretches: waiting on a request ends the task and keeps
+        // the transaction open.
+        if (now() - since > SLICE_MS && i < writes.length - 1) { await req(r); since = now(); }
+      }
+    });
+  }
+
+  /* ---------- large writes off the page's main thread ----------
+     A batch of OFFLOAD_AT writes or more (a pulled page) is sealed and written by a
+     dedicated worker (js/core/seal-worker.js) holding the same data key: the page keeps
+     drawing and taking input meanwhile. The page still decides every write (under the
+     store lock) and tells its listeners once the worker's transaction has committed. */
+  const OFFLOAD_AT = 200;
+  let worker = null;
+  let watching = false;
+
+  function sealWorker() {
+    const O = g.Outreach;
+    const v = vault();
+    if (O.sealInPage || typeof Worker !== 'function' || !g.document || !v || !v.keyHandle) return null;
+    const handle = v.keyHandle();
+    if (!handle) return null;
+    if (worker && worker.kid !== handle.kid) endWorker();
+    if (worker) return worker;
+    let w;
+    try { w = new Worker('/js/core/seal-worker.js'); } catch (_) { return null; }
+    const me = { w, kid: handle.kid, calls: new Map(), next: 1 };
+    w.onmessage = (e) => {
+      const call = me.calls.get(e.data.id);
+      if (!call) return;
+      me.calls.delete(e.data.id);
+      if (e.data.ok) call.resolve(e.data); else call.reject(Object.assign(new Error(e.data.error), { locked: !!e.data.locked }));
+    };
+    w.onerror = (e) => { e.preventDefault(); if (worker === me) endWorker(); else failCalls(me); };
+    w.postMessage({ type: 'key', handle });
+    if (!watching) {
+      watching = true;
+      // Locked (or another sign-in): the worker goes, and its copy of the key with it.
+      v.on((type) => { if (type !== 'unlocked' && type !== 'unlocked-pin') endWorker(); });
+    }
+    worker = me;
+    return me;
+  }
+
+  function failCalls(me) {
+    for (const call of me.calls.values()) call.reject(Object.assign(new Error('The seal worker stopped.'), { workerGone: true }));
+    me.calls.clear();
+  }
+
+  function endWorker() {
+    if (!worker) return;
+    const me = worker;
+    worker = null;
+    me.w.terminate();
+    failCalls(me);
+  }
+
+  function callWorker(me, message) {
+    return new Promise((resolve, reject) => {
+      const id = me.next++;
+      me.calls.set(id, { resolve, reject });
+      me.w.postMessage(Object.assign({ id }, message));
+    });
+  }
+
+  /* What a committed write tells listeners: each record written (its summary) or
+     deleted (null), as `tracked` notes them in the page's own transactions. */
+  function changesOf(writes) {
+    const changes = new Map();
+    for (const w of writes) {
+      if (w.name !== 'records') continue;
+      if (w.op === 'delete') { changes.set(w.k, null); continue; }
+      w.value.cid = clientOf(w.value);
+      changes.set(w.value.key, summarise ? summarise(w.value) : true);
+    }
+    return changes;
+  }
+
+  /* Commit `writes` in the worker; false if there is none to use. Outbox entries being
+     added never go there (their keys are made by the store: a worker lost after its
+     commit must not be followed by a second add). */
+  async function offload(writes) {
+    if (writes.length < OFFLOAD_AT || writes.some((w) => w.name === 'outbox')) return false;
+    const me = sealWorker();
+    if (!me) return false;
+    let answer;
+    try {
+      answer = await callWorker(me, { type: 'write', writes });
+    } catch (e) {
+      if (e.workerGone) return false; // nothing committed: written here instead
+      throw e.locked ? lockedError() : e;
+    }
+    if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) });
+    return true;
+  }
+
   async function sealedTx(names, mode, fn) {
     const list = [].concat(names);
     const run = async () => {
@@ -293,16 +445,7 @@
         if (v.isUnlocked()) v.lock('identity');
         throw lockedError();
       }
-      const sealed = await Promise.all(writes.map((w) => (w.op === 'put' ? sealValue(w.name, w.value, w.k) : null)));
-      await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', (s) => {
-        writes.forEach((w, i) => {
-          if (w.op === 'delete') s[w.name].delete(w.k);
-          else if (clear) s.meta.put(w.value, w.k);
-          else if (w.name === 'records') s.records.put(w.value, sealed[i]);
-          else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
-          else s[w.name].put(sealed[i]);
-        });
-      });
+      if (clear || !(await offload(writes))) await commitSealed(writes, clear);
       return result;
     };
     if (mode !== 'readwrite') return run();
@@ -338,6 +481,7 @@
 
   /* A locked tab forgets what it read: listeners (the caseload index) start again. */
   function forget() {
+    endWorker();
     batch = null;
     notify({ reset: true });
   }
@@ -419,6 +563,7 @@
 
   /* Delete everything on this phone (revoked device): the next sign-in starts afresh. */
   async function wipe() {
+    endWorker();
     if (opening) {
       try { (await opening).close(); } catch (_) { /* already closed */ }
       opening = null;
@@ -434,6 +579,6 @@
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
     recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
-    sealPlain, forget, exclusive, CLEAR, CLEAR_META,
+    sealPlain, forget, exclusive, commitSealed, CLEAR, CLEAR_META,
   };
 })(self);

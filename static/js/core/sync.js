@@ -288,12 +288,14 @@
         return fresh && !pending.has(key) ? undefined : db.req(s.records.get(key));
       }));
       const latest = new Map(); // written by this page (a record twice in one page)
-      const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
+      // Each record put here is made (or read) for this page: handed over, not copied.
+      const put = (rec) => { latest.set(rec.key, rec); s.records.putOwned(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
+      let since = Date.now();
       for (let n = 0; n < changes.length; n++) {
-        // A short wait on the store every 100 records: each stretch is its own task (the
-        // page stays responsive) and the transaction stays open.
-        if (n && n % 100 === 0) await db.req(s.meta.get('cursor'));
+        // A stretch over 25 ms ends with a short wait on the store: each stretch is its
+        // own task (the page stays responsive) and the transaction stays open.
+        if (n % 50 === 0 && Date.now() - since > 25) { await db.req(s.meta.get('cursor')); since = Date.now(); }
         const c = changes[n];
         const key = db.key(c.entity, c.id);
         const stored = latest.has(key) ? latest.get(key) : found[n];
@@ -363,11 +365,13 @@
   async function pull() {
     let changed = false;
     let ahead = null; // {cursor, page: Promise} asked for before its turn
+    let known = null; // {cursor, fresh} as the last page stored them (one sync at a time)
     for (let i = 0; i < 1000; i++) {
-      const cursor = await db.getMeta('cursor');
+      const cursor = known ? known.cursor : await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
       const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
-      const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
+      const fresh = snapshot && (known ? known.fresh : !!(await db.getMeta('fresh_pull')));
+      known = null;
       let page;
       try {
         page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
@@ -383,6 +387,8 @@
       ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
       if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
       const progress = await applyPage(page, fresh);
+      // What applyPage stored: the next page needs no read to know it.
+      known = { cursor: page.cursor, fresh: fresh && page.has_more && String(page.cursor).startsWith('snap:') };
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
       if (!page.has_more) return changed;

@@ -44,16 +44,19 @@ export async function render(ctx) {
   next.addEventListener('click', () => turn(1));
   search.input.addEventListener('input', () => { page = 0; draw(); });
 
-  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile.
+  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile,
+  // and at most a twentieth of the time (a big team's list takes longer to work out).
   let queued = null;
   let drawnAt = 0;
+  let gap = 700;
   const redraw = () => {
     if (queued) return;
     queued = setTimeout(() => requestAnimationFrame(() => {
       queued = null;
       drawnAt = performance.now();
       draw();
-    }), Math.max(0, drawnAt + 700 - performance.now()));
+      gap = Math.max(700, 20 * (performance.now() - drawnAt));
+    }), Math.max(0, drawnAt + gap - performance.now()));
   };
   const showProgress = (p) => {
     const text = progressText(p);
