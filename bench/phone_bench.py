@@ -1102,6 +1102,11 @@ def run_phone(playwright, base_url: str, config: Config, scope: dict, args, prof
         heap_peaks = [page.evaluate("() => window.__bench.heapPeak") / 1e6]
         done_at = page.evaluate("() => window.__bench.doneAt")
         result["pull"] = pull_breakdown(page, done_at, scope["pages"])
+        result["seal_worker"] = page.evaluate(
+            """() => { const o = self.Outreach.db.offloaded;
+              return o ? { batches: o.batches, worker: o.workerMs / 1000, wait: o.waitMs / 1000,
+                           seal: o.sealMs / 1000 } : null; }"""
+        )
         outbox = page.evaluate("async () => self.Outreach.db.outboxCount()")
         if outbox:
             raise RuntimeError(f"{outbox} records still in the outbox after the first sync")
@@ -1200,6 +1205,14 @@ ROWS = [
     ("  waiting on the network (sum over pages)", "pull.waiting", "s"),
     ("  of which the server (request -> first byte)", "pull.server", "s"),
     ("  after the last page -> count shown", "pull.after_last_page", "s"),
+    ("  pages sealed and written by the seal worker", "seal_worker.batches", "n"),
+    ("    the worker's own time on them (not CPU-throttled)", "seal_worker.worker", "s"),
+    ("      of which sealing", "seal_worker.seal", "s"),
+    (
+        "    from sending each page to its commit (the page works on meanwhile)",
+        "seal_worker.wait",
+        "s",
+    ),
     ("  main thread busy (CDP TaskDuration)", "main_thread.tasks", "s"),
     ("    of which script", "main_thread.script", "s"),
     ("    of which style and layout", "main_thread.style_layout", "s"),

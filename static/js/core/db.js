@@ -111,13 +111,13 @@
   }
 
   /* Run fn(stores) inside one transaction; resolves with fn's result once committed. */
-  async function rawTx(names, mode, fn) {
+  async function rawTx(names, mode, fn, durability) {
     const db = await open();
     const list = [].concat(names);
     const writesRecords = mode === 'readwrite' && list.includes('records');
     if (writesRecords && !list.includes('meta')) list.push('meta');
     return new Promise((resolve, reject) => {
-      const t = db.transaction(list, mode);
+      const t = durability ? db.transaction(list, mode, { durability }) : db.transaction(list, mode);
       const stores = {};
       for (const n of list) stores[n] = t.objectStore(n);
       const changed = writesRecords ? new Map() : null;
@@ -211,16 +211,20 @@
     return out;
   }
 
-  /* Reads issued together (e.g. Promise.all over keys) share one transaction. */
-  let batch = null;
-  function fetchRaw(name, method, args, index) {
+  /* Reads issued together (e.g. Promise.all over keys) share one transaction. A read
+     waits for a pulled page still being written by the seal worker (so what it reads and
+     what listeners were told agree), except the pull's own (`eager`). */
+  const batches = { wait: null, eager: null };
+  function fetchRaw(name, method, args, index, eager) {
+    const slot = eager ? 'eager' : 'wait';
     return new Promise((resolve, reject) => {
-      if (!batch) {
-        batch = [];
+      if (!batches[slot]) {
+        batches[slot] = [];
         Promise.resolve().then(async () => {
-          const ops = batch;
-          batch = null;
+          const ops = batches[slot];
+          batches[slot] = null;
           try {
+            if (!eager) await settled();
             const t = (await open()).transaction([...new Set(ops.map((o) => o.name))], 'readonly');
             for (const o of ops) {
               const st = t.objectStore(o.name);
@@ -231,7 +235,7 @@
           } catch (e) { for (const o of ops) o.reject(e); }
         });
       }
-      batch.push({ name, method, args, index, resolve, reject });
+      batches[slot].push({ name, method, args, index, resolve, reject });
     });
   }
 
@@ -239,7 +243,7 @@
   const clone = (v) => (v == null ? v : structuredClone(v));
 
   /* One store as `fn` sees it: reads opened, writes kept (and read back) until commit. */
-  function view(name, writes) {
+  function view(name, writes, eager) {
     const over = new Map(); // key -> value, or null when deleted
     const added = []; // outbox entries added (their seq comes at commit)
     const keyOf = (v, k) => (KV.has(name) ? k : name === 'outbox' ? v.seq : v.key);
@@ -253,15 +257,15 @@
     const store = {
       async get(k) {
         if (over.has(k)) return clone(over.get(k)) ?? undefined;
-        return openValue(name, await fetchRaw(name, 'get', [k]), k);
+        return openValue(name, await fetchRaw(name, 'get', [k], undefined, eager), k);
       },
       async getAll(query, count) {
         if (KV.has(name)) throw new Error(name + ': read by name');
-        const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined)));
+        const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined), undefined, eager));
         return query === undefined && count === undefined ? merge(rows) : rows;
       },
       async getAllKeys() {
-        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const keys = await fetchRaw(name, 'getAllKeys', [], undefined, eager);
         const out = keys.filter((k) => !over.has(k));
         for (const [k, v] of over) if (v) out.push(k);
         return out;
@@ -271,7 +275,7 @@
         const field = INDEX_FIELD[index];
         return {
           async getAll(q) {
-            const rows = await openAll(await fetchRaw(name, 'getAll', [q], index));
+            const rows = await openAll(await fetchRaw(name, 'getAll', [q], index, eager));
             return merge(rows, (v) => (index === 'client' ? clientOf(v) : v[field]) === q);
           },
         };
@@ -301,7 +305,7 @@
     };
     if (KV.has(name)) {
       store.getAllKeys = async () => {
-        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const keys = await fetchRaw(name, 'getAllKeys', [], undefined, eager);
         const out = keys.filter((k) => !over.has(k));
         for (const [k, v] of over) if (v !== null) out.push(k);
         return out;
@@ -321,8 +325,12 @@
   }
 
   /* Seal `writes` and put them in one transaction (the commit of a sealed `tx`). */
-  async function commitSealed(writes, clear) {
+  /* `relaxed`: a pulled page (lost with its cursor if the phone dies right then: pulled
+     again), committed without waiting for the disk. */
+  async function commitSealed(writes, clear, relaxed) {
+    const t0 = now();
     const sealed = clear ? [] : await sealAll(writes);
+    commitSealed.sealMs = now() - t0;
     await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', async (s) => {
       let since = now();
       for (let i = 0; i < writes.length; i++) {
@@ -337,7 +345,7 @@
         // the transaction open.
         if (now() - since > SLICE_MS && i < writes.length - 1) { await req(r); since = now(); }
       }
-    });
+    }, relaxed ? 'relaxed' : undefined);
   }
 
   /* ---------- large writes off the page's main thread ----------
@@ -348,11 +356,15 @@
   const OFFLOAD_AT = 200;
   let worker = null;
   let watching = false;
+  let broken = false;
+  // Batches the worker wrote, its own time on them and the page's wait for them (ms):
+  // bench/phone_bench.py reports them (the worker is not CPU-throttled there).
+  const offloaded = { batches: 0, workerMs: 0, sealMs: 0, waitMs: 0 };
 
   function sealWorker() {
     const O = g.Outreach;
     const v = vault();
-    if (O.sealInPage || typeof Worker !== 'function' || !g.document || !v || !v.keyHandle) return null;
+    if (broken || O.sealInPage || typeof Worker !== 'function' || !g.document || !v || !v.keyHandle) return null;
     const handle = v.keyHandle();
     if (!handle) return null;
     if (worker && worker.kid !== handle.kid) endWorker();
@@ -366,7 +378,8 @@
       me.calls.delete(e.data.id);
       if (e.data.ok) call.resolve(e.data); else call.reject(Object.assign(new Error(e.data.error), { locked: !!e.data.locked }));
     };
-    w.onerror = (e) => { e.preventDefault(); if (worker === me) endWorker(); else failCalls(me); };
+    // A worker that cannot run (its script not loaded): this page seals in place from now.
+    w.onerror = (e) => { e.preventDefault(); broken = true; if (worker === me) endWorker(); else failCalls(me); };
     w.postMessage({ type: 'key', handle });
     if (!watching) {
       watching = true;
@@ -377,8 +390,10 @@
     return me;
   }
 
+  /* The worker stopped (the app locked, the store wiped): nothing it had not answered is
+     known to be written; the sync that sent it fails and the next one resumes. */
   function failCalls(me) {
-    for (const call of me.calls.values()) call.reject(Object.assign(new Error('The seal worker stopped.'), { workerGone: true }));
+    for (const call of me.calls.values()) call.reject(new Error('The seal worker stopped.'));
     me.calls.clear();
   }
 
@@ -414,27 +429,74 @@
   /* Commit `writes` in the worker; false if there is none to use. Outbox entries being
      added never go there (their keys are made by the store: a worker lost after its
      commit must not be followed by a second add). */
+  const offloadable = (writes) => !writes.some((w) => w.name === 'outbox');
   async function offload(writes) {
-    if (writes.length < OFFLOAD_AT || writes.some((w) => w.name === 'outbox')) return false;
+    if (writes.length < OFFLOAD_AT || !offloadable(writes)) return false;
     const me = sealWorker();
     if (!me) return false;
     let answer;
     try {
-      answer = await callWorker(me, { type: 'write', writes });
+      answer = await sendToWorker(me, writes);
     } catch (e) {
-      if (e.workerGone) return false; // nothing committed: written here instead
       throw e.locked ? lockedError() : e;
     }
     if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) });
     return true;
   }
 
-  async function sealedTx(names, mode, fn) {
+  async function sendToWorker(me, writes, relaxed) {
+    const started = now();
+    const answer = await callWorker(me, { type: 'write', writes, relaxed });
+    offloaded.batches++;
+    offloaded.workerMs += answer.ms || 0;
+    offloaded.sealMs += answer.sealMs || 0;
+    offloaded.waitMs += now() - started;
+    return answer;
+  }
+
+  /* ---------- a pull's pages in a pipeline ----------
+     While the worker seals and writes page n, the pull works out page n+1 (`tx` with
+     {pipeline: true}). Order and exactly-once hold: the worker commits in order, page n+1
+     is sent only once page n has committed (a failed page fails the next and the pull
+     stops: it resumes from the last cursor committed); every other transaction, and every
+     read but the pull's own, waits until the page in flight has committed and its
+     listeners were told. */
+  let inflight = null; // {done: Promise<Error|null>} (never rejects)
+
+  async function settled() {
+    while (inflight) await inflight.done;
+  }
+
+  /* The pull's last page committed (or its error). */
+  async function flush() {
+    const job = inflight;
+    if (!job) return;
+    const error = await job.done;
+    if (error) throw error;
+  }
+
+  async function pipelined(writes) {
+    await flush(); // page n committed before page n+1 goes
+    const me = offloadable(writes) ? sealWorker() : null;
+    if (!me) { await commitSealed(writes, false, true); return; }
+    const job = {};
+    job.done = sendToWorker(me, writes, true).then(
+      (answer) => { if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) }); return null; },
+      (e) => (e.locked ? lockedError() : e),
+    ).finally(() => { if (inflight === job) inflight = null; });
+    inflight = job;
+  }
+
+  async function sealedTx(names, mode, fn, opts) {
     const list = [].concat(names);
+    const pipeline = !!(opts && opts.pipeline);
     const run = async () => {
       const writes = mode === 'readwrite' ? [] : null;
+      // A write reads and writes over what is committed (a pipelined pull excepted: its
+      // pages come in order).
+      if (writes && !pipeline) await settled();
       const stores = {};
-      for (const n of list) stores[n] = view(n, writes);
+      for (const n of list) stores[n] = view(n, writes, pipeline);
       const result = await fn(stores, null);
       if (!writes || !writes.length) return result;
       const v = vault();
@@ -445,7 +507,8 @@
         if (v.isUnlocked()) v.lock('identity');
         throw lockedError();
       }
-      if (clear || !(await offload(writes))) await commitSealed(writes, clear);
+      if (pipeline && !clear) await pipelined(writes);
+      else if (clear || !(await offload(writes))) await commitSealed(writes, clear);
       return result;
     };
     if (mode !== 'readwrite') return run();
@@ -453,9 +516,10 @@
     return run();
   }
 
-  /* Run fn(stores) as one transaction: sealed at rest once the vault is loaded. */
-  function tx(names, mode, fn) {
-    return vault() ? sealedTx(names, mode, fn) : rawTx(names, mode, fn);
+  /* Run fn(stores) as one transaction: sealed at rest once the vault is loaded.
+     {pipeline: true}: a pull's page (see "pipeline" above; `flush` after the last). */
+  function tx(names, mode, fn, opts) {
+    return vault() ? sealedTx(names, mode, fn, opts) : rawTx(names, mode, fn);
   }
 
   /* Seal what was stored in clear before the lock came (the phone's first unlock after
@@ -475,14 +539,15 @@
 
   /* Run fn while no tab or worker writes the store (fn must not write through `tx`). */
   function exclusive(fn) {
-    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', fn);
-    return fn();
+    const run = async () => { await settled(); return fn(); };
+    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', run);
+    return run();
   }
 
   /* A locked tab forgets what it read: listeners (the caseload index) start again. */
   function forget() {
     endWorker();
-    batch = null;
+    batches.wait = batches.eager = null;
     notify({ reset: true });
   }
 
@@ -579,6 +644,6 @@
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
     recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
-    sealPlain, forget, exclusive, commitSealed, CLEAR, CLEAR_META,
+    sealPlain, forget, exclusive, commitSealed, offloaded, flush, settled, CLEAR, CLEAR_META,
   };
 })(self);

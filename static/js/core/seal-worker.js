@@ -17,8 +17,9 @@ importScripts('/js/core/db.js', '/js/core/vault.js');
     try {
       if (!vault.isUnlocked()) throw Object.assign(new Error('The app is locked.'), { locked: true });
       rev = null;
-      await db.commitSealed(m.writes, false);
-      g.postMessage({ id: m.id, ok: true, rev });
+      const started = performance.now();
+      await db.commitSealed(m.writes, false, !!m.relaxed);
+      g.postMessage({ id: m.id, ok: true, rev, ms: performance.now() - started, sealMs: db.commitSealed.sealMs });
     } catch (err) {
       g.postMessage({ id: m.id, ok: false, locked: !!(err && err.locked), error: String((err && err.message) || err) });
     }

@@ -274,14 +274,19 @@
      without waiting on each write (`fresh`: a first pull into an empty phone, whose
      pages bring each record once: only records with work waiting are read). During a
      first pull, `pull_progress` counts what arrived of the totals the server gave. */
-  async function applyPage(page, fresh) {
+  async function applyPage(page, fresh, known) {
+    // A first pull into an empty phone is pipelined: the seal worker writes this page
+    // while the next one is worked out (its pages bring each record once; a page reads
+    // only records with work waiting, which no page in flight writes).
     return db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const changes = (page.changes || []).filter((c) => {
         if (ENTITIES.includes(c.entity)) return true;
         if (c.data) s.meta.put(c.data, 'ref:' + c.entity);
         return false;
       });
-      const [box, before] = await Promise.all([db.req(s.outbox.getAll()), db.req(s.meta.get('pull_progress'))]);
+      // The progress the last page stored, if this pull stored it (no read needed).
+      const [box, before] = await Promise.all([db.req(s.outbox.getAll()),
+        known && !page.totals ? known.progress : db.req(s.meta.get('pull_progress'))]);
       const pending = new Set(box.map((e) => e.key));
       const found = await Promise.all(changes.map((c) => {
         const key = db.key(c.entity, c.id);
@@ -334,7 +339,7 @@
         s.meta.delete('sweeping');
       }
       return page.has_more ? progress : null;
-    });
+    }, { pipeline: fresh });
   }
 
   /* Before a pull without a cursor (the server refused ours: the worker moved team)
@@ -365,13 +370,15 @@
   async function pull() {
     let changed = false;
     let ahead = null; // {cursor, page: Promise} asked for before its turn
-    let known = null; // {cursor, fresh} as the last page stored them (one sync at a time)
+    // {cursor, fresh, progress} as the last page stored them (one sync at a time).
+    let known = null;
     for (let i = 0; i < 1000; i++) {
-      const cursor = known ? known.cursor : await db.getMeta('cursor');
+      const last = known;
+      known = null;
+      const cursor = last ? last.cursor : await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
       const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
-      const fresh = snapshot && (known ? known.fresh : !!(await db.getMeta('fresh_pull')));
-      known = null;
+      const fresh = snapshot && (last ? last.fresh : !!(await db.getMeta('fresh_pull')));
       let page;
       try {
         page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
@@ -386,13 +393,14 @@
       }
       ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
       if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
-      const progress = await applyPage(page, fresh);
+      const progress = await applyPage(page, fresh, last);
       // What applyPage stored: the next page needs no read to know it.
-      known = { cursor: page.cursor, fresh: fresh && page.has_more && String(page.cursor).startsWith('snap:') };
+      known = { cursor: page.cursor, fresh: fresh && page.has_more && String(page.cursor).startsWith('snap:'), progress };
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
-      if (!page.has_more) return changed;
+      if (!page.has_more) break;
     }
+    if (db.flush) await db.flush(); // the last page committed (or its error)
     return changed;
   }
 
