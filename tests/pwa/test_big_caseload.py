@@ -266,3 +266,34 @@ def test_first_sync_pages_are_sealed_and_written_off_the_page(app, page, big_tea
     expect(rows(page)).to_have_count(1)
     rows(page).get_by_role("link").click()
     expect(page.get_by_role("heading", name="Client")).to_contain_text("(Pulledmarker)")
+
+
+def test_locking_during_the_first_sync_then_unlocking_carries_it_on(page, big_team):
+    """Lock now while the first page is being written and the next is on its way: the
+    seal worker goes with the key; after unlocking, the first sync carries on from the
+    last page committed and ends with every client once."""
+    held: list = []
+    release: list = []
+
+    def hold_later_pages(route):
+        if "cursor=" in route.request.url and not release:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync/pull?*", hold_later_pages)
+    sign_in(page)
+    expect(page.get_by_text("Getting your caseload: 1,000 of 1,200 clients")).to_be_visible()
+    page.get_by_role("button", name="Lock now").click()
+    expect(page.get_by_role("heading", name="Outreach is locked")).to_be_visible()
+    release.append(True)
+    for route in held:
+        route.continue_()
+    unlock(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    clients = page.evaluate(
+        "async () => (await self.Outreach.db.records('client')).map((r) => r.id)"
+    )
+    assert len(clients) == len(set(clients))
+    assert {str(r["id"]) for r in big_team} <= set(clients)

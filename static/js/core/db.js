@@ -461,28 +461,31 @@
      stops: it resumes from the last cursor committed); every other transaction, and every
      read but the pull's own, waits until the page in flight has committed and its
      listeners were told. */
-  let inflight = null; // {done: Promise<Error|null>} (never rejects)
+  let inflight = null; // {done: Promise} (never rejects)
+  let failed = null; // the error of a page the worker did not commit, until the pull sees it
 
   async function settled() {
     while (inflight) await inflight.done;
   }
 
-  /* The pull's last page committed (or its error). */
+  /* Every page sent is committed, or this throws the error of the one that was not
+     (once: a pull calls it before its first page and after its last). */
   async function flush() {
-    const job = inflight;
-    if (!job) return;
-    const error = await job.done;
+    await settled();
+    const error = failed;
+    failed = null;
     if (error) throw error;
   }
 
   async function pipelined(writes) {
     await flush(); // page n committed before page n+1 goes
-    const me = offloadable(writes) ? sealWorker() : null;
+    // A small page (a small team's whole caseload) is written here: no worker to start.
+    const me = writes.length >= OFFLOAD_AT && offloadable(writes) ? sealWorker() : null;
     if (!me) { await commitSealed(writes, false, true); return; }
     const job = {};
     job.done = sendToWorker(me, writes, true).then(
-      (answer) => { if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) }); return null; },
-      (e) => (e.locked ? lockedError() : e),
+      (answer) => { if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) }); },
+      (e) => { failed = failed || (e.locked ? lockedError() : e); },
     ).finally(() => { if (inflight === job) inflight = null; });
     inflight = job;
   }

@@ -372,6 +372,9 @@
     let ahead = null; // {cursor, page: Promise} asked for before its turn
     // {cursor, fresh, progress} as the last page stored them (one sync at a time).
     let known = null;
+    // A page an earlier pull left unwritten (it stopped first): the cursor stored is
+    // the one before it, where this pull starts.
+    if (db.flush) await db.flush().catch(() => {});
     for (let i = 0; i < 1000; i++) {
       const last = known;
       known = null;
