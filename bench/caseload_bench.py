@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from bench.common import ensure_database
+from bench.common import BENCH_PASSWORD, ensure_database
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test_caseload_bench"
 CLIENTS = 2_000
@@ -35,7 +35,7 @@ WORKERS = 12
 FOLLOW_UPS = 4_000
 DUPLICATES = 40
 CHUNK = 5_000
-PASSWORD = "bench-password-123"
+PASSWORD = BENCH_PASSWORD
 TYPES = [
     "naloxone_supplied",
     "needle_syringe_provision",
@@ -234,7 +234,7 @@ def main() -> None:
     ensure_database(url)
 
     from outreach import create_app
-    from outreach.caseload import queries
+    from outreach.caseload import queries, selection
     from outreach.caseload.clock import make_clock
     from outreach.core.extensions import db
     from outreach.interventions.models import Intervention
@@ -276,7 +276,7 @@ def main() -> None:
 
         def attention():
             rows = queries.client_summaries(team_id, clock)
-            queries.select_clients(
+            selection.select_clients(
                 rows,
                 clock,
                 team_id=team_id,

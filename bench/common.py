@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+# One password for every bench account: it must pass the account rules' strength check
+# (zxcvbn; a weak one stops a bench at set-up).
+BENCH_PASSWORD = "violet-harbour-tractor-92"
+
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database `url` names if it does not exist (SQLite: nothing)."""

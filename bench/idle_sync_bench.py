@@ -31,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.common import BENCH_PASSWORD
 from outreach import create_app
 from outreach.core.config import load_config
 from outreach.core.extensions import db
 
-PASSWORD = "bench-password-long-enough"
+PASSWORD = BENCH_PASSWORD
 APP_NAME = "outreach-idle-bench"
 
 

@@ -210,6 +210,53 @@ def main() -> None:
                     f"pathway measures {p * 1000:7.1f} ms (ratio {p / b:4.2f}x)"
                 )
         print(json.dumps({"pathways_to_bare_group_by": ratios}))
+        ledger_figures(db, week, tz, all_areas, bare, args.repeat)
+
+
+def ledger_figures(db, week, tz, all_areas, bare, repeat: int) -> None:
+    """A release's pathway part through the pathway ledger (docs/disclosure.md): one
+    week's steps counted and tallied with its cohort's figures, against the bare GROUP
+    BY of one week in the same run; and a late-records release's pathway part over 12
+    counted weeks. Each in a transaction rolled back."""
+    from outreach.core.types import utcnow
+    from outreach.reports.models import ReportRelease
+    from outreach.reports.step_ledger import (
+        cohort_counts,
+        count_late_steps,
+        count_week_steps,
+        tally_steps,
+    )
+    from outreach.reports.weeks import week_range
+
+    def release(kind: str, period: str) -> int:
+        row = ReportRelease(
+            kind=kind, period=period, issued_at=utcnow(), cells={}, scopes={}, steps_counted=True
+        )
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+    def one_week():
+        rid = release("week", str(week))
+        count_week_steps(rid, week, tz)
+        tally_steps(rid)
+        cohort_counts(rid)
+        db.session.rollback()
+
+    b = timed(lambda: bare([week], all_areas), repeat)
+    r = timed(one_week, repeat)
+    print(
+        f"release's pathway part (13 areas, 1 week, ledger + tally + cohort): {r * 1000:.1f} ms; "
+        f"bare GROUP BY {b * 1000:.1f} ms (ratio {r / b:4.2f}x)"
+    )
+    weeks = week_range(week, 12)
+    for w in weeks:
+        count_week_steps(release("week", str(w)), w, tz)
+    late = release("late", "bench")
+    t = time.perf_counter()
+    count_late_steps(late, [str(w) for w in weeks], tz)
+    print(f"late-records release's pathway part over 12 weeks: {time.perf_counter() - t:.2f} s")
+    db.session.rollback()
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
                 f"worker-{i:02d}-{j}@bench.test",
                 "Bench Worker",
                 "worker",
-                "bench-password-123",
+                "lantern-orchard-quiet-57",
                 team_id=team.id,
                 actor_id=None,
                 commit=False,
@@ -73,7 +73,7 @@ def generate(db, rows: int, last_week_end: datetime) -> None:
         "commissioner@bench.test",
         "Bench Commissioner",
         "commissioner",
-        "bench-password-123",
+        "lantern-orchard-quiet-57",
         area_codes=[a.code for a in areas[:3]],
         actor_id=None,
         commit=False,
@@ -291,6 +291,7 @@ def main() -> None:
 
         def forget_releases():
             db.session.execute(text("DELETE FROM report_counted"))
+            db.session.execute(text("DELETE FROM report_counted_step"))
             db.session.execute(text("UPDATE report_release SET late_release_id = NULL"))
             db.session.execute(text("DELETE FROM report_release"))
             db.session.commit()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text
 
+from bench.common import BENCH_PASSWORD
 from outreach import create_app
 from outreach.access.models import Area, Team
 from outreach.core.extensions import db
@@ -37,7 +38,7 @@ from outreach.people.matching import match_key
 from outreach.people.models import Client
 from outreach.records.sequence import allocate_seqs, log_changes
 
-PASSWORD = "bench-password-long-enough"
+PASSWORD = BENCH_PASSWORD
 TRIGGER = "report_rollup_insert"  # outreach/reports/rollups.py
 BATCH = 500
 

@@ -270,5 +270,5 @@ def load_demo(seed: int = 47, today: date | None = None) -> bool:
     # Commissioners' weeks as if the scheduler had been running: released, backdated.
     from outreach.reports.releases import release_history
 
-    release_history(now)
+    release_history(now, weeks=16)  # the last 4 with their week W-12's referral cohort
     return True

@@ -10,10 +10,11 @@ admins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import aliased
 
 from outreach.access.guard import FORBIDDEN, Actor
@@ -151,3 +152,47 @@ def partner_teams(team_id: int, on: date) -> set[int]:
             .where(mine.team_id == team_id, theirs.team_id != team_id, *in_force(on))
         )
     )
+
+
+# Clients of another team that a team holds in its caseload (DESIGN §5b: shared with it
+# through a referral it took on). The slice that shares records (pathways) registers
+# the SELECT of their ids; every caseload read and action asks here, so the rule is
+# applied in one place and never re-done in a view.
+_SHARED_CASELOAD: list[Callable[[int], Select[Any]]] = []
+
+
+def shared_into_caseload(
+    provider: Callable[[int], Select[Any]],
+) -> Callable[[int], Select[Any]]:
+    """Register `provider(team_id)`: a SELECT of the ids of other teams' clients in the
+    team's caseload."""
+    if provider not in _SHARED_CASELOAD:
+        _SHARED_CASELOAD.append(provider)
+    return provider
+
+
+def shared_caseload_ids(team_id: int) -> Select[Any] | None:
+    """SELECT of the ids of other teams' clients in the team's caseload (None: none can
+    be, no sharing slice registered)."""
+    selects = [provider(team_id) for provider in _SHARED_CASELOAD]
+    if not selects:
+        return None
+    out = selects[0]
+    for other in selects[1:]:
+        out = out.union(other)  # type: ignore[assignment]
+    return out
+
+
+def in_caseload(id_column: Any, team_column: Any, team_id: int) -> ColumnElement[bool]:
+    """SQL: a client in the team's caseload: one of its own, or another team's shared
+    with it and taken on (`shared_caseload_ids`, read now: a few ids, so the team's own
+    rows are still found by their index)."""
+    own: ColumnElement[bool] = team_column == team_id
+    ids = shared_in_caseload(team_id)
+    return or_(own, id_column.in_(ids)) if ids else own
+
+
+def shared_in_caseload(team_id: int) -> list[Any]:
+    """The ids of other teams' clients in the team's caseload, now."""
+    shared = shared_caseload_ids(team_id)
+    return list(dict.fromkeys(db.session.scalars(shared))) if shared is not None else []

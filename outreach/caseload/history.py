@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from outreach.access.models import User
 from outreach.audit.models import AuditEvent
+from outreach.caseload.service import SHARED_ASSIGN_ACTION
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.people.models import Client
@@ -16,12 +17,17 @@ from outreach.people.rules import PUSH_ASSIGN_ACTION
 from outreach.records.models import RecordVersion
 
 
-def client_history(client: Client) -> list[dict]:
-    """Every event of the client, newest first (by when it happened, else when recorded)."""
+def client_history(client: Client, team_id: int) -> list[dict]:
+    """Every event of the client the team recorded, newest first (by when it happened,
+    else when recorded): another team's interventions and follow-ups with a client it
+    shares are that team's own. A client another team shared with this one shows the
+    key-worker changes of this team (on its share), not the owning team's."""
     events: list[dict] = []
     for iv in db.session.scalars(
         select(Intervention).where(
-            Intervention.client_id == client.id, Intervention.deleted_at.is_(None)
+            Intervention.client_id == client.id,
+            Intervention.team_id == team_id,
+            Intervention.deleted_at.is_(None),
         )
     ):
         events.append(
@@ -40,7 +46,11 @@ def client_history(client: Client) -> list[dict]:
             }
         )
     for fu in db.session.scalars(
-        select(FollowUp).where(FollowUp.client_id == client.id, FollowUp.deleted_at.is_(None))
+        select(FollowUp).where(
+            FollowUp.client_id == client.id,
+            FollowUp.team_id == team_id,
+            FollowUp.deleted_at.is_(None),
+        )
     ):
         events.append(
             {
@@ -55,7 +65,10 @@ def client_history(client: Client) -> list[dict]:
                 "done_at": fu.done_at,
             }
         )
-    events.extend(_client_changes(client))
+    if client.team_id == team_id:
+        events.extend(_client_changes(client))
+    else:
+        events.extend(_shared_changes(client, team_id))
     names = _names({e.get(k) for e in events for k in _USER_KEYS} - {None})
     for event in events:
         event["recorded_by_name"] = names.get(event.get("recorded_by_id"))  # type: ignore[arg-type]
@@ -141,4 +154,35 @@ def _client_changes(client: Client) -> list[dict]:
                 }
             )
         previous = worker
+    return out
+
+
+def _shared_changes(client: Client, team_id: int) -> list[dict]:
+    """Key-worker changes of the team for a client another team shared with it (its
+    lead's assignments, kept on the share and audited)."""
+    out = []
+    for event in db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == "client",
+            AuditEvent.record_id == str(client.id),
+            AuditEvent.action == SHARED_ASSIGN_ACTION,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ):
+        detail = event.detail or {}
+        if detail.get("team_id") != team_id:
+            continue
+        out.append(
+            {
+                "kind": "key_worker_change",
+                "record_id": client.id,
+                "occurred_at": None,
+                "recorded_at": event.at,
+                "recorded_by_id": event.actor_id,
+                "from_worker_id": detail.get("from"),
+                "to_worker_id": detail.get("to"),
+                "change_reason": detail.get("reason"),
+            }
+        )
     return out

@@ -9,11 +9,13 @@ from sqlalchemy import Select, func, select
 
 from outreach.access.models import User
 from outreach.caseload.clock import Clock
+from outreach.caseload.shared import key_worker_for, share_of
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.interventions.service import open_follow_up
 from outreach.people.models import Client
 from outreach.records.fields import getter
+from outreach.records.models import RecordShare
 
 
 def team_interventions_query(team_id: int, clock: Clock, args: dict) -> Select:
@@ -55,9 +57,10 @@ def intervention_out(row: Any) -> dict:
     }
 
 
-def follow_up_owner() -> Any:
-    """SQL: whose a follow-up is: its assignee, else its client's key worker."""
-    return func.coalesce(FollowUp.assigned_to_id, Client.key_worker_id)
+def follow_up_owner(team_id: int) -> Any:
+    """SQL: whose a follow-up of the team is: its assignee, else its client's key worker
+    for the team (a shared client's: the team's, on its share; join `share_of`)."""
+    return func.coalesce(FollowUp.assigned_to_id, key_worker_for(team_id))
 
 
 def follow_ups_due(team_id: int, clock: Clock) -> list[Any]:
@@ -77,9 +80,10 @@ def open_follow_ups(team_id: int, clock: Clock, *, owner_id: int) -> list[dict]:
     rows = db.session.execute(
         select(FollowUp, Client.initials, Client.known_as)
         .join(Client, Client.id == FollowUp.client_id)
+        .outerjoin(RecordShare, share_of(team_id))
         .where(
             *follow_ups_due(team_id, clock),
-            follow_up_owner() == owner_id,
+            follow_up_owner(team_id) == owner_id,
         )
         .order_by(FollowUp.due_on, FollowUp.id)
     ).all()

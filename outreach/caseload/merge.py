@@ -18,15 +18,19 @@ from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
 from outreach.interventions.models import FollowUp, Intervention
+from outreach.pathways import merge as pathway_merge
 from outreach.people.models import Client, ClientDuplicate
+from outreach.records.shares import shared_with
 
 FILLED_FROM_MERGED = ("known_as", "postcode_district", "key_worker_id")
 
 
 def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> dict[str, Any]:
-    """Merge `other_id` into `survivor_id`: its interventions and follow-ups move, it
-    becomes a tombstone pointing at the survivor, duplicate links are resolved.
-    Repeating a merge that is already done answers the same result (nothing changes)."""
+    """Merge `other_id` into `survivor_id`: its interventions, follow-ups, referrals and
+    episodes (every team's) move, it becomes a tombstone pointing at the survivor,
+    duplicate links are resolved, partner teams that held it hold the survivor
+    (`outreach.pathways.merge`). Repeating a merge that is already done answers the
+    same result (nothing changes)."""
     team_id = team_of(actor)
     if survivor_id == other_id:
         team_client(actor, survivor_id)  # 404 outside the team, before any detail
@@ -35,13 +39,14 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
             "The request has invalid fields.",
             errors={"other_client_id": ["A client cannot be merged into itself."]},
         )
-    uow = lead_work(actor)
+    pair = [survivor_id, other_id]
+    uow = lead_work(actor, also=pathway_merge.teams_involved(pair))
     c = Client.__table__.c
-    uow.load_where(
-        "client", and_(among(c.id, [survivor_id, other_id]), c.team_id == team_id), lock=True
-    )
+    uow.load_where("client", and_(among(c.id, pair), c.team_id == team_id), lock=True)
     survivor, other = uow.get("client", survivor_id), uow.get("client", other_id)
     if survivor is None or other is None:
+        if shared_with("client", pair, team_id):  # in its scope, but not its to merge
+            raise ApiError(409, pathway_merge.SHARED_ELSEWHERE)
         raise out_of_scope("client")
     merged = other["deleted_at"] is not None and other["merged_into_id"] == survivor["id"]
     if merged and survivor["deleted_at"] is None:
@@ -52,18 +57,24 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
         raise out_of_scope("client")
     if other["deleted_at"] is not None:
         raise ApiError(409, "The other record has been deleted or merged into another client.")
-    interventions = uow.load_where(
-        "intervention", Intervention.__table__.c.client_id == other_id, lock=True
-    )
-    follow_ups = uow.load_where("follow_up", FollowUp.__table__.c.client_id == other_id, lock=True)
-    uow.reserve(2 + len(interventions) + len(follow_ups))
-    now = uow.writer.now
-    resolved = _resolve_duplicates(survivor_id, other_id, now)
     filled = {
         name: other[name]
         for name in FILLED_FROM_MERGED
         if survivor[name] is None and other[name] is not None
     }
+    filled.update(pathway_merge.later_consent(survivor, other))
+    consent = filled.get("consent_to_share", survivor["consent_to_share"])
+    pathway_merge.check_followable(uow, survivor, other, consent)
+    interventions = uow.load_where(
+        "intervention", Intervention.__table__.c.client_id == other_id, lock=True
+    )
+    follow_ups = uow.load_where("follow_up", FollowUp.__table__.c.client_id == other_id, lock=True)
+    referrals, episodes = pathway_merge.load(uow, other_id)
+    moving = len(interventions) + len(follow_ups) + len(referrals) + len(episodes)
+    uow.reserve(2 + moving)
+    now = uow.writer.now
+    resolved = _resolve_duplicates(survivor_id, other_id, now)
+    before = survivor
     # The merge moves every record of the merged client itself: no slice rules.
     survivor = uow.update(
         "client",
@@ -74,6 +85,8 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
             "merged_client_id": str(other_id),
             "interventions": len(interventions),
             "follow_ups": len(follow_ups),
+            "referrals": len(referrals),
+            "episodes": len(episodes),
             "duplicates_resolved": resolved,
         },
         rules=False,
@@ -89,16 +102,22 @@ def merge_clients(actor: Actor, survivor_id: uuid.UUID, other_id: uuid.UUID) -> 
         op="remove",
         rules=False,
     )
+    followed = pathway_merge.follow(uow, survivor, before, other, referrals, episodes)
     uow.flush()
     db.session.commit()
-    return _merge_result(
-        survivor,
-        other,
-        already=False,
-        interventions=len(interventions),
-        follow_ups=len(follow_ups),
-        resolved=resolved,
-    )
+    return {
+        **_merge_result(
+            survivor,
+            other,
+            already=False,
+            interventions=len(interventions),
+            follow_ups=len(follow_ups),
+            resolved=resolved,
+        ),
+        "referrals_moved": followed["referrals"],
+        "episodes_moved": followed["episodes"],
+        "partner_teams": followed["partner_teams"],
+    }
 
 
 def _merge_result(
@@ -117,6 +136,9 @@ def _merge_result(
         "interventions_moved": interventions,
         "follow_ups_moved": follow_ups,
         "duplicates_resolved": list(resolved),
+        "referrals_moved": 0,
+        "episodes_moved": 0,
+        "partner_teams": 0,
         "version": survivor["version"],
         "server_seq": survivor["server_seq"],
     }

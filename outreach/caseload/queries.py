@@ -8,18 +8,19 @@ filtering, sorting and paging in memory (a team holds a few thousand clients at 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
 from outreach.access.models import TEAM_ROLES, Device, Team, User
+from outreach.access.scope import in_caseload, shared_in_caseload
 from outreach.caseload.clock import Clock
 from outreach.caseload.lists import follow_up_owner, follow_ups_due
+from outreach.caseload.shared import key_worker_for, share_of, shared_overlay
 from outreach.core.extensions import db
 from outreach.interventions.models import FollowUp, Intervention
 from outreach.interventions.service import open_follow_up
 from outreach.people.models import Client, ClientDuplicate
+from outreach.records.models import RecordShare
 
 REFERRAL = "referral_structured_treatment"
 CONFIRMED = "treatment_entry_confirmed"
@@ -71,6 +72,19 @@ def team_overview(team_id: int, clock: Clock) -> dict:
             .group_by(Client.key_worker_id)
         ).all()
     )
+    shared_ids = shared_in_caseload(team_id)  # other teams' clients the team took on
+    shared = 0
+    if shared_ids:
+        worker = key_worker_for(team_id).label("worker")
+        for worker_id, count in db.session.execute(
+            select(worker, func.count())
+            .select_from(Client)
+            .outerjoin(RecordShare, share_of(team_id))
+            .where(Client.id.in_(shared_ids), Client.deleted_at.is_(None))
+            .group_by(worker)
+        ):
+            open_clients[worker_id] = open_clients.get(worker_id, 0) + count
+            shared += count
     week_start = clock.week_start
     interventions = {
         row.worker_id: (_n(row.this_week), _n(row.before))
@@ -91,7 +105,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
             .group_by(Intervention.worker_id)
         )
     }
-    owner = follow_up_owner().label("owner")
+    owner = follow_up_owner(team_id).label("owner")
     follow_ups = {
         row.owner: (_n(row.due), _n(row.overdue))
         for row in db.session.execute(
@@ -101,6 +115,7 @@ def team_overview(team_id: int, clock: Clock) -> dict:
                 func.sum(case((FollowUp.due_on < clock.today, 1), else_=0)).label("overdue"),
             )
             .join(Client, Client.id == FollowUp.client_id)
+            .outerjoin(RecordShare, share_of(team_id))
             .where(*follow_ups_due(team_id, clock))
             .group_by(owner)
         )
@@ -155,18 +170,24 @@ def team_overview(team_id: int, clock: Clock) -> dict:
         "workers": workers,
         "unassigned": unassigned,
         "totals": totals,
+        "shared_clients": shared,
     }
 
 
 def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) -> list[dict]:
-    """Every live client of the team (or only the one given) with contact, follow-up,
-    referral and duplicate facts."""
-    live_ids = select(Client.id).where(Client.team_id == team_id, Client.deleted_at.is_(None))
+    """Every live client in the team's caseload (or only the one given) with the team's
+    contact, follow-up, referral and duplicate facts. Clients another team shared with
+    this one (`outreach.pathways.shared`) carry `shared_from` and the team's key worker."""
+    live_ids = select(Client.id).where(
+        in_caseload(Client.id, Client.team_id, team_id), Client.deleted_at.is_(None)
+    )
     if only is not None:
         live_ids = live_ids.where(Client.id == only)
     clients = db.session.execute(
         select(
             Client.id,
+            Client.team_id,
+            Client.updated_at,
             Client.initials,
             Client.known_as,
             Client.date_of_birth,
@@ -195,6 +216,7 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
                 # IN (subquery), not a join: SQLite then walks the (client_id, occurred_at)
                 # index per client instead of the whole index (measured 3x faster).
                 Intervention.client_id.in_(live_ids),
+                Intervention.team_id == team_id,  # another team's contacts are its own
                 Intervention.deleted_at.is_(None),
             )
             .group_by(Intervention.client_id)
@@ -256,6 +278,7 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
                 duplicates.setdefault(one, []).append(
                     {"duplicate_id": dup.id, "other_client_id": other}
                 )
+    clients, shared = shared_overlay(team_id, clients, clock.now)
     names = {
         p["worker_id"]: p["name"]
         for p in _people({c.key_worker_id for c in clients if c.key_worker_id}, team_id).values()
@@ -265,7 +288,10 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
         seen = contact.get(c.id)
         fu = follow.get(c.id)
         last_contact = seen.last_contact if seen else None
-        since = last_contact or c.created_at
+        # A client another team shared: unseen since this team took it on, not since
+        # the other team first recorded it.
+        taken_on = (shared.get(c.id) or {}).get("accepted_at")
+        since = last_contact or (max(c.created_at, taken_on) if taken_on else c.created_at)
         rows.append(
             {
                 "id": c.id,
@@ -287,109 +313,7 @@ def client_summaries(team_id: int, clock: Clock, only: uuid.UUID | None = None) 
                 "referred_at": seen.referral if seen else None,
                 "treatment_entry_confirmed_at": seen.confirmed if seen else None,
                 "duplicates": duplicates.get(c.id, []),
+                "shared_from": shared.get(c.id),
             }
         )
-    return rows
-
-
-def attention_reasons(row: dict, clock: Clock, no_contact_days: int, referral_days: int) -> list:
-    """Why a client needs a lead's attention (empty: they do not)."""
-    reasons = []
-    if row["days_since_contact"] >= no_contact_days:
-        reasons.append("no_contact")
-    if row["follow_ups_overdue"]:
-        reasons.append("overdue_follow_up")
-    referred, confirmed = row["referred_at"], row["treatment_entry_confirmed_at"]
-    if (
-        referred is not None
-        and referred <= clock.now - timedelta(days=referral_days)
-        and (confirmed is None or confirmed < referred)
-    ):
-        reasons.append("treatment_not_confirmed")
-    if row["duplicates"]:
-        reasons.append("duplicate")
-    return reasons
-
-
-def clients_with_contact(
-    team_id: int,
-    clock: Clock,
-    *,
-    type_: str | None,
-    date_from: date | None,
-    date_to: date | None,
-) -> set[uuid.UUID]:
-    """Clients of the team with an intervention (of `type_`) between the two local days."""
-    stmt = (
-        select(Intervention.client_id)
-        .join(Client, Client.id == Intervention.client_id)
-        .where(Client.team_id == team_id, Intervention.deleted_at.is_(None))
-        .distinct()
-    )
-    if type_:
-        stmt = stmt.where(Intervention.type == type_)
-    if date_from:
-        stmt = stmt.where(Intervention.occurred_at >= clock.day_start(date_from))
-    if date_to:
-        stmt = stmt.where(Intervention.occurred_at < clock.day_start(date_to + timedelta(days=1)))
-    return set(db.session.scalars(stmt))
-
-
-def _sort_key(sort: str):
-    far_past = datetime.min.replace(year=1)
-
-    def key(row: dict) -> Any:
-        primary: Any
-        if sort.lstrip("-") == "last_contact":
-            value = row["last_contact_at"]
-            primary = (value is not None, value.replace(tzinfo=None) if value else far_past)
-        elif sort.lstrip("-") == "initials":
-            primary = (row["initials"] or "", row["known_as"] or "")
-        elif sort.lstrip("-") == "created_at":
-            primary = row["created_at"].replace(tzinfo=None)
-        elif sort.lstrip("-") == "follow_ups_overdue":
-            primary = row["follow_ups_overdue"]
-        else:  # key_worker
-            primary = (row["key_worker_name"] is None, (row["key_worker_name"] or "").lower())
-        return primary
-
-    return key
-
-
-def select_clients(
-    rows: list[dict],
-    clock: Clock,
-    *,
-    team_id: int,
-    args: dict,
-    attention: tuple[int, int] | None = None,
-) -> list[dict]:
-    """Filter and sort client summaries (the route pages them). `attention` =
-    (no_contact_days, referral_days): keep only clients with a reason (and the `reason`
-    filter)."""
-    worker_id = args.get("worker_id")
-    if worker_id is not None:
-        rows = [r for r in rows if r["key_worker_id"] == worker_id]
-    if args.get("unassigned"):
-        rows = [r for r in rows if r["key_worker_id"] is None]
-    if args.get("type") or args.get("date_from") or args.get("date_to"):
-        keep = clients_with_contact(
-            team_id,
-            clock,
-            type_=args.get("type"),
-            date_from=args.get("date_from"),
-            date_to=args.get("date_to"),
-        )
-        rows = [r for r in rows if r["id"] in keep]
-    if attention is not None:
-        no_contact_days, referral_days = attention
-        kept = []
-        for r in rows:
-            reasons = attention_reasons(r, clock, no_contact_days, referral_days)
-            if reasons and (not args.get("reason") or args["reason"] in reasons):
-                kept.append({**r, "reasons": reasons})
-        rows = kept
-    sort = args.get("sort") or "last_contact"
-    rows = sorted(rows, key=lambda r: str(r["id"]))
-    rows.sort(key=_sort_key(sort), reverse=sort.startswith("-"))
     return rows

@@ -7,9 +7,9 @@ from flask import current_app
 from flask.views import MethodView
 
 from outreach.access.guard import current_actor, require
-from outreach.access.scope import team_of
+from outreach.access.scope import out_of_scope, team_of
 from outreach.audit.reads import record_read
-from outreach.caseload import follow_ups, lists, merge, queries, service
+from outreach.caseload import follow_ups, lists, merge, queries, selection, service
 from outreach.caseload.clock import make_clock
 from outreach.caseload.history import client_history
 from outreach.caseload.schemas import (
@@ -107,7 +107,7 @@ class CaseloadAttention(MethodView):
         team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
-        selected = queries.select_clients(
+        selected = selection.select_clients(
             rows,
             clock,
             team_id=team_id,
@@ -130,7 +130,7 @@ class CaseloadClients(MethodView):
         team_id = team_of(current_actor())
         clock = _clock()
         rows = queries.client_summaries(team_id, clock)
-        selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        selected = selection.select_clients(rows, clock, team_id=team_id, args=args)
         body = {**clock.describe(), "generated_at": clock.now, **paginate_list(selected, args)}
         return _audited("read.client_list", body, args, name="clients")
 
@@ -172,7 +172,7 @@ class CaseloadMine(MethodView):
             r for r in queries.client_summaries(team_id, clock) if r["key_worker_id"] == actor.id
         ]
         args = {**args, "worker_id": None, "unassigned": False}
-        selected = queries.select_clients(rows, clock, team_id=team_id, args=args)
+        selected = selection.select_clients(rows, clock, team_id=team_id, args=args)
         body = {
             **clock.describe(),
             "generated_at": clock.now,
@@ -197,10 +197,14 @@ class ClientHistory(MethodView):
         and when it was recorded (`recorded_at`) versus when it happened (`occurred_at`).
         """
         actor = current_actor()
-        client = service.team_client(actor, client_id)
+        team_id = team_of(actor)
+        client = service.team_client(actor, client_id, shared=True)
         clock = _clock()
-        summary = queries.client_summaries(client.team_id, clock, only=client.id)[0]
-        body = {"client": summary, **paginate_list(client_history(client), args)}
+        summaries = queries.client_summaries(team_id, clock, only=client.id)
+        if not summaries:  # shared, but no longer held (a decline in between)
+            raise out_of_scope("client")
+        history = client_history(client, team_id)
+        body = {"client": summaries[0], **paginate_list(history, args)}
         record_read(
             "read.client_history",
             actor_id=actor.id,

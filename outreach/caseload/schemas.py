@@ -98,11 +98,35 @@ class OverviewSchema(PeriodSchema):
     workers = fields.List(fields.Nested(WorkerRowSchema))
     unassigned = fields.Nested(CountsSchema, metadata={"description": "no key worker"})
     totals = fields.Nested(CountsSchema)
+    shared_clients = fields.Integer(
+        metadata={
+            "description": "of the open clients, how many partner teams referred to this "
+            "team and it took on (in the workers' figures by this team's key worker)"
+        }
+    )
 
 
 class DuplicateLinkSchema(Schema):
     duplicate_id = fields.Integer()
     other_client_id = fields.UUID()
+
+
+class SharedFromSchema(Schema):
+    team_id = fields.Integer(metadata={"description": "the partner team whose client it is"})
+    team_name = Text(allow_none=True)
+    referral_status = Text(metadata={"description": "accepted, first_contact, treatment_entry"})
+    accepted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when this team took the referral on"}
+    )
+    consent_withdrawn = fields.Boolean()
+    agreement_ended = fields.Boolean()
+    held_until = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "consent withdrawn or the agreement ended: the client as the "
+            "team held it then (no later version)"
+        },
+    )
 
 
 class ClientSummarySchema(Schema):
@@ -125,6 +149,11 @@ class ClientSummarySchema(Schema):
     referred_at = fields.DateTime(allow_none=True)
     treatment_entry_confirmed_at = fields.DateTime(allow_none=True)
     duplicates = fields.List(fields.Nested(DuplicateLinkSchema))
+    shared_from = fields.Nested(
+        SharedFromSchema,
+        allow_none=True,
+        metadata={"description": "another team's client shared with this team (a referral)"},
+    )
     reasons = fields.List(
         Text(validate=validate.OneOf(REASONS)),
         metadata={"description": "attention list only"},
@@ -249,6 +278,11 @@ class MergeResultSchema(Schema):
     interventions_moved = fields.Integer()
     follow_ups_moved = fields.Integer()
     duplicates_resolved = fields.List(fields.Integer())
+    referrals_moved = fields.Integer(metadata={"description": "every team's, to the survivor"})
+    episodes_moved = fields.Integer(metadata={"description": "every team's, to the survivor"})
+    partner_teams = fields.Integer(
+        metadata={"description": "partner teams that held the merged client and now hold this one"}
+    )
     version = fields.Integer()
     server_seq = fields.Integer()
 

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from outreach.auth.throttle import forget_old
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
+from outreach.pathways.partnerships import freeze_unagreed
 from outreach.reports.delivery import deliver_due
 from outreach.reports.releases import release_due
 from outreach.retention.service import apply_retention
@@ -48,12 +49,16 @@ def send_due_reports() -> None:
 
 
 def retain() -> None:
-    """Data retention (idempotent: anonymised clients are not selected again)."""
+    """Data retention (idempotent: anonymised clients are not selected again), and
+    sharing stopped under agreements that lapsed by their date (DESIGN §5b)."""
     result = apply_retention(years=current_app.config["RETENTION_YEARS"])
     log.info("retention: %s clients anonymised", result.clients)
     forgotten = forget_old(utcnow())  # sign-in failure counts of pairs quiet for a day
     db.session.commit()
     log.info("retention: %s sign-in throttle counts forgotten", forgotten)
+    frozen = freeze_unagreed(None, utcnow())  # agreements that lapsed by their date
+    db.session.commit()
+    log.info("retention: %s shares frozen (agreement no longer in force)", frozen)
 
 
 def build_scheduler(app: Flask, retry_minutes: int) -> BlockingScheduler:

@@ -129,7 +129,7 @@ def _refer(
     elif stage == "accepted":
         sent = now - DAY * rng.randint(4, 10)
     else:
-        sent = now - DAY * rng.randint(22, 80)
+        sent = now - DAY * rng.randint(22, 130)  # some old enough for a published cohort
     referrer = rng.choice(staff[client["team_id"]])
     receiver = rng.choice(staff[to.id])
     uow.load("client", [client["id"]])

@@ -2,21 +2,25 @@
 the agreement's reference and the dates it is in force (DESIGN §5b).
 
 Ending an agreement (an `ends_on` in the past) stops new referrals and acceptances
-between its teams at once; records already shared stay with the teams that hold them.
+between its teams at once; records already shared stay with the teams that hold them,
+which get no newer version of them (`freeze_unagreed`, as when consent is withdrawn).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from outreach.access.models import Partnership, PartnershipTeam, Team
-from outreach.access.scope import in_force
+from outreach.access.scope import in_force, partnership_between
 from outreach.audit.service import record_event
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
+from outreach.core.types import utcnow
+from outreach.people.models import Client
+from outreach.records.models import RecordShare
 
 
 def partnership_out(p: Partnership, today: date) -> dict[str, Any]:
@@ -93,14 +97,16 @@ def update_partnership(p: Partnership, changes: dict[str, Any], *, actor_id: int
     for key in ("name", "agreement_ref", "starts_on", "ends_on"):
         if key in changes:
             setattr(p, key, changes[key])
+    teams = {t.id for t in p.teams}
     if "team_ids" in changes:
         _set_teams(p, changes["team_ids"])
+    frozen = freeze_unagreed(teams | {t.id for t in p.teams}, utcnow())
     record_event(
         "partnership.update",
         actor_id=actor_id,
         entity="partnership",
         record_id=p.id,
-        detail={"fields": sorted(changes)},
+        detail={"fields": sorted(changes), "shares_frozen": frozen},
     )
     db.session.commit()
     return p
@@ -111,3 +117,37 @@ def partnerships_query(*, in_force_on: date | None = None):
     if in_force_on is not None:
         stmt = stmt.where(*in_force(in_force_on))
     return stmt
+
+
+def freeze_unagreed(team_ids: set[int] | None, now: datetime) -> int:
+    """Clients shared with one of `team_ids` (None: any team) by a team it no longer
+    shares an agreement in force with: the holding team keeps what it holds, and gets no
+    newer version (the share is frozen, as when consent is withdrawn). Run when an admin
+    changes an agreement, and daily for agreements that lapse by their date. Returns how
+    many shares froze."""
+    if team_ids is not None and not team_ids:
+        return 0
+    share = RecordShare.__table__.c
+    stmt = (
+        select(share.record_id, share.team_id, Client.team_id.label("owner"))
+        .join(Client, Client.id == share.record_id)
+        .where(share.entity == "client", share.ended_at.is_(None), share.frozen_at.is_(None))
+    )
+    if team_ids is not None:
+        stmt = stmt.where(share.team_id.in_(team_ids))
+    rows = db.session.execute(stmt).all()
+    agreed: dict[tuple[int, int], bool] = {}
+    frozen = 0
+    for record_id, holder, owner in rows:
+        if (owner, holder) not in agreed:
+            found = partnership_between(owner, holder, now.date())
+            agreed[(owner, holder)] = found is not None
+        if agreed[(owner, holder)]:
+            continue
+        db.session.execute(
+            update(RecordShare)
+            .where(share.entity == "client", share.record_id == record_id, share.team_id == holder)
+            .values(frozen_at=now)
+        )
+        frozen += 1
+    return frozen

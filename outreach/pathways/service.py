@@ -38,6 +38,10 @@ NO_CONSENT = "No consent: record the client's consent to share before referring.
 CONSENT_WITHDRAWN = "No consent: the client has withdrawn consent to share."
 NO_AGREEMENT = "No agreement: your team has no data-sharing agreement in force with that team."
 OWN_TEAM = "Wrong team: refer to a partner team, not your own."
+NOT_YOURS = (
+    "Wrong team: this client was shared with your team by another team; only that team "
+    "can refer them on."
+)
 ONLY_RECEIVER = (
     "Wrong team: only the receiving team can accept, decline or move on a referral "
     "(the referring team may withdraw it while it is sent)."
@@ -111,6 +115,11 @@ def _check_new(uow: UnitOfWork, team_id: int, values: dict[str, Any]) -> dict[st
         return {"status": ["A new referral is sent: its status must be sent."]}
     if values["to_team_id"] == team_id:
         return {"to_team_id": [OWN_TEAM]}
+    client = uow.get("client", uuid.UUID(str(values["client_id"])))
+    if client is not None and client["team_id"] != team_id:
+        # A client shared with this team is another team's: passing it on would share
+        # that team's record with a team it may have no agreement with.
+        return {"client_id": [NOT_YOURS]}
     if _consent(uow, values["client_id"]) is not True:
         return {"client_id": [NO_CONSENT]}
     if _agreement(uow, team_id, values["to_team_id"]) is None:

@@ -102,7 +102,9 @@ class RecordShare(Model):
     """A record another team's phones hold too (DESIGN §5b): a client referred to a
     partner team, the referral itself. Granted by the slice that shares (pathways, with
     consent and an agreement in force); `frozen_at`: the team keeps what it holds but
-    gets no newer version (consent withdrawn); `ended_at`: the team's phones drop it."""
+    gets no newer version (consent withdrawn); `ended_at`: the team's phones drop it.
+    `key_worker_id`: the holding team's key worker for a shared client (a member of that
+    team, set by its lead; the client's own `key_worker_id` is its own team's)."""
 
     __tablename__ = "record_share"
 
@@ -112,3 +114,4 @@ class RecordShare(Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    key_worker_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

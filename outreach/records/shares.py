@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, insert, select, update
 
 from outreach.core.db import among, rowcount
 from outreach.core.extensions import db
-from outreach.records.models import RecordShare
+from outreach.records.models import RecordShare, RecordVersion
 
 CHUNK = 500
 Shares = dict[uuid.UUID, dict[int, dict[str, Any]]]
@@ -72,7 +72,8 @@ def held_by(id_column: Any, team_column: Any, entity: str, team_id: int) -> Colu
 
 
 def write_shares(rows: list[dict[str, Any]]) -> None:
-    """Store granted, frozen or ended shares (an update, else an insert: few rows)."""
+    """Store granted, frozen or ended shares and their key workers (an update, else an
+    insert: few rows)."""
     table = RecordShare.__table__
     for row in rows:
         key = (
@@ -80,6 +81,58 @@ def write_shares(rows: list[dict[str, Any]]) -> None:
             & (table.c.record_id == row["record_id"])
             & (table.c.team_id == row["team_id"])
         )
-        values = {k: row[k] for k in ("granted_at", "frozen_at", "ended_at")}
+        values = {k: row[k] for k in ("granted_at", "frozen_at", "ended_at", "key_worker_id")}
         if rowcount(db.session.execute(update(RecordShare).where(key).values(**values))) == 0:
             db.session.execute(insert(RecordShare).values(**row))
+
+
+def frozen_ids(entity: str, team_id: int) -> list[uuid.UUID]:
+    """Ids of the records of `entity` held by `team_id` under a frozen share (a few)."""
+    table = RecordShare.__table__
+    return list(
+        db.session.scalars(
+            select(table.c.record_id).where(
+                table.c.entity == entity,
+                table.c.team_id == team_id,
+                table.c.ended_at.is_(None),
+                table.c.frozen_at.is_not(None),
+            )
+        )
+    )
+
+
+def frozen_copies(entity: str, ids: Iterable[uuid.UUID], team_id: int) -> dict[uuid.UUID, Any]:
+    """Of `ids`, the records held by `team_id` under a frozen share (consent withdrawn,
+    agreement ended): the data of the version the team had when the share froze (the
+    last one recorded up to then). A team's first pull sends that copy, never a later
+    version it may no longer receive."""
+    wanted = list(dict.fromkeys(ids))
+    table = RecordShare.__table__
+    frozen: dict[uuid.UUID, Any] = {}
+    for start in range(0, len(wanted), CHUNK):
+        frozen.update(
+            db.session.execute(
+                select(table.c.record_id, table.c.frozen_at).where(
+                    table.c.entity == entity,
+                    table.c.team_id == team_id,
+                    among(table.c.record_id, wanted[start : start + CHUNK]),
+                    table.c.ended_at.is_(None),
+                    table.c.frozen_at.is_not(None),
+                )
+            ).all()
+        )
+    out: dict[uuid.UUID, Any] = {}
+    ids_frozen = list(frozen)
+    for start in range(0, len(ids_frozen), CHUNK):
+        rows = db.session.execute(
+            select(RecordVersion.record_id, RecordVersion.recorded_at, RecordVersion.data)
+            .where(
+                RecordVersion.entity == entity,
+                among(RecordVersion.record_id, ids_frozen[start : start + CHUNK]),
+            )
+            .order_by(RecordVersion.record_id, RecordVersion.version, RecordVersion.id)
+        )
+        for record_id, recorded_at, data in rows:
+            if recorded_at <= frozen[record_id]:
+                out[record_id] = data
+    return out

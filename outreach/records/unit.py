@@ -207,6 +207,16 @@ class UnitOfWork:
         seq = self.pool.take({row["team_id"], team_id})
         self.changes.append((seq, team_id, entity, record_id, "remove"))
 
+    def set_share_worker(
+        self, entity: str, record_id: uuid.UUID, team_id: int, key_worker_id: int | None
+    ) -> None:
+        """The holding team's key worker for a record shared with it (a live share): kept
+        on the share, not a new version of the record (the other team's phones hold the
+        record, not who works with it here)."""
+        if team_id not in self.holders(entity, record_id):
+            raise KeyError(f"{entity} {record_id} is not shared with team {team_id}")
+        self._write_share(entity, record_id, team_id, {"key_worker_id": key_worker_id})
+
     def _write_share(self, entity: str, record_id: uuid.UUID, team_id: int, values: Row) -> None:
         current = self.holders(entity, record_id).get(team_id) or {
             "entity": entity,
@@ -215,6 +225,7 @@ class UnitOfWork:
             "granted_at": self.writer.now,
             "frozen_at": None,
             "ended_at": None,
+            "key_worker_id": None,
         }
         share = {**current, **values}
         held = self.shares.setdefault((entity, record_id), {})

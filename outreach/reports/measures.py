@@ -25,7 +25,7 @@ MEASURES = {
 PATHWAY_LABELS = dict(PATHWAY_MEASURES)
 COHORT_LABELS = {
     f"cohort_{n}w_{part}": (
-        f"Referred in week W-{n}"
+        "Referred in week W-12 (the cohort: its referrals made)"
         if part == "referred"
         else f"Of those, entered treatment within {n} weeks"
     )
@@ -33,7 +33,11 @@ COHORT_LABELS = {
     for part in ("referred", "entered")
 }
 # What a late-records release shows besides the additive measures.
-LATE_LABELS = {"withdrawn": "Records withdrawn (deleted or changed after release)"}
+LATE_LABELS = {
+    "withdrawn": "Records withdrawn (deleted or changed after release)",
+    "pathway_withdrawn": "Pathway steps withdrawn (referral or episode deleted or changed "
+    "after release)",
+}
 # Headline measures that are the count of one intervention type.
 TYPE_MEASURES = {
     "referrals": "referral_structured_treatment",

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -74,7 +76,31 @@ class ReportRelease(Model):
     # named in `scopes` ({"scope:a,b": ["a", "b"]}).
     cells: Mapped[dict] = mapped_column(JSON)
     scopes: Mapped[dict] = mapped_column(JSON)
+    # Pathway steps counted through `report_counted_step` (False: released before that
+    # ledger existed, so its pathway figures have no ledger rows; see step_ledger).
+    steps_counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportCountedStep(Model):
+    """The pathway ledger (`outreach.reports.step_ledger`): each pathway step (a referral
+    made, accepted, first contact, treatment entry within 21 days; an episode started or
+    ended) as a release counted it. A late-records release that finds the record gone or
+    changed marks the row `withdrawn_by` itself, never deletes it: the rows a weekly
+    release counted as referrals made stay the base of that week's referral cohort."""
+
+    __tablename__ = "report_counted_step"
+    __table_args__ = (Index("ix_report_counted_step_record", "record_id", "measure"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("report_release.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    area_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("report_release.id"))
 
 
 class ReportCounted(Model):

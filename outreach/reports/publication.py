@@ -19,8 +19,10 @@ from outreach.reports.pathway_cells import (
     NO_MEDIAN,
     PathwayWeek,
     finish,
+    late_values,
     pathway_values,
 )
+from outreach.reports.step_ledger import LateSteps
 from outreach.reports.suppression import HIDDEN, is_hidden, suppress
 
 Cell = tuple[str, str]  # (scope: an area code or REGION, measure)
@@ -100,10 +102,14 @@ def release_cells(
     *,
     late: bool = False,
     pathways: PathwayWeek | None = None,
+    late_steps: LateSteps | None = None,
 ) -> dict[str, str]:
     """The published cells of one release ({"scope/measure": text}): every area of
     `agg` (week index 0) and every scope total in `scopes`, suppressed together, so the
-    union of what every recipient can see is one checked publication."""
+    union of what every recipient can see is one checked publication. `pathways`: a
+    week's pathway figures (and the cohort it publishes, whose base was published by
+    the cohort week's release and is kept as fixed); `late_steps`: a late-records
+    release's pathway steps."""
     names = LATE_SCALARS if late else SCALARS
     values: dict = {}
     constraints: list = []
@@ -122,11 +128,16 @@ def release_cells(
         )
         values.update(v)
         constraints += c
+    fixed: dict = {}
     if pathways is not None:  # the week's pathway figures, suppressed in the same run
-        v, c = pathway_values(pathways, scopes)
+        v, c, fixed = pathway_values(pathways, scopes)
         values.update(v)
         constraints += c
-    shown: Published = suppress(values, constraints)  # type: ignore[assignment]
+    if late_steps is not None:
+        v, c = late_values(late_steps, agg.areas, scopes)
+        values.update(v)
+        constraints += c
+    shown: Published = suppress(values, constraints, fixed)  # type: ignore[assignment]
     if pathways is not None:
         finish(shown, pathways, scopes)
     for area in agg.areas:

@@ -4,8 +4,9 @@
   area and every commissioner's scope at once (`release_week`); before that it answers
   404 with its release date (`NotReleased`). Weeks before `RELEASES_FROM` are never
   released. Releasing a week first releases the earlier weeks of its 12-week trend
-  that are due, so a report's trend is made of releases too, and first of all last
-  month's late-records release if it is not made yet (as the scheduler does).
+  that are due, so a report's trend is made of releases too, and week W-12, whose
+  referral cohort it publishes (`_cohort`), and first of all last month's
+  late-records release if it is not made yet (as the scheduler does).
 - Records that change a released week (late arrivals, deletions, edits) are counted
   once a month into a late-records release (`release_late`), suppressed like a week.
 - `release_due` is what the scheduler runs: the month's late-records release, then
@@ -24,12 +25,19 @@ from sqlalchemy.exc import IntegrityError
 from outreach.access.models import Area, CommissionerArea, User
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
+from outreach.pathways.measures import COHORT_WEEKS
 from outreach.reports.aggregation import AreaInfo, aggregate, load_areas
 from outreach.reports.ledger import count_late, count_week, tally_week
 from outreach.reports.measures import TREND_WEEKS
 from outreach.reports.models import ReportRelease
-from outreach.reports.pathway_cells import count_pathways
+from outreach.reports.pathway_cells import COHORT_AGE, Cohort, count_pathways
 from outreach.reports.publication import release_cells, scope_key
+from outreach.reports.step_ledger import (
+    cohort_counts,
+    count_late_steps,
+    count_week_steps,
+    tally_steps,
+)
 from outreach.reports.weeks import IsoWeek, last_complete_week, local_midnight_utc, week_range
 
 
@@ -166,6 +174,8 @@ def _create_week(week: IsoWeek, now: datetime, backdated: bool = False) -> Repor
     if release is None:
         return db.session.get_one(ReportRelease, _existing("week", str(week)).id)  # type: ignore[union-attr]
     count_week(release.id, week, tz, now if backdated else None)
+    count_week_steps(release.id, week, tz, now if backdated else None)
+    release.steps_counted = True
     areas = _all_areas()
     scopes = scopes_now(areas)
     agg, clients = tally_week(release.id, areas, scopes)
@@ -174,11 +184,33 @@ def _create_week(week: IsoWeek, now: datetime, backdated: bool = False) -> Repor
         agg.measures[(0, area.id)]["new_clients"] = first.measures.get((0, area.id), {}).get(
             "new_clients", 0
         )
-    pathways = count_pathways(areas, scopes, week, tz, now)
+    pathways = count_pathways(areas, scopes, tally_steps(release.id), _cohort(week, areas))
     release.cells = release_cells(agg, scopes, clients, pathways=pathways)
     release.scopes = scopes
     db.session.commit()
     return release
+
+
+def _cohort(week: IsoWeek, areas: list[AreaInfo]) -> Cohort | None:
+    """The referral cohort the release of `week` publishes: week W-12's, whose 12-week
+    window has closed, with the referrals that week's release counted as its base (and
+    that release's published referrals_made as the base's text). None when week W-12
+    was not released through the pathway ledger."""
+    cohort_week = week.shift(-COHORT_AGE)
+    found = _existing("week", str(cohort_week))
+    if found is None or not found.steps_counted:
+        return None
+    fixed = {
+        name.split("/", 1)[0]: text
+        for name, text in found.cells.items()
+        if name.endswith("/referrals_made")
+    }
+    if not fixed:
+        return None
+    counts = cohort_counts(found.id)
+    empty = {"referred": 0} | dict.fromkeys((f"entered_{n}" for n in COHORT_WEEKS), 0)
+    values = {a.code: counts.get(a.id, empty) for a in areas}
+    return Cohort(cohort_week, values, fixed, dict(found.scopes or {}))
 
 
 def release_week(
@@ -198,7 +230,8 @@ def release_week(
         return found
     check_due(week, now)
     release_late(now, backdated=backdated)  # last month's late records first, as the scheduler does
-    earlier = week_range(week, TREND_WEEKS)[:-1] if with_trend else []
+    # the earlier weeks of its trend, and week W-12 whose referral cohort it publishes
+    earlier = week_range(week, max(TREND_WEEKS, COHORT_AGE + 1))[:-1] if with_trend else []
     have = stored("week", [str(w) for w in earlier])
     first = releases_from()
     for wk in earlier:
@@ -248,10 +281,21 @@ def release_late(now: datetime | None = None, *, backdated: bool = False) -> Rep
     areas = _all_areas()
     scopes = scopes_now(areas)
     late = count_late(release.id, released, areas, tz, now if backdated else None)
-    release.cells = release_cells(late.agg, scopes, {}, late=True)
+    with_steps = list(
+        db.session.scalars(
+            select(ReportRelease.period).where(
+                ReportRelease.kind == "week",
+                ReportRelease.issued_at <= now,
+                ReportRelease.steps_counted.is_(True),
+            )
+        )
+    )
+    steps = count_late_steps(release.id, with_steps, tz, now if backdated else None)
+    release.cells = release_cells(late.agg, scopes, {}, late=True, late_steps=steps)
     release.scopes = scopes
-    if late.weeks:
-        release.first_week, release.last_week = late.weeks[0], late.weeks[-1]
+    weeks = sorted(set(late.weeks) | steps.weeks)
+    if weeks:
+        release.first_week, release.last_week = weeks[0], weeks[-1]
     db.session.commit()
     return release
 

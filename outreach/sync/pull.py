@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -53,7 +54,7 @@ from outreach.records.registry import (
     team_rows,
 )
 from outreach.records.sequence import current_seq
-from outreach.records.shares import shared_with
+from outreach.records.shares import frozen_copies, frozen_ids, shared_with
 from outreach.sync import records_json
 
 # A first pull sends each entity in turn (by `server_seq` within it): clients before the
@@ -170,7 +171,7 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
     while index < len(order):
         entity = order[index]
         c = ENTITIES[entity].model.__table__.c
-        stmt = team_rows(entity, ctx.team_id, since).where(c.server_seq <= cursor.seq)
+        stmt = team_rows(entity, ctx.team_id, since).where(_upto(entity, c, cursor.seq, ctx))
         if after_id is not None:
             stmt = stmt.where(
                 or_(c.server_seq > after_seq, and_(c.server_seq == after_seq, c.id > after_id))
@@ -179,9 +180,15 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
             stmt = stmt.with_only_columns(c.id, c.server_seq, records_json.change_json(entity))
         room = limit - len(changes)
         rows = db.session.execute(stmt.order_by(c.server_seq, c.id).limit(room + 1)).all()
+        held = _frozen(entity, rows[:room], ctx.team_id)
         for row in rows[:room]:
             change: orjson.Fragment | dict[str, Any]
-            if in_database:
+            copy = held.get(row.id)
+            if copy is not None:  # shared with the team, frozen: the version it held
+                change = _change(
+                    entity, "upsert", row.id, copy["version"], copy["server_seq"], copy
+                )
+            elif in_database:
                 change = orjson.Fragment(row.change_json)
             else:
                 data = serialize(entity, row)
@@ -202,6 +209,27 @@ def _snapshot_page(ctx: PullContext, cursor: Cursor, limit: int) -> tuple[Page, 
     return changes, Cursor(cursor.seq), later is not None
 
 
+def _upto(entity: str, c: Any, high: int, ctx: PullContext) -> Any:
+    """SQL: the records a snapshot up to `high` sends. Records another team shared with
+    this one under a frozen share come whatever their sequence (their later versions
+    never reach this team, so its mark may stay below them): as the copy it held."""
+    upto = c.server_seq <= high
+    if ENTITIES[entity].shareable:
+        frozen = frozen_ids(entity, ctx.team_id)
+        if frozen:
+            return or_(upto, c.id.in_(frozen))
+    return upto
+
+
+def _frozen(entity: str, rows: Sequence[Any], team_id: int) -> dict[uuid.UUID, Any]:
+    """Of a snapshot page's shareable records held by the team under a frozen share
+    (another team's, consent withdrawn or agreement ended), the copy it held then
+    (DESIGN §5b: nothing newer reaches it)."""
+    if not ENTITIES[entity].shareable or not rows:
+        return {}
+    return frozen_copies(entity, (row.id for row in rows), team_id)
+
+
 def snapshot_totals(ctx: PullContext, high: int) -> dict[str, int]:
     """How many records of each entity a snapshot up to `high` sends (the phone shows
     its first sync's progress against these)."""
@@ -209,7 +237,7 @@ def snapshot_totals(ctx: PullContext, high: int) -> dict[str, int]:
     out = {}
     for entity in snapshot_order():
         c = ENTITIES[entity].model.__table__.c
-        rows = team_rows(entity, ctx.team_id, since).where(c.server_seq <= high).subquery()
+        rows = team_rows(entity, ctx.team_id, since).where(_upto(entity, c, high, ctx)).subquery()
         out[entity] = db.session.scalar(select(func.count()).select_from(rows)) or 0
     return out
 

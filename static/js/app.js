@@ -17,6 +17,7 @@ const TITLES = { client: 'Client', 'client-form': 'Client details', record: 'Int
 const $ = (id) => document.getElementById(id);
 const SYNC_EVERY_MS = 60 * 1000;
 
+let covered = null; // while the page is hidden: {nodes, who} of the screen (see cover())
 const state = { profile: null, view: null, syncing: false, rendering: 0, notice: null, screenNotice: null };
 
 /* ---------- routing ---------- */
@@ -47,7 +48,9 @@ async function route() {
     if (lock.state === 'forgotten' && !state.notice) state.notice = 'Sign in with your password (you need signal). Nothing you recorded is lost.';
     return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
   }
-  const meta = await db.allMeta().catch(() => ({}));
+  // Only what routing needs (read together, each opened once per unlock: db.js keeps them).
+  const [refreshToken, profile] = await Promise.all([db.getMeta('refresh_token'), db.getMeta('profile')]).catch(() => []);
+  const meta = { refresh_token: refreshToken, profile };
   if (ticket !== state.rendering) return; // a later navigation took over
   const signedIn = !!(meta.refresh_token && meta.profile);
   if (!signedIn) return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
@@ -79,7 +82,8 @@ async function show(mod, { args, query, mode }, ticket, path, keepFocus) {
   renderChrome(signedIn, path);
   if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
   state.view = { mod, args, query, path, hash: location.hash };
-  main.replaceChildren(view);
+  if (covered) covered.nodes = [view]; // hidden: shown when the page is visible again
+  else main.replaceChildren(view);
   const heading = view.querySelector('h1');
   const screen = SCREENS.find((s) => s.path === path);
   document.title = (TITLES[path] || (screen && screen.label) || '') + (path ? ' – ' : '') + 'Outreach';
@@ -95,6 +99,8 @@ function makeContext(main, notice) {
     profile: state.profile,
     codes: (state.profile && state.profile.codes) || {},
     go,
+    /* This screen is the one shown (or the one held while the page is hidden). */
+    isCurrent: () => main.isConnected || !!(covered && covered.nodes.includes(main)),
     runSync: (reason) => runSync(reason),
     updateStatus: () => updateStatus(),
     notice: notice || null,
@@ -114,7 +120,8 @@ function renderChrome(signedIn, path) {
   $('bar').classList.toggle('has-sync', !$('syncbar').hidden);
   $('nav').hidden = !signedIn;
   $('lock-now').hidden = !signedIn;
-  $('whoami').textContent = signedIn && state.profile ? state.profile.name : '';
+  const who = signedIn && state.profile ? state.profile.name : '';
+  if (covered) covered.who = who; else $('whoami').textContent = who;
   if (!signedIn) return;
   const list = $('nav-list');
   list.replaceChildren(...screensFor(state.profile.role).filter((s) => s.nav).map((s) => {
@@ -125,29 +132,25 @@ function renderChrome(signedIn, path) {
 
 /* ---------- sync status ---------- */
 
-/* One status read at a time: calls meanwhile (a first sync's pages each announce
-   themselves twice) are answered by one more read after it. */
-let statusRun = null;
-let statusNext = null;
-function updateStatus() {
-  if (!statusRun) {
-    statusRun = drawStatus().finally(() => { statusRun = null; });
-    return statusRun;
-  }
-  if (!statusNext) statusNext = statusRun.then(() => { statusNext = null; return updateStatus(); });
-  return statusNext;
-}
+let statusTicket = 0;
 
-async function drawStatus() {
+async function updateStatus() {
   let n = 0;
   let rejected = 0;
   let meta = {};
+  // Reads can end out of order on a slow phone: only the latest update draws, so one that
+  // read the outbox before a save never writes "All changes synced" over the save's.
+  const ticket = ++statusTicket;
   try {
-    const box = await db.outbox();
+    // The outbox's states are kept in clear: counted without opening an entry.
+    const [box, conflicts, progress, lastSync] = await Promise.all([
+      db.outboxStates(), db.getMeta('conflicts'), db.getMeta('pull_progress'), db.getMeta('last_sync'),
+    ]);
     n = box.length;
     rejected = box.filter((e) => e.state === 'rejected').length;
-    meta = await db.allMeta();
+    meta = { conflicts, pull_progress: progress, last_sync: lastSync };
   } catch (_) { return; }
+  if (ticket !== statusTicket) return;
   // Rejected changes and changes the server overwrote wait for the worker: they lead.
   const attention = rejected + (meta.conflicts || []).length;
   const waiting = n - rejected;
@@ -312,6 +315,7 @@ function iosHint() {
 
 /* Locked: nothing personal stays in the DOM, then the lock screen. */
 function blank() {
+  if (covered) covered = { nodes: [], who: '' };
   db.forget();
   state.profile = null;
   state.view = null;
@@ -340,11 +344,38 @@ vault.on((type) => {
   document.addEventListener(name, session.noteActivity, { capture: true, passive: true }));
 setInterval(() => { session.checkIdle(); }, IDLE_CHECK_MS);
 $('lock-now').addEventListener('click', () => session.lockNow('locked'));
-// The task switcher's snapshot is taken as the page hides: hide the screen first.
-document.addEventListener('visibilitychange', () => {
-  $('main').hidden = document.hidden;
-  if (!document.hidden) session.checkIdle();
-});
+// The task switcher's snapshot is taken as the page hides: everything personal leaves the
+// DOM first (the screen's nodes and the worker's name are held in memory only, so a form
+// half typed comes back as it was) and a plain cover takes the screen. Visible again, the
+// screen comes back unless the app locked meanwhile (it was away too long).
+function cover() {
+  if (covered) return;
+  covered = { nodes: [...$('main').childNodes], who: $('whoami').textContent };
+  $('main').replaceChildren();
+  $('whoami').textContent = '';
+  coverEl().hidden = false;
+}
+async function uncover() {
+  if (!covered) return;
+  await session.checkIdle().catch(() => false);
+  if (document.hidden || !covered) return;
+  const { nodes, who } = covered;
+  covered = null;
+  // What the page would show now (blank() empties it when the app locks meanwhile).
+  $('main').replaceChildren(...nodes);
+  $('whoami').textContent = who;
+  coverEl().hidden = true;
+}
+function coverEl() {
+  let el = $('cover');
+  if (!el) {
+    el = h('div', { id: 'cover', class: 'cover', 'aria-hidden': 'true' }, h('p', { class: 'brand', text: 'Outreach' }));
+    document.body.append(el);
+  }
+  return el;
+}
+document.addEventListener('visibilitychange', () => { if (document.hidden) cover(); else uncover(); });
+if (document.hidden) cover();
 
 api.on((type, detail, remote) => {
   if (remote && type === 'lock-all') session.lockNow('lock-all');

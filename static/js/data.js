@@ -6,8 +6,7 @@ import { today } from './ui.js';
 
 const db = () => self.Outreach.db;
 const CHUNK = 2000; // records per read when the index is rebuilt from the store
-const SAVE_AFTER_MS = 1000; // the index is saved this long after the last change
-const INDEX_FORMAT = 2; // a saved index of another format is rebuilt
+const INDEX_FORMAT = 3; // a saved index of another format is rebuilt
 // A client another team shared with this one (a referral) is in this team's caseload once
 // the team has taken the referral on (DESIGN §5b); until then it is only in Referrals.
 const TAKEN_ON = ['accepted', 'first_contact', 'treatment_entry'];
@@ -115,125 +114,196 @@ class Row {
 const packRow = (r) => [r.id, r.initials, r.known_as, r.date_of_birth, r.postcode_district, r.status, r.conflict, r.lastContact, r.followUp];
 const packFollow = (f) => [f.key, f.id, f.kind, f.client_id, f.due_on, f.assigned];
 
-/* The caseload as saved (same day: the follow-up states still hold). */
-function restore(head, parts) {
-  const rows = [];
-  for (const part of parts) for (const a of JSON.parse(part)) rows.push(new Row(...a));
-  const follow = JSON.parse(head.follow).map(([key, id, kind, client_id, due_on, assigned]) => ({ key, id, kind, client_id, due_on, assigned }));
-  return { day: head.day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
-}
+const ORDER = (a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0);
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+const idle = (fn, timeout) => (self.requestIdleCallback ? requestIdleCallback(fn, { timeout }) : setTimeout(fn, 50));
 
-/* The index is kept (and saved) in 64 buckets by the last two hex digits of the record's
-   id: a change rewrites one bucket, and the saved index is read back a bucket per task.
-   The caseload rows are saved in 8 parts. Each saved value stays under 64 KB for a team
-   of 5,000 (larger ones Chromium keeps as files, slower to read back). */
-const BUCKETS = 64;
-const ROW_PARTS = 8;
-const bucketOf = (key) => parseInt(key.slice(-2), 16) & (BUCKETS - 1);
-const names = (prefix, n) => Array.from({ length: n }, (_, i) => 'caseload:' + prefix + i);
-const ROW_NAMES = names('r', ROW_PARTS);
-const BUCKET_NAMES = names('b', BUCKETS);
-const strings = (values) => values.every((v) => typeof v === 'string');
+/* The saved index (db.js `saveSnapshot`) is one value sealed as bytes, one decryption:
+   UTF-8 lines, each a JSON value: a head ({v, rev, day, team}), the caseload's rows as
+   they were derived, its open follow-ups, then the entries in chunks. The rows are
+   decoded first (the caseload is drawn from them), the entries a chunk per task after.
+   What changed after it was saved is in the deltas (one per write, by rev): only those
+   are decrypted to bring it up to date. */
+const ENTRY_CHUNK = 2500;
+const COMPACT_AFTER = 400; // changed entries since the snapshot before it is saved again
+const decoder = new TextDecoder();
+
+function split(bytes) {
+  const ends = [];
+  for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) ends.push(at);
+  ends.push(bytes.length);
+  const line = (n) => decoder.decode(bytes.subarray(n ? ends[n - 1] + 1 : 0, ends[n]));
+  return { head: JSON.parse(line(0)), count: ends.length, line };
+}
+
+/* The caseload as saved; on another day the follow-up states change, so the order too. */
+function restore(parts) {
+  const rows = [];
+  for (const a of JSON.parse(parts.line(1))) rows.push(new Row(...a));
+  if (parts.head.day !== today()) rows.sort(ORDER);
+  const follow = JSON.parse(parts.line(2)).map(([key, id, kind, client_id, due_on, assigned]) => ({ key, id, kind, client_id, due_on, assigned }));
+  return { day: today(), rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
+}
+
+/* The saved entries, a chunk per task. */
+async function readEntries(parts) {
+  const all = new Map();
+  for (let n = 3; n < parts.count; n++) {
+    for (const a of JSON.parse(parts.line(n))) { const e = unpack(a); all.set(e.key, e); }
+    if (n + 1 < parts.count) await yieldToPage();
+  }
+  return all;
+}
+
+/* A snapshot read before the PIN was entered (the lock screen reads it, still sealed,
+   while the worker types), used by the first load after the unlock. */
+let prefetched;
+export function prefetchIndex() {
+  prefetched = db().snapshotRaw().catch(() => undefined);
+}
+function takePrefetched() {
+  const p = prefetched;
+  prefetched = undefined;
+  return p;
+}
 
 class CaseIndex {
   constructor() {
-    this.parts = Array.from({ length: BUCKETS }, () => new Map());
-    this.dirty = new Set();
-    this.rev = -1;
+    this.all = new Map(); // key -> Entry
+    this.rev = -1; // the store's rev this index stands for
+    this.mark = -1; // the rev of the saved snapshot (-1: none)
+    this.since = 0; // entries changed since the snapshot
     this.team = null; // the phone's team (from the profile), for shared clients
     this.derived = null;
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
     this.loading = null;
-    this.saveTimer = null;
-    this.syncing = false;
     this.filling = null; // entries being read back behind a saved caseload
+    this.compacting = null;
+    this.compactAsked = false;
+    this.syncing = false;
+    this.dropped = false;
   }
 
-  /* Up to date with the store (a write by another tab or the service worker shows as a
-     rev this context did not see: load again). */
+  /* Up to date with the store. A write by another tab shows as a rev this context did
+     not see: its deltas bring the index up to date. */
   async ready() {
     if (this.filling) await this.filling;
     if (this.loading) return this.loading;
     const rev = (await db().getMeta('rev')) || 0;
     if (rev === this.rev) return this;
     if (this.loading) return this.loading;
-    this.loading = this.load().finally(() => { this.loading = null; });
+    this.loading = (this.rev >= 0 ? this.catchUp() : this.load()).finally(() => { this.loading = null; });
     return this.loading;
   }
 
-  /* The saved caseload (rows and follow-ups as they were saved) answers at once; the
-     entries behind it are read back a bucket per task, then changes made meanwhile are
-     applied. Without a saved index (or a stale one), every record is read. */
+  /* The saved snapshot and the deltas after it. A current snapshot answers with its rows
+     at once (its entries are read back a chunk per task behind it); a stale one is read
+     whole, then the deltas since its mark are applied. Without a snapshot (or with a
+     broken chain of deltas), every record is read once, and the snapshot saved. */
   async load() {
     this.queue = [];
-    const profile = await db().getMeta('profile');
+    const raw = await takePrefetched();
+    const [profile, first] = await Promise.all([db().getMeta('profile'), db().indexSince(null, raw)]);
+    // A snapshot read while locked that another tab has since replaced: read it again.
+    const state = !first.deltas && raw ? await db().indexSince(null) : first;
     this.team = profile && profile.team ? profile.team.id : null;
-    const { rev, values: [head, ...rowParts] } = await db().cached(['caseload', ...ROW_NAMES]);
-    const valid = head && head.rev === rev && head.v === INDEX_FORMAT;
-    if (valid && head.day === today() && strings(rowParts)) {
+    const { rev, snapshot, deltas } = state;
+    let parts = null;
+    try {
+      if (snapshot && snapshot.clear && snapshot.clear.v === INDEX_FORMAT && deltas) parts = split(snapshot.bytes);
+    } catch (_) { parts = null; }
+    let done = false;
+    if (parts && !deltas.length && parts.head.team === this.team) {
       try {
-        this.derived = restore(head, rowParts);
+        this.derived = restore(parts);
+        this.mark = snapshot.clear.rev;
+        this.since = 0;
         this.rev = rev;
-        this.filling = this.fill(head.rev).finally(() => { this.filling = null; });
+        this.filling = this.fill(parts).finally(() => { this.filling = null; });
         this.emit();
         return this;
       } catch (_) { this.derived = null; }
     }
-    const parts = valid ? await this.saved(head.rev) : null;
-    if (parts) {
-      this.parts = parts;
-      this.rev = rev;
-    } else {
-      ({ parts: this.parts, at: this.rev } = await this.rebuild());
-      for (let b = 0; b < BUCKETS; b++) this.dirty.add(b);
+    // A stale snapshot and the deltas since; or no snapshot yet and every delta from the
+    // first write (a first sync whose snapshot was not saved before the app closed).
+    if (deltas && (parts || !snapshot)) {
+      try {
+        this.all = parts ? await readEntries(parts) : new Map();
+        this.mark = parts ? snapshot.clear.rev : -1;
+        this.since = 0;
+        await this.applyDeltas(deltas);
+        this.rev = rev;
+        done = true;
+      } catch (_) { done = false; }
+    }
+    if (!done) {
+      ({ all: this.all, at: this.rev } = await this.rebuild());
+      this.mark = -1;
     }
     this.derived = null;
     this.settle();
     return this;
   }
 
-  /* The saved entries, if they are still those of the index saved at `rev`. */
-  async saved(rev) {
-    const { values: [head, ...lists] } = await db().cached(['caseload', ...BUCKET_NAMES]);
-    if (!head || head.rev !== rev || head.v !== INDEX_FORMAT || !strings(lists)) return null;
-    const parts = [];
-    try {
-      for (const list of lists) {
-        parts.push(new Map(JSON.parse(list).map((a) => { const e = unpack(a); return [e.key, e]; })));
-        if (parts.length % 8 === 0) await yieldToPage();
-      }
-    } catch (_) { return null; }
-    return parts;
-  }
-
-  async fill(rev) {
+  async fill(parts) {
     await yieldToPage();
-    const parts = await this.saved(rev);
-    if (parts) this.parts = parts;
-    else {
-      ({ parts: this.parts, at: this.rev } = await this.rebuild());
+    try {
+      this.all = await readEntries(parts);
+    } catch (_) {
+      ({ all: this.all, at: this.rev } = await this.rebuild());
+      this.mark = -1;
       this.derived = null;
-      for (let b = 0; b < BUCKETS; b++) this.dirty.add(b);
     }
     this.settle();
   }
 
+  /* Another context wrote: apply its deltas (only those are decrypted). */
+  async catchUp() {
+    this.queue = [];
+    const { rev, deltas } = await db().indexSince(this.rev);
+    if (!deltas) return this.load();
+    await this.applyDeltas(deltas);
+    this.rev = rev;
+    this.derived = null;
+    this.settle();
+    return this;
+  }
+
+  /* Deltas: [rev, [[key, packed entry | null (deleted) | 0 (read the record again)]]]. */
+  async applyDeltas(deltas) {
+    const again = new Set();
+    for (const [, changes] of deltas) {
+      for (const [k, p] of changes) {
+        if (p === 0) { again.add(k); continue; }
+        again.delete(k);
+        if (p) this.all.set(k, unpack(p)); else this.all.delete(k);
+      }
+      this.since += changes.length;
+    }
+    if (!again.size) return;
+    const keys = [...again];
+    const recs = await db().byKeys(keys);
+    keys.forEach((k, i) => {
+      const e = recs[i] ? summarise(recs[i]) : null;
+      if (e) this.all.set(k, e); else this.all.delete(k);
+    });
+  }
+
   /* After a load: the changes that arrived meanwhile. */
   settle() {
-    const queued = this.queue;
+    const queued = this.queue || [];
     this.queue = null;
     for (const n of queued.sort((a, b) => a.rev - b.rev)) this.apply(n, true);
-    if (this.dirty.size) this.scheduleSave();
     this.emit();
+    this.compactSoon();
   }
 
   /* Every record, a chunk at a time (each chunk its own short task). */
   async rebuild() {
     for (let attempt = 0; ; attempt++) {
-      const parts = Array.from({ length: BUCKETS }, () => new Map());
+      const all = new Map();
       let after = null;
       let first = null;
       let last = null;
@@ -243,70 +313,81 @@ class CaseIndex {
         last = rev;
         for (const rec of rows) {
           const e = summarise(rec);
-          if (e) parts[bucketOf(e.key)].set(e.key, e);
+          if (e) all.set(e.key, e);
         }
         if (rows.length < CHUNK) break;
         after = rows[rows.length - 1].key;
         await yieldToPage();
       }
-      if (first === last || attempt >= 2) return { parts, at: last };
+      if (first === last || attempt >= 2) return { all, at: last };
     }
   }
 
-  /* A committed write in this context. */
+  /* A committed write in this context (its delta is already stored with it). */
   apply(n, fromQueue) {
     if (n.reset) {
-      this.parts = Array.from({ length: BUCKETS }, () => new Map());
+      this.all = new Map();
       this.rev = 0;
+      this.mark = -1;
       this.derived = null;
       this.emit();
       return;
     }
     if (this.queue && !fromQueue) { this.queue.push(n); return; }
     if (n.rev <= this.rev) return;
-    if (n.rev !== this.rev + 1) { this.rev = -1; this.emit(); return; } // missed one: load again
+    if (n.rev !== this.rev + 1) { if (!fromQueue) this.emit(); return; } // missed one: ready() catches up
     for (const [k, e] of n.changes) {
-      const b = bucketOf(k);
-      if (e && typeof e === 'object') this.parts[b].set(k, e); else this.parts[b].delete(k);
-      this.dirty.add(b);
+      if (e && typeof e === 'object') this.all.set(k, e); else this.all.delete(k);
     }
     this.rev = n.rev;
+    this.since += n.changes.size;
     this.derived = null;
-    if (!fromQueue) { this.scheduleSave(); this.emit(); }
+    if (!fromQueue) { this.emit(); this.compactSoon(); }
   }
 
-  /* Saved a moment after a change, or when a sync ends (not while pages land). */
-  scheduleSave() {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = this.syncing ? null : setTimeout(() => this.save(), SAVE_AFTER_MS);
+  /* The snapshot is saved again when idle once enough has changed since (or there is
+     none), and at the end of a sync; never while pages land, never on every save. */
+  compactSoon() {
+    if (this.compactAsked || this.syncing || this.dropped) return;
+    if (this.mark >= 0 && this.since < COMPACT_AFTER) return;
+    this.compactAsked = true;
+    idle(() => { this.compactAsked = false; this.compact(); }, 1000);
   }
 
-  /* The changed buckets and the rev they stand for, in one transaction (`now`: without
-     a pause between buckets, as the page goes away). */
-  async save(now) {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    if (this.rev < 0 || this.queue || !this.dirty.size) return;
+  compact() {
+    if (!this.compacting) this.compacting = this.writeSnapshot().finally(() => { this.compacting = null; });
+    return this.compacting;
+  }
+
+  async writeSnapshot() {
+    if (this.rev < 0 || this.queue || this.filling || this.dropped || this.rev === this.mark) return;
     const rev = this.rev;
-    const taken = [...this.dirty];
-    this.dirty.clear();
+    const since = this.since;
     const { day, rows, follow } = this.derive();
-    const values = { caseload: { rev, day, v: INDEX_FORMAT, follow: JSON.stringify(follow.map(packFollow)) } };
-    const size = Math.ceil(rows.length / ROW_PARTS);
-    ROW_NAMES.forEach((name, i) => { values[name] = JSON.stringify(rows.slice(i * size, (i + 1) * size).map(packRow)); });
-    for (let i = 0; i < taken.length; i++) {
-      values[BUCKET_NAMES[taken[i]]] = JSON.stringify([...this.parts[taken[i]].values()].map(pack));
-      if (i % 8 === 7 && !now) await yieldToPage();
+    const lines = [JSON.stringify({ v: INDEX_FORMAT, rev, day, team: this.team }), JSON.stringify(rows.map(packRow)), JSON.stringify(follow.map(packFollow))];
+    let chunk = [];
+    const all = [...this.all.values()];
+    for (let n = 0; n < all.length; n++) {
+      chunk.push(pack(all[n]));
+      if (chunk.length === ENTRY_CHUNK || n === all.length - 1) {
+        lines.push(JSON.stringify(chunk));
+        chunk = [];
+        await yieldToPage();
+        if (this.rev !== rev || this.dropped) return this.compactSoon();
+      }
     }
-    let saved = false;
-    if (this.rev === rev) saved = await db().setCached(values).then(() => true, () => false);
-    if (!saved) { for (const b of taken) this.dirty.add(b); this.scheduleSave(); }
+    const bytes = new TextEncoder().encode(lines.join('\n'));
+    const saved = await db().saveSnapshot({ clear: { v: INDEX_FORMAT, rev, day }, bytes }, rev).then(() => true, () => false);
+    if (saved && this.mark < rev) {
+      this.mark = rev;
+      this.since -= since;
+    }
   }
 
   /* Forget everything held (the app locked). */
   drop() {
-    clearTimeout(this.saveTimer);
-    this.parts = Array.from({ length: BUCKETS }, () => new Map());
+    this.dropped = true;
+    this.all = new Map();
     this.derived = null;
     this.rev = -1;
     this.subscribers.clear();
@@ -324,7 +405,7 @@ class CaseIndex {
     const linked = new Set();
     const follow = [];
     const takenOn = new Set(); // clients another team shared, whose referral this team took on
-    for (const part of this.parts) for (const s of part.values()) {
+    for (const s of this.all.values()) {
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
       else if (s.e === 'r') {
@@ -336,7 +417,7 @@ class CaseIndex {
         if (!s.done) follow.push({ key: s.key, id: s.id, kind: 'follow_up', client_id: s.c, due_on: s.d, assigned: s.a });
       }
     }
-    for (const part of this.parts) for (const s of part.values()) {
+    for (const s of this.all.values()) {
       if (s.on && s.e === 'i' && s.f && s.c && !s.fd && !linked.has(s.id)) {
         follow.push({ key: s.key, id: s.id, kind: 'intervention', client_id: s.c, due_on: s.f, assigned: null });
       }
@@ -346,7 +427,7 @@ class CaseIndex {
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
     const mine = (c) => c.tm == null || this.team == null || c.tm === this.team || takenOn.has(c.id);
     const rows = clients.filter(mine).map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
-    rows.sort((a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0));
+    rows.sort(ORDER);
     this.derived = { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
     return this.derived;
   }
@@ -362,10 +443,18 @@ class CaseIndex {
   openFollowUps() { return this.derive().follow; }
   /* A client of the caseload (a row: id, initials, known_as, date_of_birth, ...). */
   client(id) { return this.derive().byId.get(id) || null; }
+  /* Keys of live client records (any team's) with these initials and date of birth: the
+     candidates of a duplicate check, read then by key. */
+  clientKeysLike(initials, dob) {
+    const out = [];
+    for (const s of this.all.values()) if (s.e === 'c' && s.on && s.i === initials && s.dob === dob) out.push(s.key);
+    return out;
+  }
 }
 
 let index = null;
 let wired = false;
+db().indexWith(summarise, pack); // every write's delta, from this page on
 
 /* The page's one caseload index, loaded (or brought up to date) before it answers.
    Locking the app drops it (it holds clients' initials): unlocked, it loads again. */
@@ -379,24 +468,28 @@ export function caseIndex() {
       // Another tab or the service worker wrote: their rev shows it; look again.
       if (remote && (type === 'changed' || type === 'sync-end')) index.ready().catch(() => {});
       if (type === 'sync-start' && !remote) index.syncing = true;
-      if (type === 'sync-end') { index.syncing = false; index.save(); }
+      if (type === 'sync-end' && !remote) { index.syncing = false; index.compactSoon(); }
     });
     // A sync already under way (this page opened during one): save when it ends.
     if (navigator.locks && navigator.locks.query) {
       navigator.locks.query().then((s) => { if (index && s.held.some((l) => l.name === 'outreach-sync')) index.syncing = true; }, () => {});
     }
-    addEventListener('pagehide', () => { if (index) index.save(true); });
-    document.addEventListener('visibilitychange', () => { if (document.hidden && index) index.save(true); });
-    if (self.Outreach.vault) {
-      self.Outreach.vault.on((type) => {
-        if (type === 'unlocked' || !index) return;
-        const old = index;
-        index = null;
-        old.save(true).finally(() => old.drop());
-      });
-    }
   }
   return index.ready();
+}
+
+/* Locked: the index (clients' initials) is dropped; unlocked with the PIN, it is loaded
+   at once, beside the screen being drawn. */
+if (self.Outreach.vault) {
+  self.Outreach.vault.on((type) => {
+    if (type === 'unlocked') return;
+    if (type === 'unlocked-pin') { caseIndex().catch(() => {}); return; }
+    prefetched = undefined;
+    if (!index) return;
+    const old = index;
+    index = null;
+    old.drop();
+  });
 }
 
 /* ---------- one client ---------- */

@@ -9,6 +9,11 @@ import pytest
 
 from outreach.access.models import Partnership, PartnershipTeam
 from outreach.core.extensions import db
+from outreach.org.service import create_user
+from tests.conftest import ApiClient
+from tests.factories import PASSWORD
+
+CUSTODY_LEAD = "lead.custody@example.test"
 
 
 @pytest.fixture
@@ -43,3 +48,20 @@ def street(login):
 @pytest.fixture
 def dorset(login):
     return login("dorset")
+
+
+@pytest.fixture
+def custody_lead(app, world, client) -> ApiClient:
+    """A team lead of Durham Custody Liaison (the world has none), signed in."""
+    with app.app_context():
+        create_user(
+            CUSTODY_LEAD,
+            "Custody Lead",
+            "team_lead",
+            PASSWORD,
+            team_id=world.team_ids["custody"],
+            area_codes=[],
+            actor_id=None,
+            commit=True,
+        )
+    return ApiClient(client, CUSTODY_LEAD)

@@ -96,3 +96,19 @@ def make_episode(client: dict, started_on, **over) -> dict:
     row.update(over)
     _insert_synced("episode", [row])
     return row
+
+
+def accept(street, client_id, referral_id) -> None:
+    """The receiving team accepts the referral (a push from its phone)."""
+    changes, _ = pulled(street)
+    referral = changes[("referral", str(referral_id))]
+    accepted = {**referral["data"], "status": "accepted", "status_at": now_iso()}
+    result = one(street, mutation("referral", accepted, id=referral_id, base=referral["version"]))
+    assert result["status"] == "applied", result
+
+
+def listed(lead, path="/api/v1/caseload/clients") -> dict[str, dict]:
+    """A caseload list of the lead's team (first 100), by client id."""
+    response = lead.get(path, query_string={"per_page": 100})
+    assert response.status_code == 200, response.get_json()
+    return {item["id"]: item for item in response.get_json()["items"]}

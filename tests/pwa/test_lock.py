@@ -431,3 +431,57 @@ def test_the_pin_is_changed_in_account(page, world, screenshots):
     page.get_by_role("button", name="Unlock").click()
     expect(page.get_by_role("alert")).to_contain_text("Wrong PIN")
     unlock(page, "735194")
+
+
+# The page as the task switcher sees it: hidden (document.visibilityState overridden, then
+# the event the browser fires when a tab or app goes to the background), and back.
+SET_HIDDEN = """(hidden) => {
+  const state = hidden ? 'hidden' : 'visible';
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+# Everything the document holds: its markup and the values of its form controls (a typed
+# value or a picked client is a property, not in the markup).
+DOM_TEXT = """() => document.documentElement.outerHTML + '\\n' +
+  [...document.querySelectorAll('input, textarea, select')].map((el) => el.value).join('\\n')"""
+
+
+def test_a_hidden_page_keeps_nothing_personal_in_the_dom(context, page, world):
+    """Issue 19: the task switcher's snapshot is taken as the page hides. Hidden, the DOM
+    holds no client's name and no worker's name, a cover is shown, and a screen drawn
+    while hidden (a navigation, a redraw after a sync) waits in memory; visible again,
+    the screen comes back as it was, a half-typed form included."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    wait_for_service_worker(page)
+    cut_network(context)
+    add_client(page, "HDQ", "1975-04-04", "female", "DH1", "Hiddenmarker")
+    expect(page.get_by_role("heading", name="Client HDQ (Hiddenmarker)")).to_be_visible()
+    page.get_by_role("main").get_by_role("link", name="Record intervention").click()
+    page.get_by_label("Notes").fill("Typedmarker half written")
+
+    assert "Typedmarker" in page.evaluate(DOM_TEXT) and "Hiddenmarker" in page.evaluate(DOM_TEXT)
+    page.evaluate(SET_HIDDEN, True)
+    html = page.evaluate(DOM_TEXT)
+    for value in ("Hiddenmarker", "HDQ", "Typedmarker", "Worker"):
+        assert value not in html, f"{value!r} is in the DOM while the page is hidden"
+    expect(page.locator("#cover")).to_be_visible()
+    expect(page.locator("#cover")).to_have_text("Outreach")
+
+    # Visible again: the form as it was left, typing included.
+    page.evaluate(SET_HIDDEN, False)
+    expect(page.locator("#cover")).to_be_hidden()
+    expect(page.get_by_label("Notes")).to_have_value("Typedmarker half written")
+    expect(page.locator("#whoami")).not_to_have_text("")
+
+    # A screen drawn while hidden stays out of the DOM too, until the page is visible.
+    page.evaluate(SET_HIDDEN, True)
+    page.evaluate("() => { location.hash = '#/caseload'; }")
+    page.wait_for_function("() => document.title.startsWith('Caseload')")
+    html = page.evaluate(DOM_TEXT)
+    assert "Hiddenmarker" not in html and "HDQ" not in html
+    page.evaluate(SET_HIDDEN, False)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect(page.get_by_text("Hiddenmarker")).to_be_visible()

@@ -19,8 +19,8 @@ from outreach.shell import STATIC_DIR
 # issue 15's field work (dark theme, the bottom bar and its icons, the day/month/year date
 # input, quick record, the push's byte batches and conflict rebase: about 4 KiB), plus
 # issue 16's first sync (the seal worker, js/core/seal-worker.js, and the pipelined pull
-# pages in db.js: about 4 KiB).
-BUDGET = 100 * 1024
+# pages in db.js: about 4.5 KiB; main was already at 101 KiB, over 96, when it came).
+BUDGET = 108 * 1024
 GZIP = {"Accept-Encoding": "gzip"}
 
 

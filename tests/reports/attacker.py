@@ -1,17 +1,26 @@
-"""The attacker of issue 18: a recipient (or several comparing) who keeps every report
-they can fetch, JSON and CSV, at any moment, and works on all of it together.
+"""The attacker of issues 18 and 20: a recipient (or several comparing) who keeps every
+report they can fetch, JSON and CSV, at any moment, and works on all of it together.
 
-`Collected.add_json` / `add_csv` file every figure under its identity (release, scope,
+`Collected.add_json` / `add_csv` file every figure under its identity (week, scope,
 measure); `differences` finds a figure that two outputs give differently (a change of
 1 to 4 is itself a count of records); `determined` runs an exact integer search over
-every published figure of a release and the sums that tie them, and returns the hidden
-cells that one value alone fits.
+every published figure of a week and the sums that tie them, and returns the hidden
+cells that one value alone fits, and the never-published differences of published
+figures (a cohort's 6-week minus 3-week entries, ...) that it pins to 1-4.
+
+Pathway figures: a referral cohort's figures are filed under the cohort's own week,
+whichever release published them (the JSON names the cohort week; the CSV's label says
+"week W-n"), its base under that week's `referrals_made` (they are the same count of
+referrals), so a base that differs from the week's published referrals made, or two
+releases of one cohort, show as differences; the nested windows are tied by unseen
+gap cells: 6w = 3w + gap, 12w = 6w + gap, referred = 12w + not entered.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -19,12 +28,16 @@ from outreach.interventions.codes import TYPE_CODES
 from outreach.pathways.measures import COHORT_WEEKS
 from outreach.reports.measures import ADDITIVE, TYPE_MEASURES
 from outreach.reports.pathway_cells import ADDITIVE as PATHWAY_ADDITIVE
-from outreach.reports.pathway_cells import COHORT_CELLS, MEDIAN, cohort_cells
+from outreach.reports.pathway_cells import MEDIAN
 from outreach.reports.publication import LATE_ADDITIVE, scope_key
 from outreach.reports.suppression import HIDDEN, SMALL, is_hidden
 from outreach.reports.weeks import IsoWeek
 
 CAP = 400  # the largest value a "*" or an unseen cell is searched up to
+ENTERED = tuple(f"cohort_{n}w_entered" for n in COHORT_WEEKS)
+# Never published: the differences of a cohort's nested figures.
+GAPS = ("gap:3-6w", "gap:6-12w", "gap:not_entered")
+LATE_PATHWAY = (*PATHWAY_ADDITIVE, "pathway_withdrawn")
 
 
 def _measure(name: str) -> str:
@@ -68,6 +81,13 @@ class Collected:
             for t in section["trend"]:
                 for name in ("interventions", "clients", "treatment_entries"):
                     self._file(t["week"], scope, name, t[name])
+            pathways = section.get("pathways") or {}
+            for f in pathways.get("figures", []):
+                self._file(week, scope, f["measure"], f["value"])
+            for c in pathways.get("cohorts", []):
+                self._cohort(
+                    c["cohort_week"], scope, c["window_weeks"], c["referred"], c["entered"]
+                )
         late = body.get("late_records")
         if late:
             for section in late["sections"]:
@@ -75,11 +95,31 @@ class Collected:
                 for f in section["figures"]:
                     self._file(f"late-{late['period']}", scope, f["measure"], f["value"])
 
+    def _cohort(self, cohort_week: str, scope: str, n: int, referred: str, entered: str) -> None:
+        self._file(cohort_week, scope, "referrals_made", referred)
+        self._file(cohort_week, scope, f"cohort_{n}w_entered", entered)
+
     def add_csv(self, text: str, codes: list[str]) -> None:
         region = codes[0] if len(codes) == 1 else scope_key(codes)
-        for row in csv.DictReader(io.StringIO(text)):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        ages = {}  # (week, n) -> the cohort's age the "referred" row's label states
+        for row in rows:
+            found = re.fullmatch(r"cohort_(\d+)w_referred", row["measure"])
+            if found:
+                age = re.search(r"W-(\d+)", row["label"])
+                assert age, row
+                ages[(row["week"], found.group(1))] = int(age.group(1))
+        for row in rows:
             scope = region if row["scope"] == "region" else row["scope"]
-            self._file(row["week"], scope, row["measure"], row["value"].lstrip("'"))
+            value = row["value"].lstrip("'")
+            found = re.fullmatch(r"cohort_(\d+)w_(referred|entered)", row["measure"])
+            if found:
+                n = found.group(1)
+                cohort = str(IsoWeek.parse(row["week"]).shift(-ages[(row["week"], n)]))
+                name = "referrals_made" if found.group(2) == "referred" else row["measure"]
+                self._file(cohort, scope, name, value)
+            else:
+                self._file(row["week"], scope, row["measure"], value)
 
     def differences(self) -> list:
         """Figures two outputs give differently (any difference, 1 to 4 or not)."""
@@ -112,17 +152,18 @@ class Collected:
             teams = sorted(self.teams.get(scope, ()))
             if len(teams) > 1:
                 out.append(((scope, "interventions"), [(scope, f"team:{t}") for t in teams]))
-            if not late:  # referred = entered + not entered (never shown)
-                for n in COHORT_WEEKS:
-                    referred, entered, rest = cohort_cells(n)
-                    out.append(((scope, referred), [(scope, entered), (scope, rest)]))
+            if not late and any((scope, e) in shown for e in ENTERED):
+                e3, e6, e12 = ((scope, e) for e in ENTERED)
+                g36, g612, rest = ((scope, g) for g in GAPS)
+                made = (scope, "referrals_made")
+                out += [(e6, [e3, g36]), (e12, [e6, g612]), (made, [e12, rest])]
         for key, codes in self.scopes.items():
             if key not in scopes:
                 continue
             for name in [
                 *(LATE_ADDITIVE if late else ADDITIVE),
                 *(f"type:{c}" for c in TYPE_CODES),
-                *(() if late else (*PATHWAY_ADDITIVE, *COHORT_CELLS)),
+                *(LATE_PATHWAY if late else (*PATHWAY_ADDITIVE, *ENTERED, *GAPS)),
             ]:
                 out.append(((key, name), [(c, name) for c in codes]))
         return out
@@ -136,8 +177,9 @@ class Collected:
             for k in (total, *parts):
                 dom.setdefault(k, (0, CAP))  # a figure never shown: any count
         pinned = []
-        for key, text in shown.items():
-            if not is_hidden(text):
+        unseen = [k for k in dom if k not in shown and k[1] in GAPS]
+        for key, text in [*shown.items(), *((k, None) for k in unseen)]:
+            if text is not None and not is_hidden(text):
                 continue
             cells, near = _component(key, dom, constraints)
             sub = {k: dom[k] for k in cells}
@@ -148,7 +190,7 @@ class Collected:
             if not (
                 (lo <= v - 1 and _solve({**sub, key: (lo, v - 1)}, near))
                 or (v + 1 <= hi and _solve({**sub, key: (v + 1, hi)}, near))
-            ):
+            ) and (text is not None or 1 <= v <= 4):
                 pinned.append((key, v))
         return pinned
 

@@ -110,14 +110,19 @@
     };
   }
 
-  /* Run fn(stores) inside one transaction; resolves with fn's result once committed. */
-  async function rawTx(names, mode, fn, durability) {
+  /* Run fn(stores) inside one transaction; resolves with fn's result once committed.
+     A transaction that writes records also stores, under its new `rev`, what it changed
+     for the caseload index (a *delta*: `opts.delta`, sealed by sealedTx; built here when
+     the store is not encrypted), so a saved index is brought up to date from the deltas
+     written since it was saved, never from every record. */
+  async function rawTx(names, mode, fn, opts) {
     const db = await open();
     const list = [].concat(names);
     const writesRecords = mode === 'readwrite' && list.includes('records');
     if (writesRecords && !list.includes('meta')) list.push('meta');
+    if (writesRecords && !list.includes('cache')) list.push('cache');
     return new Promise((resolve, reject) => {
-      const t = durability ? db.transaction(list, mode, { durability }) : db.transaction(list, mode);
+      const t = opts && opts.durability ? db.transaction(list, mode, { durability: opts.durability }) : db.transaction(list, mode);
       const stores = {};
       for (const n of list) stores[n] = t.objectStore(n);
       const changed = writesRecords ? new Map() : null;
@@ -132,6 +137,11 @@
           if (changed && changed.size) {
             rev = ((await req(stores.meta.get('rev'))) || 0) + 1;
             stores.meta.put(rev, 'rev');
+            const delta = opts && opts.delta;
+            // Sealed for another rev (a writer outside the lock), or none: the chain of
+            // deltas is broken here and the index is read again from the records.
+            const value = delta ? (delta.rev === rev ? delta.value : BROKEN) : vault() ? BROKEN : plainDelta(changed);
+            stores.cache.put(value, deltaKey(rev));
           }
         })
         .catch((e) => { failed = e; try { t.abort(); } catch (_) { /* done */ } });
@@ -157,9 +167,36 @@
   const KV = new Set(['meta', 'cache']); // stores of named values (out-of-line keys)
   const aadOf = (name, k, v) => KV.has(name) ? name + ':' + k : name + ':' + v.key + (name === 'outbox' ? ':' + v.mutation_id : '');
 
+  /* The caseload index's deltas (one per records-writing transaction, by rev) and its
+     saved snapshot, in `cache`. */
+  const DELTA = 'index:d:';
+  const SNAPSHOT = 'index:snap';
+  const deltaKey = (rev) => DELTA + String(rev).padStart(12, '0');
+  const BROKEN = { broken: true };
+  let indexer = null; // {summary(rec) -> entry, pack(entry) -> array}: set by js/data.js
+  const packed = (e) => (e && typeof e === 'object' ? (indexer ? indexer.pack(e) : 0) : e === null ? null : 0);
+  // [[key, packed entry | null (deleted) | 0 (read the record again)], ...]
+  const plainDelta = (changed) => [...changed].map(([k, e]) => [k, packed(e)]);
+
+  /* Opened named values (meta, cache), by the iv they were sealed with: the profile or a
+     token read again is not decrypted again. Dropped when the app locks. */
+  const opened = new Map();
+  const sameIv = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
   async function sealValue(name, value, k) {
     const v = vault();
-    if (KV.has(name)) return name === 'meta' && CLEAR_META.has(k) ? value : { $sealed: await v.seal(value, aadOf(name, k)) };
+    if (KV.has(name) && value && value.bytes instanceof Uint8Array) {
+      // {clear, bytes}: a large value sealed as bytes; `clear` (marks, never personal) stays readable.
+      return { clear: value.clear, $bytes: await v.sealBytes(value.bytes, aadOf(name, k)) };
+    }
+    if (KV.has(name) && name === 'meta' && CLEAR_META.has(k)) return value;
+    if (KV.has(name)) {
+      const sealed = await v.seal(value, aadOf(name, k));
+      // Read back by this iv, it is this value: no decryption (a write that does not commit
+      // leaves an iv nothing stored has).
+      if (!(typeof k === 'string' && k.startsWith(DELTA))) opened.set(name + ':' + k, { iv: sealed.iv, value: clone(value) });
+      return { $sealed: sealed };
+    }
     const out = {};
     const rest = {};
     for (const f in value) (CLEAR[name].includes(f) ? out : rest)[f] = value[f];
@@ -172,7 +209,16 @@
 
   async function openValue(name, stored, k) {
     if (stored == null || typeof stored !== 'object') return stored;
-    if (KV.has(name)) return stored.$sealed ? vault().open(stored.$sealed, aadOf(name, k)) : stored;
+    if (KV.has(name) && stored.$bytes) return { clear: stored.clear, bytes: await vault().openBytes(stored.$bytes, aadOf(name, k)) };
+    if (KV.has(name) && stored.$sealed) {
+      const at = name + ':' + k;
+      const seen = opened.get(at);
+      if (seen && sameIv(seen.iv, stored.$sealed.iv)) return clone(seen.value);
+      const value = await vault().open(stored.$sealed, aadOf(name, k));
+      if (!(typeof k === 'string' && k.startsWith(DELTA))) opened.set(at, { iv: stored.$sealed.iv, value: clone(value) });
+      return value;
+    }
+    if (KV.has(name)) return stored;
     if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
     const out = await vault().open(stored.$s, aadOf(name, null, stored));
     if (out.$sd) { delete out.$sd; out.server_data = out.data; }
@@ -324,12 +370,19 @@
     return e;
   }
 
-  /* Seal `writes` and put them in one transaction (the commit of a sealed `tx`). */
-  /* `relaxed`: a pulled page (lost with its cursor if the phone dies right then: pulled
-     again), committed without waiting for the disk. */
-  async function commitSealed(writes, clear, relaxed) {
+  /* The caseload index's delta of these record writes: [[key, packed entry | null]]. */
+  function deltaOf(recs) {
+    return recs.map((w) => (w.op === 'delete' ? [w.k, null] : [w.value.key, indexer ? packed(indexer.summary(w.value)) : 0]));
+  }
+
+  /* Seal `writes` (each once) and the index's delta ({rev, changes}: the rev this commit
+     will be), and put them in one transaction (the commit of a sealed `tx`). `relaxed`: a
+     pulled page (lost with its cursor if the phone dies right then: pulled again),
+     committed without waiting for the disk. */
+  async function commitSealed(writes, clear, delta, relaxed) {
     const t0 = now();
     const sealed = clear ? [] : await sealAll(writes);
+    const sealedDelta = delta ? { rev: delta.rev, value: await sealValue('cache', delta.changes, deltaKey(delta.rev)) } : null;
     commitSealed.sealMs = now() - t0;
     await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', async (s) => {
       let since = now();
@@ -345,7 +398,7 @@
         // the transaction open.
         if (now() - since > SLICE_MS && i < writes.length - 1) { await req(r); since = now(); }
       }
-    }, relaxed ? 'relaxed' : undefined);
+    }, { delta: sealedDelta, durability: relaxed ? 'relaxed' : undefined });
   }
 
   /* ---------- large writes off the page's main thread ----------
@@ -430,13 +483,13 @@
      added never go there (their keys are made by the store: a worker lost after its
      commit must not be followed by a second add). */
   const offloadable = (writes) => !writes.some((w) => w.name === 'outbox');
-  async function offload(writes) {
+  async function offload(writes, delta) {
     if (writes.length < OFFLOAD_AT || !offloadable(writes)) return false;
     const me = sealWorker();
     if (!me) return false;
     let answer;
     try {
-      answer = await sendToWorker(me, writes);
+      answer = await sendToWorker(me, writes, delta);
     } catch (e) {
       throw e.locked ? lockedError() : e;
     }
@@ -444,9 +497,9 @@
     return true;
   }
 
-  async function sendToWorker(me, writes, relaxed) {
+  async function sendToWorker(me, writes, delta, relaxed) {
     const started = now();
-    const answer = await callWorker(me, { type: 'write', writes, relaxed });
+    const answer = await callWorker(me, { type: 'write', writes, delta, relaxed });
     offloaded.batches++;
     offloaded.workerMs += answer.ms || 0;
     offloaded.sealMs += answer.sealMs || 0;
@@ -477,13 +530,16 @@
     if (error) throw error;
   }
 
-  async function pipelined(writes) {
+  async function pipelined(writes, recs) {
     await flush(); // page n committed before page n+1 goes
+    // The rev this page will be, now that the one before it is in (the index's delta).
+    const rev = recs.length ? await fetchRaw('meta', 'get', ['rev']) : null;
+    const delta = recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null;
     // A small page (a small team's whole caseload) is written here: no worker to start.
     const me = writes.length >= OFFLOAD_AT && offloadable(writes) ? sealWorker() : null;
-    if (!me) { await commitSealed(writes, false, true); return; }
+    if (!me) { await commitSealed(writes, false, delta, true); return; }
     const job = {};
-    job.done = sendToWorker(me, writes, true).then(
+    job.done = sendToWorker(me, writes, delta, true).then(
       (answer) => { if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) }); },
       (e) => { failed = failed || (e.locked ? lockedError() : e); },
     ).finally(() => { if (inflight === job) inflight = null; });
@@ -504,14 +560,17 @@
       if (!writes || !writes.length) return result;
       const v = vault();
       const clear = writes.every((w) => w.name === 'meta' && CLEAR_META.has(w.k));
-      const held = clear ? null : await v.read();
+      const recs = writes.filter((w) => w.name === 'records');
+      // Writers hold the store's lock: the rev read now is the one this write follows.
+      const [held, rev] = await Promise.all([clear ? null : v.read(), recs.length && !pipeline ? fetchRaw('meta', 'get', ['rev']) : null]);
       if (!clear && (!v.isUnlocked() || !held || held.kid !== v.keyId())) {
         // Another tab signed in (a new data key) or this one locked: write nothing.
         if (v.isUnlocked()) v.lock('identity');
         throw lockedError();
       }
-      if (pipeline && !clear) await pipelined(writes);
-      else if (clear || !(await offload(writes))) await commitSealed(writes, clear);
+      if (pipeline && !clear) { await pipelined(writes, recs); return result; }
+      const delta = recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null;
+      if (clear || !(await offload(writes, delta))) await commitSealed(writes, clear, delta);
       return result;
     };
     if (mode !== 'readwrite') return run();
@@ -551,6 +610,7 @@
   function forget() {
     endWorker();
     batches.wait = batches.eager = null;
+    opened.clear();
     notify({ reset: true });
   }
 
@@ -622,6 +682,69 @@
   async function setCached(values) {
     return tx('cache', 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.cache.put(v, k); });
   }
+  /* ---------- the caseload index's storage (js/data.js) ---------- */
+
+  /* The index's saved snapshot as stored (sealed): readable before the PIN is entered,
+     opened after (`openSnapshot`). */
+  function snapshotRaw() {
+    return fetchRaw('cache', 'get', [SNAPSHOT]);
+  }
+  async function openSnapshot(raw) {
+    if (!raw) return null;
+    return vault() && raw.$bytes ? openValue('cache', raw, SNAPSHOT) : raw;
+  }
+
+  /* The store's rev and the deltas written after `mark` (opened), read together with the
+     saved snapshot unless `raw` (its stored form, read earlier) is given:
+     {rev, snapshot: {clear, bytes} | null, deltas: [[rev, changes], ...] | null when
+     the chain from the mark is broken}. Only what changed since the mark is decrypted. */
+  async function indexSince(mark, raw) {
+    const range = IDBKeyRange.bound(DELTA, DELTA + '\uffff');
+    const [rev, snapRaw, keys, values] = await Promise.all([
+      fetchRaw('meta', 'get', ['rev']),
+      raw === undefined ? snapshotRaw() : raw,
+      fetchRaw('cache', 'getAllKeys', [range]),
+      fetchRaw('cache', 'getAll', [range]),
+    ]);
+    const snapshot = mark == null ? await openSnapshot(snapRaw) : null;
+    // Without a snapshot: every delta from the store's first write, if all are there.
+    const from = mark == null ? (snapshot && snapshot.clear ? snapshot.clear.rev : 0) : mark;
+    const current = rev || 0;
+    const wanted = [];
+    for (let i = 0; i < keys.length; i++) {
+      const r = Number(keys[i].slice(DELTA.length));
+      if (r > from && r <= current) wanted.push([r, keys[i], values[i]]);
+    }
+    wanted.sort((a, b) => a[0] - b[0]);
+    const whole = wanted.length === current - from && wanted.every(([r, , v], i) => r === from + 1 + i && v && !v.broken);
+    if (!whole) return { rev: current, snapshot, deltas: null };
+    const opened_ = await Promise.all(wanted.map(([, k, v]) => (vault() ? openValue('cache', v, k) : v)));
+    return { rev: current, snapshot, deltas: wanted.map(([r], i) => [r, opened_[i]]) };
+  }
+
+  /* Save the index's snapshot at `rev` and drop the deltas it holds (and the saved index
+     of the format before), in one transaction. */
+  async function saveSnapshot(value, rev) {
+    return tx('cache', 'readwrite', (s) => {
+      s.cache.put(value, SNAPSHOT);
+      s.cache.delete(IDBKeyRange.bound(DELTA, deltaKey(rev)));
+      s.cache.delete('caseload');
+      s.cache.delete(IDBKeyRange.bound('caseload:', 'caseload:\uffff'));
+    });
+  }
+
+  /* What the index's deltas need of a record (set by js/data.js). */
+  function indexWith(summary, pack) {
+    indexer = { summary, pack };
+    summarise = summary;
+  }
+
+  /* The outbox's bookkeeping (kept in clear): counted without opening any entry. */
+  async function outboxStates() {
+    const rows = await (vault() ? fetchRaw('outbox', 'getAll', []) : tx('outbox', 'readonly', (s) => req(s.outbox.getAll())));
+    return rows.map((e) => { const out = {}; for (const f of CLEAR.outbox) out[f] = e[f]; return out; });
+  }
+
   async function outbox() {
     return tx('outbox', 'readonly', (s) => req(s.outbox.getAll()));
   }
@@ -636,6 +759,7 @@
       try { (await opening).close(); } catch (_) { /* already closed */ }
       opening = null;
     }
+    opened.clear();
     await new Promise((resolve) => {
       const r = indexedDB.deleteDatabase(NAME);
       r.onsuccess = r.onerror = r.onblocked = () => resolve();
@@ -646,7 +770,8 @@
   g.Outreach = g.Outreach || {};
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
-    recordsChunk, cached, setCached, outbox, outboxCount, wipe, onRecords,
+    recordsChunk, cached, setCached, outbox, outboxCount, outboxStates, wipe, onRecords,
     sealPlain, forget, exclusive, commitSealed, offloaded, flush, settled, CLEAR, CLEAR_META,
+    snapshotRaw, indexSince, saveSnapshot, indexWith, deltaKey,
   };
 })(self);

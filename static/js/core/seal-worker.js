@@ -18,7 +18,7 @@ importScripts('/js/core/db.js', '/js/core/vault.js');
       if (!vault.isUnlocked()) throw Object.assign(new Error('The app is locked.'), { locked: true });
       rev = null;
       const started = performance.now();
-      await db.commitSealed(m.writes, false, !!m.relaxed);
+      await db.commitSealed(m.writes, false, m.delta || null, !!m.relaxed);
       g.postMessage({ id: m.id, ok: true, rev, ms: performance.now() - started, sealMs: db.commitSealed.sealMs });
     } catch (err) {
       g.postMessage({ id: m.id, ok: false, locked: !!(err && err.locked), error: String((err && err.message) || err) });

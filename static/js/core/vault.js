@@ -332,6 +332,21 @@
     return JSON.parse(dec.decode(await subtle.decrypt(params, key, sealed.ct)));
   }
 
+  /* Bytes sealed as they are (no JSON): a large value (the saved caseload index) costs
+     one encryption and the reader decodes only the parts it needs, when it needs them. */
+  async function sealBytes(bytes, aad) {
+    const key = need();
+    const iv = random(12);
+    const params = aad ? { name: 'AES-GCM', iv, additionalData: enc.encode(aad) } : { name: 'AES-GCM', iv };
+    return { iv, ct: await subtle.encrypt(params, key, bytes) };
+  }
+
+  async function openBytes(sealed, aad) {
+    const key = need();
+    const params = aad ? { name: 'AES-GCM', iv: sealed.iv, additionalData: enc.encode(aad) } : { name: 'AES-GCM', iv: sealed.iv };
+    return new Uint8Array(await subtle.decrypt(params, key, sealed.ct));
+  }
+
   /* The data key for this page's own seal worker (js/core/seal-worker.js: the first
      sync's pages are sealed and written there), and its taking by that worker. The key
      stays non-persisted memory in both: the worker is ended when the page locks. */
@@ -343,7 +358,7 @@
 
   O.vault = {
     ITERATIONS, MIN_PIN, status, isUnlocked, adopt, setPin, pinProblem, unlock, checkPin, lock, renew,
-    keepForRecovery, clear, takeUnreported, addUnreported, expireLease, seal, open: open_, on, read,
+    keepForRecovery, clear, takeUnreported, addUnreported, expireLease, seal, open: open_, sealBytes, openBytes, on, read,
     keyId: () => keyId, keyHandle, useKey,
   };
 })(self);

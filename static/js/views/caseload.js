@@ -66,7 +66,12 @@ export async function render(ctx) {
     progress.hidden = !text;
     if (progress.textContent !== text) progress.textContent = text;
   };
+  // Followed while this screen is the one shown; once another took its place it stops
+  // (a list no one sees is never drawn again: that would derive the whole caseload on
+  // every save). Until it is first placed (a frame after render), changes wait for that.
   let placed = false;
+  let settled = false;
+  let missed = false;
   const stop = [
     index.subscribe(() => { if (!gone()) index.ready().then(redraw, () => {}); }),
     ctx.O.api.on((type, detail) => {
@@ -78,10 +83,12 @@ export async function render(ctx) {
     }),
   ];
   function gone() {
-    if (ctx.main.isConnected) placed = true;
-    else if (placed) stop.forEach((f) => f());
-    return placed && !ctx.main.isConnected;
+    if (ctx.isCurrent()) { placed = true; return false; }
+    if (placed || settled) { stop.forEach((f) => f()); return true; }
+    missed = true;
+    return true;
   }
+
 
   ctx.append(
     h('h1', { tabindex: '-1', text: 'Caseload' }),
@@ -94,6 +101,12 @@ export async function render(ctx) {
   );
   draw();
   showProgress(await ctx.O.db.getMeta('pull_progress').catch(() => null));
+  // The app places this screen as render() returns: by the next frame it is shown, or
+  // another navigation took over.
+  requestAnimationFrame(() => {
+    settled = true;
+    if (missed && !gone()) index.ready().then(redraw, () => {});
+  });
 }
 
 /* "Getting your caseload: 1,000 of 5,020 clients" while a first sync is under way. */

@@ -2,6 +2,7 @@
 import { h, field, dateField, select, errorSummary, clientName, fmtDate, keepDraft, draftNotice, onSubmitOnce } from '../ui.js';
 import { normaliseClient, validateClient } from '../validate.js';
 import { problemBlock } from './problems.js';
+import { caseIndex } from '../data.js';
 import { consentField, consentValues } from './pathway-data.js';
 
 export async function render(ctx, [id]) {
@@ -46,7 +47,9 @@ export async function render(ctx, [id]) {
       return false;
     }
     status.replaceChildren();
-    const dupes = (await db.records('client')).filter((c) => c.id !== newId && !c.deleted &&
+    // Candidates from the caseload index (initials and date of birth), then read by key.
+    const index = await caseIndex();
+    const dupes = (await db.byKeys(index.clientKeysLike(values.initials, values.date_of_birth))).filter((c) => c && c.id !== newId && !c.deleted &&
       c.data.initials === values.initials && c.data.date_of_birth === values.date_of_birth && c.data.sex === values.sex);
     const sig = values.initials + values.date_of_birth + values.sex;
     // A second press confirms the warning, but not one that lands with the first (a

@@ -3,7 +3,7 @@
 import { h, field, select } from '../ui.js';
 import {
   leadNav, heading, cached, staleNotice, reasonTexts, remember, who, born,
-  overviewForForms, statusRegion, errorText, say,
+  overviewForForms, statusRegion, errorText, say, sharedNote,
 } from './lead-common.js';
 
 const PER_PAGE = 20;
@@ -56,6 +56,7 @@ export async function render(ctx, args, query) {
     return h('li', { class: 'card' },
       h('div', { class: 'pick' }, box, h('label', { for: id, class: 'row-title' }, who(c), h('span', { class: 'row-meta', text: born(c) ? 'Born ' + born(c).slice(5) : '' }))),
       h('p', { class: 'row-meta', text: 'Key worker: ' + (c.key_worker_name || 'none') }),
+      sharedNote(c),
       h('ul', { class: 'reasons' }, reasonTexts(c, days).map((t) => h('li', { text: t }))),
       h('a', { class: 'card-link', href: '#/team/client/' + encodeURIComponent(c.id), 'aria-label': 'Review ' + who(c) + ', ' + born(c), text: 'Review and history' }));
   }

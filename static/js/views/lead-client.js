@@ -6,7 +6,7 @@ import { h, field, fmtDate, fmtDateTime } from '../ui.js';
 import { typeLabel, label } from '../data.js';
 import {
   leadNav, heading, cached, staleNotice, remember, who, reasonLabel, ASSIGN_REASONS,
-  online, statusRegion, say,
+  online, statusRegion, say, sharedNote,
 } from './lead-common.js';
 
 const PER_PAGE = 50;
@@ -139,6 +139,7 @@ export async function render(ctx, [id]) {
     if (first) { first.setAttribute('tabindex', '-1'); first.focus(); }
   });
   ctx.append(
+    sharedNote(c),
     h('dl', { class: 'facts' },
       h('dt', { text: 'Date of birth' }), h('dd', { text: fmtDate(c.date_of_birth) }),
       h('dt', { text: 'Known as' }), h('dd', { text: c.known_as || '—' }),

@@ -108,6 +108,18 @@ export function born(c) {
   return c && c.date_of_birth ? 'born ' + fmtDate(c.date_of_birth) : '';
 }
 
+/* A client another team shared with this one (a referral the team took on): whose it is,
+   and, once sharing stopped, that the details are as the team held them then. */
+const SHARED_STEPS = { accepted: 'referral accepted', first_contact: 'first contact made', treatment_entry: 'in treatment' };
+export function sharedNote(c) {
+  const s = c && c.shared_from;
+  if (!s) return null;
+  const lines = ['Shared by ' + (s.team_name || 'a partner team') + ' (' + (SHARED_STEPS[s.referral_status] || 'referral') + ')'];
+  const why = s.consent_withdrawn ? 'Consent to share withdrawn' : s.agreement_ended ? 'The data-sharing agreement has ended' : '';
+  if (why) lines.push(why + (s.held_until ? ': details as held on ' + fmtDate(s.held_until) : '') + '; nothing newer is shared');
+  return h('p', { class: 'row-meta shared-note', text: lines.join('. ') + '.' });
+}
+
 export function daysAgo(iso) {
   if (!iso) return null;
   return Math.floor((Date.now() - new Date(iso).getTime()) / 86400000);

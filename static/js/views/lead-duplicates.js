@@ -61,6 +61,50 @@ export async function render(ctx) {
     h('ul', { class: 'list cards', id: 'duplicates' }, items.map((p) => pairCard(ctx, p, names, done))),
     items.length < left ? h('p', { class: 'muted', text: 'Showing the first ' + items.length + '. Resolve these to see the rest.' }) : null,
   );
+  await partnerSection(ctx);
+}
+
+/* The same person recorded by a partner team (an agreement in force): link the two
+   records (each team keeps its own; reports count the person once) or say they are
+   not the same person. Only the partner team's name and when it first recorded the
+   person are shown, nothing more of its record. */
+async function partnerSection(ctx) {
+  const res = await cached(ctx, 'partner-duplicates', '/api/v1/pathways/duplicates?per_page=' + PER_PAGE);
+  const items = (res.data && res.data.items) || [];
+  const list = h('ul', { class: 'list cards', id: 'partner-duplicates' }, items.map((d) => partnerCard(ctx, d)));
+  ctx.append(
+    h('h2', { id: 'partner-dup-h', text: 'Same person in a partner team' }),
+    h('p', { text: 'A client of your team may be a person a partner team also records. Records are never merged across teams: link them so the person is counted once, or say they are different people.' }),
+    items.length ? list : h('p', { class: 'muted', id: 'partner-dup-none', text: 'No possible matches with partner teams.' }),
+  );
+}
+
+function partnerCard(ctx, d) {
+  const key = d.client_id + '-' + d.other_client_id;
+  const titleId = 'partner-' + key;
+  const status = statusRegion('partner-status-' + key);
+  const link = h('button', { type: 'button', class: 'btn btn-primary', text: 'Same person: link' });
+  const apart = h('button', { type: 'button', class: 'btn', text: 'Not the same person' });
+  const card = h('li', { class: 'card', 'aria-labelledby': titleId },
+    h('h3', { id: titleId, class: 'card-title', text: who(d) + ' and a client of ' + d.other_team }),
+    h('p', { class: 'row-meta', text: 'Your team first recorded ' + who(d) + ' on ' + fmtDate(d.first_recorded_at) + '; ' + d.other_team + ' on ' + fmtDate(d.other_first_recorded_at) + '.' }),
+    h('div', { class: 'actions' }, link, apart), status);
+  const answer = (resolution, verb, text) => async () => {
+    link.disabled = apart.disabled = true;
+    const out = await online(ctx, verb, status, (api) => api.call('POST', '/api/v1/pathways/duplicates', { client_id: d.client_id, other_client_id: d.other_client_id, resolution }));
+    link.disabled = apart.disabled = false;
+    if (!out) { status.focus(); return; }
+    card.replaceChildren(h('h3', { class: 'card-title', id: titleId, tabindex: '-1', text }));
+    card.firstChild.focus();
+    const kept = await ctx.O.db.getMeta('lead:partner-duplicates');
+    if (kept && kept.data) {
+      kept.data.items = kept.data.items.filter((x) => x.client_id !== d.client_id || x.other_client_id !== d.other_client_id);
+      await ctx.O.db.setMeta({ 'lead:partner-duplicates': kept });
+    }
+  };
+  link.addEventListener('click', answer('linked', 'Linking', 'Linked: ' + who(d) + ' is the same person as the client of ' + d.other_team + '.'));
+  apart.addEventListener('click', answer('not_duplicate', 'Saving', 'Kept apart: ' + who(d) + ' is not the client of ' + d.other_team + '.'));
+  return card;
 }
 
 function pairCard(ctx, p, names, done) {
@@ -121,7 +165,7 @@ function pairCard(ctx, p, names, done) {
     const yes = h('button', { type: 'button', class: 'btn btn-danger', text: 'Yes, merge' });
     const no = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
     confirmBox.replaceChildren(
-      h('p', { text: 'Merge record ' + gl + ' (' + who(gone) + ') into record ' + kl + ' (' + who(keep) + ')? Its interventions and follow-ups move to record ' + kl + ', and record ' + gl + ' is removed from every phone. This cannot be undone.' }),
+      h('p', { text: 'Merge record ' + gl + ' (' + who(gone) + ') into record ' + kl + ' (' + who(keep) + ')? Its interventions, follow-ups, referrals and diversion episodes move to record ' + kl + ' (a partner team holding it gets record ' + kl + ' instead), and record ' + gl + ' is removed from every phone. This cannot be undone.' }),
       h('div', { class: 'actions' }, yes, no));
     confirmBox.hidden = false;
     confirmBox.focus();

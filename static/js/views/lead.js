@@ -75,6 +75,7 @@ async function overview(ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'unassigned-h' }, figures(o.unassigned || {}),
       h('a', { href: '#/team/attention?worker=none', class: 'card-link', text: 'Clients without a key worker needing attention' })),
     h('h2', { id: 'totals-h', text: 'Whole team' }),
-    h('section', { class: 'card', 'aria-labelledby': 'totals-h' }, figures(o.totals || {})),
+    h('section', { class: 'card', 'aria-labelledby': 'totals-h' }, figures(o.totals || {}),
+      o.shared_clients ? h('p', { class: 'row-meta', id: 'shared-clients', text: 'Of the open clients, ' + o.shared_clients + ' ' + (o.shared_clients === 1 ? 'was' : 'were') + ' referred by partner teams and taken on by this team.' }) : null),
   );
 }

@@ -2,6 +2,7 @@
    too). Nothing personal is on this screen: no name, no record, no count. */
 import { h, field, errorSummary } from '../ui.js';
 import * as session from '../core/session.js';
+import { prefetchIndex } from '../data.js';
 
 export async function render(ctx, args, query, mode) {
   const choosing = mode === 'needs-pin';
@@ -20,6 +21,9 @@ export async function render(ctx, args, query, mode) {
       : 'Enter your PIN to unlock. It works without signal.' }),
     form,
   );
+  // The saved caseload index is read (still sealed) while the PIN is typed: once the key
+  // is unwrapped, one decryption and the caseload is drawn.
+  if (!choosing) prefetchIndex();
   if (!choosing) {
     const forgot = h('button', { type: 'button', class: 'btn btn-block', text: 'Forgotten your PIN? Sign in with your password' });
     forgot.addEventListener('click', () => {

@@ -7,7 +7,7 @@ import {
   codes, labelOf, reference, teamName, ownClient, clientPathway, referBlocked, steps, incoming,
   episodeAlerts, SHARED_NOTE,
 } from './pathway-data.js';
-import { respondButtons } from './referrals.js';
+import { respondButtons, closeButtons } from './referrals.js';
 
 // Re-rendered after a sync that changed records, except its forms (never under the
 // worker's typing): set on each render.
@@ -91,7 +91,7 @@ function referralItem(ctx, r, ref, c) {
     h('span', { class: 'row-meta', text: labelOf(c.referral_reasons, d.reason) + ' · ' + labelOf(c.urgencies, d.urgency) }),
     h('ol', { class: 'steps', 'aria-label': 'Steps' }, steps(d).map(([name, at]) => h('li', { text: name + ': ' + fmtDateTime(at) }))),
     d.notes ? h('p', { class: 'row-meta', text: d.notes }) : null,
-    into && d.status === 'sent' ? respondButtons(ctx, r) : null));
+    into && d.status === 'sent' ? respondButtons(ctx, r) : closeButtons(ctx, r)));
 }
 
 function episodeItem(ctx, e, c) {

@@ -81,16 +81,18 @@ function discardButton(ctx, rec) {
 
 export async function render(ctx) {
   const { db } = ctx.O;
-  const box = await db.outbox();
-  const meta = await db.allMeta();
-  const recs = [...(await db.records('client')), ...(await db.records('intervention')), ...(await db.records('follow_up'))];
+  // Only the records that can need the worker: those in the outbox (waiting or rejected)
+  // and those the server changed (meta `conflicts`), read by key, never every record.
+  const [box, lastError, conflictKeys] = await Promise.all([db.outbox(), db.getMeta('last_error'), db.getMeta('conflicts')]);
+  const keys = [...new Set([...box.map((e) => e.key), ...(conflictKeys || [])])];
+  const recs = (await db.byKeys(keys)).filter((r) => r && ENTITY[r.entity]);
   const rejected = recs.filter((r) => r.status === 'rejected');
   const conflicts = recs.filter((r) => r.status !== 'rejected' && r.conflict && r.conflict.length);
   const waiting = box.filter((e) => e.state !== 'rejected');
   ctx.append(
     h('h1', { tabindex: '-1', text: 'Sync' }),
     ctx.notice ? h('p', { class: 'info', role: 'status', text: ctx.notice }) : null,
-    meta.last_error ? h('p', { class: 'warning', text: 'Last sync problem: ' + meta.last_error }) : null,
+    lastError ? h('p', { class: 'warning', text: 'Last sync problem: ' + lastError }) : null,
     h('h2', { text: 'Needs fixing (' + rejected.length + ')' }),
     rejected.length ? h('ul', { class: 'list' }, rejected.map((r) => h('li', { class: 'problem' },
       h('p', { class: 'row-title', text: describe(ctx, r) }), problemBlock(ctx, r, true))))

@@ -133,8 +133,7 @@ export async function render(ctx, [id], query) {
     // How often this worker records each type: the client screen offers the most used.
     const uses = Object.assign({}, lastUsed.uses || {});
     if (!existing) uses[v.type] = (uses[v.type] || 0) + 1;
-    await db.setMeta({ last_used: { type: v.type, location: v.location, uses } });
-    if (draft) await draft.clear();
+    await Promise.all([db.setMeta({ last_used: { type: v.type, location: v.location, uses } }), draft ? draft.clear() : null]);
     ctx.flash(existing ? 'Intervention updated.' : 'Intervention saved.');
     ctx.go(v.client_id ? 'client/' + encodeURIComponent(v.client_id) : 'caseload');
     ctx.runSync('save');

@@ -96,3 +96,52 @@ export function respondButtons(ctx, r) {
   });
   return h('div', {}, h('div', { class: 'actions' }, accept, decline), ask);
 }
+
+/* The steps a team moves a referral on by hand (DESIGN §5b): the receiving team closes
+   one it took on (lost contact, moved away, died, other); the referring team withdraws
+   one not yet answered. Saved offline, synced later; the server checks the same rules. */
+const TAKEN_ON = ['accepted', 'first_contact', 'treatment_entry'];
+export function closeButtons(ctx, r) {
+  const d = r.data;
+  const into = incoming(r, ctx.profile);
+  if (!into && d.status === 'sent') {
+    const withdraw = h('button', { type: 'button', class: 'btn', text: 'Withdraw referral' });
+    withdraw.addEventListener('click', async () => {
+      withdraw.disabled = true;
+      await moveReferral(r, 'closed', 'withdrawn');
+      ctx.flash('Referral withdrawn.');
+      ctx.go(location.hash.replace(/^#\//, ''));
+      ctx.runSync('save');
+    });
+    return h('div', { class: 'actions' }, withdraw);
+  }
+  if (!into || !TAKEN_ON.includes(d.status)) return null;
+  const reasons = (codes().close_reasons || []).filter((x) => x.code !== 'withdrawn');
+  const open = h('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', text: 'Close referral' });
+  const reasonId = 'close-' + r.id;
+  const reason = select([{ value: '', label: 'Select' }, ...reasons.map((x) => ({ value: x.code, label: x.label }))], '', { id: reasonId });
+  const confirm = h('button', { type: 'button', class: 'btn', text: 'Confirm close' });
+  const err = h('p', { class: 'error', hidden: true, id: reasonId + '-err' });
+  const ask = h('div', { class: 'field', hidden: true }, h('label', { for: reasonId, text: 'Why close it?' }), reason, err, confirm);
+  open.addEventListener('click', () => {
+    ask.hidden = !ask.hidden;
+    open.setAttribute('aria-expanded', String(!ask.hidden));
+    if (!ask.hidden) reason.focus();
+  });
+  confirm.addEventListener('click', async () => {
+    if (!reason.value) {
+      err.hidden = false;
+      err.textContent = 'Choose why the referral is closed.';
+      reason.setAttribute('aria-invalid', 'true');
+      reason.setAttribute('aria-describedby', err.id);
+      reason.focus();
+      return;
+    }
+    open.disabled = confirm.disabled = true;
+    await moveReferral(r, 'closed', reason.value);
+    ctx.flash('Referral closed.');
+    ctx.go(location.hash.replace(/^#\//, ''));
+    ctx.runSync('save');
+  });
+  return h('div', {}, h('div', { class: 'actions' }, open), ask);
+}
