@@ -19,11 +19,24 @@ plus the longest main-thread task while opening, DOM nodes after the first sync 
 JS heap. Medians of `--runs` runs per team, side by side, with the ratio big / small.
 The steps after the offline open run offline too, as on the street (the save stays in the
 outbox). Runs alternate big, small, big, ... so a busy spell on the machine hits both.
+The phone's store is encrypted (the app lock's default); `--compare-plain` runs each team
+a second time with the store not encrypted (the same app, PIN included) and adds the
+ratios encrypted / not encrypted.
+
+Each step has a timeout (`--step-timeout`, 300 s): a step that hangs fails its run, the
+output names the step and where the sync was (pull pages answered, the sync bar), and the
+bench goes on with the next run; the exit status is 1 if any run failed.
 
     .venv/bin/python bench/phone_bench.py                          # SQLite in a temp dir
+    .venv/bin/python bench/phone_bench.py --compare-plain          # encrypted and not
     .venv/bin/python bench/phone_bench.py --runs 1 --clients 1000 --interventions 4000
+    .venv/bin/python bench/phone_bench.py --workdir /tmp/pb --profile sync.cpuprofile
     .venv/bin/python bench/phone_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/phone_bench
     .venv/bin/python bench/phone_bench.py --json phone.json        # the figures, every run
+
+`--workdir` keeps the SQLite database and reuses it when it already holds the same big
+team (the load through the API is skipped); `--profile` writes a CPU profile of the first
+run's first sync (open it in DevTools' Performance panel) and logs its top functions.
 
 `--database-url` names a throwaway PostgreSQL database: it is DROPPED and recreated.
 Progress goes to stderr, the table to stdout.
@@ -118,10 +131,30 @@ class Team:
 
 BIG = Team("big", "Durham Street Outreach", "worker.durham@outreach.test")
 SMALL = Team("small", "Dorset Outreach", "worker.dorset@outreach.test")
-# --compare-plain: the big team again with the phone's store not encrypted (the same app,
-# lock screens and PIN included), in the small team's column: the cost of encryption.
-PLAIN = Team("small", "Durham Street Outreach, store not encrypted", BIG.email)
+# --compare-plain: each team twice, its store encrypted (the default) and not (the same
+# app, lock screens and PIN included): the cost of encryption.
 PLAIN_STORE_JS = "self.Outreach = Object.assign(self.Outreach || {}, { plainStore: true });"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One column of the table: a team, its phone's store encrypted or not."""
+
+    key: str
+    team: Team
+    plain: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.team.name + (", store not encrypted" if self.plain else ", encrypted")
+
+
+class StepFailed(Exception):
+    """A step of a run did not finish: which one, and what the page showed."""
+
+    def __init__(self, step: str, detail: str):
+        super().__init__(f"step '{step}' failed: {detail}")
+        self.step, self.detail = step, detail
 
 
 def log(message: str) -> None:
@@ -141,6 +174,10 @@ class Condition:
     what: str  # for messages
     js: str  # `(arg) => boolean`, evaluated in the page
     arg: Any = None
+    # 0: checked on every animation frame. A long step (the first sync) is checked every
+    # `poll_ms` instead, so the bench's own checks do not weigh on the page it times
+    # (they took 5% of a first sync's main thread); its time is then up to that late.
+    poll_ms: int = 0
 
 
 # The caseload's count line (views/caseload.js `count`, a role=status paragraph):
@@ -189,15 +226,17 @@ def caseload_full_and_synced(expected_clients: int) -> Condition:
     return Condition(
         f"caseload shows {expected_clients} clients and the sync finished",
         f"""(n) => {{
-          const heading = ({HEADING_JS})();
-          const count = ({CASELOAD_COUNT_JS})();
+          // The cheap checks first: this runs on every frame of a long sync.
           const state = document.getElementById('sync-state')?.textContent || '';
           const last = document.getElementById('last-sync')?.textContent || '';
-          return heading === 'Caseload' && !!count && count.shown === n && count.total === n
-            && state.includes('All changes synced')
-            && last.includes('Last synced') && !last.includes('Syncing');
+          if (!state.includes('All changes synced') || !last.includes('Last synced')
+            || last.includes('Syncing')) return false;
+          const heading = ({HEADING_JS})();
+          const count = ({CASELOAD_COUNT_JS})();
+          return heading === 'Caseload' && !!count && count.shown === n && count.total === n;
         }}""",
         expected_clients,
+        poll_ms=100,
     )
 
 
@@ -288,11 +327,13 @@ def fill_sign_in(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
 
 
-def submit_sign_in(page) -> None:
+def submit_sign_in(page, timeout_s: float) -> None:
     """Sign in, then choose the phone's PIN (the app lock asks for one at the first
     sign-in; the first sync starts once it is set)."""
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Choose a PIN for this phone").wait_for(timeout=600_000)
+    page.get_by_role("heading", name="Choose a PIN for this phone").wait_for(
+        timeout=timeout_s * 1000
+    )
     page.get_by_label("PIN", exact=True).fill(BENCH_PIN)
     page.get_by_role("button", name="Set PIN").click()
 
@@ -364,7 +405,13 @@ INSTRUMENTS_JS = r"""(() => {
   const b = window.__bench = {
     longtasks: [], armed: false, inputAt: null, doneAt: null, token: 0, heapPeak: 0,
   };
+  // Sampled at most every 250 ms: reading performance.memory precisely is not free
+  // (every frame, it took 4% of a first sync's main thread).
+  let sampledAt = -1e9;
   b.sampleHeap = () => {
+    const t = performance.now();
+    if (t - sampledAt < 250) return;
+    sampledAt = t;
     const used = performance.memory ? performance.memory.usedJSHeapSize : 0;
     if (used > b.heapPeak) b.heapPeak = used;
   };
@@ -380,20 +427,21 @@ INSTRUMENTS_JS = r"""(() => {
     }, { capture: true, passive: true });
   }
   // Stamp the first animation frame on which `check(arg)` holds.
-  b.watch = (check, arg) => {
+  b.watch = (check, arg, pollMs) => {
     const token = ++b.token;
     b.doneAt = null;
     b.watchError = null;
+    const next = () => (pollMs ? setTimeout(frame, pollMs) : requestAnimationFrame(frame));
     const frame = () => {
       if (token !== b.token) return;
       b.sampleHeap();
       let ok = false;
       try { ok = !!check(arg); } catch (e) { b.watchError = String(e); }
-      if (ok) b.doneAt = performance.now(); else requestAnimationFrame(frame);
+      if (ok) b.doneAt = performance.now(); else next();
     };
     let initially = false;
     try { initially = !!check(arg); } catch (e) { /* not yet */ }
-    requestAnimationFrame(frame);
+    next();
     return initially;
   };
   b.arm = () => { b.armed = true; b.inputAt = null; };
@@ -413,8 +461,8 @@ INSTRUMENTS_JS = r"""(() => {
 
 def install_watch(page, condition: Condition) -> bool:
     return page.evaluate(
-        f"(arg) => window.__bench.watch({condition.js}, arg)",
-        condition.arg,
+        f"([arg, poll]) => window.__bench.watch({condition.js}, arg, poll)",
+        [condition.arg, condition.poll_ms],
     )
 
 
@@ -432,7 +480,7 @@ def wait_done(page, condition: Condition, timeout_s: float) -> None:
         )
     except Exception as exc:
         detail = page.evaluate("() => window.__bench && window.__bench.watchError")
-        raise SystemExit(
+        raise TimeoutError(
             f"timed out after {timeout_s:.0f} s waiting for: {condition.what}"
             + (f" (the check failed: {detail})" if detail else "")
         ) from exc
@@ -444,7 +492,7 @@ def timed_step(page, condition: Condition, action, timeout_s: float) -> dict:
     settle(page)
     page.evaluate("() => window.__bench.arm()")
     if install_watch(page, condition):
-        raise SystemExit(f"the condition already held before the action: {condition.what}")
+        raise RuntimeError(f"the condition already held before the action: {condition.what}")
     action()
     wait_done(page, condition, timeout_s)
     out = page.evaluate(
@@ -453,7 +501,7 @@ def timed_step(page, condition: Condition, action, timeout_s: float) -> dict:
                    longest: b.inputAt == null ? null : b.longest(b.inputAt, b.doneAt) }; }"""
     )
     if out["inputAt"] is None:
-        raise SystemExit(f"no input event reached the page for: {condition.what}")
+        raise RuntimeError(f"no input event reached the page for: {condition.what}")
     return {
         "seconds": (out["doneAt"] - out["inputAt"]) / 1000,
         "longest_task": out["longest"] / 1000,
@@ -719,15 +767,22 @@ def load_big_team(port: int, clients: int, interventions: int, seed: int) -> Non
     log(f"loaded {applied:,} records through the API in {took:.1f} s ({applied / took:.0f}/s)")
 
 
+# A client another team shared through a referral is in this team's caseload once the
+# referral is taken on (static/js/data.js TAKEN_ON); until then only in Referrals.
+TAKEN_ON = {"accepted", "first_contact", "treatment_entry"}
+
+
 def phone_scope(port: int, email: str) -> dict:
-    """What a fresh phone of this worker will pull: live records by entity, and pages;
-    and how long the bench's own client took to pull them (the server's cost with no
-    throttled browser running: Chromium's CPU throttling keeps a core busy even while the
-    page is idle, which a 2-core machine's server feels)."""
+    """What a fresh phone of this worker will pull: live records by entity, the clients
+    its caseload lists (the team's own, and another team's taken on through a referral),
+    and pages; and how long the bench's own client took to pull them (the server's cost
+    with no throttled browser running: Chromium's CPU throttling keeps a core busy even
+    while the page is idle, which a 2-core machine's server feels)."""
     api = Api(port, email)
     api.sign_in()
+    team = (api.call("GET", "/api/v1/me").get("team") or {}).get("id")
     started = time.perf_counter()
-    held: dict[str, dict[str, bool]] = {}
+    held: dict[str, dict[str, dict | None]] = {}
     cursor, pages = None, 0
     while True:
         query = f"?limit={PHONE_PULL_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
@@ -738,17 +793,32 @@ def phone_scope(port: int, email: str) -> dict:
             if change["op"] == "remove":
                 records.pop(change["id"], None)
             else:
-                records[change["id"]] = not (change.get("data") or {}).get("deleted_at")
+                data = change.get("data") or {}
+                records[change["id"]] = None if data.get("deleted_at") else data
         cursor = page["cursor"]
         if not page["has_more"]:
             break
     seconds = time.perf_counter() - started
     api.close()
-    live = {entity: sum(records.values()) for entity, records in held.items()}
+    live = {
+        entity: {key: d for key, d in records.items() if d is not None}
+        for entity, records in held.items()
+    }
+    taken_on = {
+        r.get("client_id")
+        for r in live.get("referral", {}).values()
+        if r.get("to_team_id") == team and r.get("status") in TAKEN_ON
+    }
+    caseload = [
+        key
+        for key, c in live.get("client", {}).items()
+        if team is None or c.get("team_id") in (None, team) or key in taken_on
+    ]
     return {
-        "clients": live.get("client", 0),
-        "interventions": live.get("intervention", 0),
-        "follow_ups": live.get("follow_up", 0),
+        "clients": len(caseload),
+        "clients_pulled": len(live.get("client", [])),
+        "interventions": len(live.get("intervention", [])),
+        "follow_ups": len(live.get("follow_up", [])),
         "pages": pages,
         "pull_seconds": seconds,
     }
@@ -767,6 +837,7 @@ class Phone:
     throttle: float
     profile_dir: str
     errors: list[str] = field(default_factory=list)
+    pulls: list[tuple[float, int]] = field(default_factory=list)  # (when, HTTP status)
 
     def throttle_cpu(self) -> None:
         self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.throttle})
@@ -793,7 +864,7 @@ class Phone:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
 
 
-def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
+def new_phone(playwright, throttle: float, in_memory: bool, reduced_motion: bool = False) -> Phone:
     """A fresh browser and profile, throttled. By default the profile is on disk
     (IndexedDB on disk, as on a phone); `in_memory` uses an incognito-like context, whose
     IndexedDB lives in memory."""
@@ -802,7 +873,9 @@ def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(**PHONE)
+        context = browser.new_context(
+            **PHONE, reduced_motion="reduce" if reduced_motion else "no-preference"
+        )
         context.on("close", lambda _: browser.close())
     else:
         context = playwright.chromium.launch_persistent_context(
@@ -810,6 +883,7 @@ def new_phone(playwright, throttle: float, in_memory: bool) -> Phone:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
+            reduced_motion="reduce" if reduced_motion else "no-preference",
             **PHONE,
         )
     context.add_init_script(INSTRUMENTS_JS)
@@ -859,22 +933,155 @@ def pull_breakdown(page, done_at_ms: float, pages: int) -> dict:
     )
 
 
-def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
+# What the page shows of the sync while a step waits (for a step that hangs).
+SYNC_STATE_JS = f"""() => ({{
+  state: document.getElementById('sync-state')?.textContent || '',
+  last: document.getElementById('last-sync')?.textContent || '',
+  heading: ({HEADING_JS})(),
+  count: ({CASELOAD_COUNT_JS})(),
+}})"""
+
+
+def describe_hang(phone: Phone, page) -> str:
+    """Where a step stopped: pull pages answered so far (seen from Playwright, so it
+    works while the page is busy) and, if the page answers, its sync bar."""
+    pulls = phone.pulls
+    parts = [f"{len(pulls)} pull responses"]
+    if pulls:
+        parts.append(f"the last {time.monotonic() - pulls[-1][0]:.0f} s ago (HTTP {pulls[-1][1]})")
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        shown = page.evaluate(SYNC_STATE_JS)
+        parts.append(
+            f"page: heading {shown['heading']!r}, count {shown['count']}, "
+            f"sync bar {shown['state']!r} / {shown['last']!r}"
+        )
+    except PlaywrightError as exc:  # the page is gone or broken: say so, keep the rest
+        parts.append(f"page did not answer ({str(exc)[:80]})")
+    return "; ".join(parts)
+
+
+class Steps:
+    """Names the step under way, so a failure (a timeout, an error) says which step hung
+    and what the page showed then."""
+
+    def __init__(self, phone: Phone, page):
+        self.phone, self.page, self.current = phone, page, "start"
+
+    def __call__(self, name: str) -> Steps:
+        self.current = name
+        log(f"    step: {name}")
+        return self
+
+    def fail(self, exc: BaseException) -> StepFailed:
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        return StepFailed(self.current, detail + " -- " + describe_hang(self.phone, self.page))
+
+
+def start_profile(phone: Phone) -> None:
+    phone.cdp.send("Profiler.enable")
+    phone.cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+    phone.cdp.send("Profiler.start")
+
+
+def stop_profile(phone: Phone, path: Path) -> None:
+    """The first sync's CPU profile (open it in DevTools), and its top functions."""
+    profile = phone.cdp.send("Profiler.stop")["profile"]
+    path.write_text(json.dumps(profile))
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas") or []
+    self_ms: dict[int, float] = {}
+    for node_id, delta in zip(profile.get("samples") or [], deltas, strict=False):
+        self_ms[node_id] = self_ms.get(node_id, 0) + delta / 1000
+    by_fn: dict[str, float] = {}
+    for node_id, ms in self_ms.items():
+        frame = nodes[node_id]["callFrame"]
+        where = frame["url"].rsplit("/", 1)[-1]
+        name = f"{frame['functionName'] or '(anonymous)'} {where}:{frame['lineNumber'] + 1}"
+        by_fn[name] = by_fn.get(name, 0) + ms
+    total = sum(by_fn.values()) or 1
+    log(f"CPU profile of the first sync written to {path}; top self time:")
+    for name, ms in sorted(by_fn.items(), key=lambda kv: -kv[1])[:25]:
+        log(f"  {ms:9.0f} ms {100 * ms / total:5.1f}%  {name}")
+
+
+def start_trace(phone: Phone) -> list:
+    events: list = []
+    phone.cdp.on("Tracing.dataCollected", lambda e: events.extend(e["value"]))
+    phone.cdp.send(
+        "Tracing.start",
+        {
+            "categories": "devtools.timeline,disabled-by-default-devtools.timeline,v8,blink,"
+            "IndexedDB,toplevel,renderer.scheduler",
+            "transferMode": "ReportEvents",
+        },
+    )
+    return events
+
+
+def stop_trace(phone: Phone, events: list, path: Path) -> None:
+    """The first sync's trace (open it in DevTools) and the main thread's busiest events."""
+    done: list = []
+    phone.cdp.on("Tracing.tracingComplete", lambda e: done.append(True))
+    phone.cdp.send("Tracing.end")
+    deadline = time.monotonic() + 60
+    while not done and time.monotonic() < deadline:
+        phone.page.wait_for_timeout(100)
+    path.write_text(json.dumps({"traceEvents": events}))
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    totals: dict[str, float] = {}
+    for e in events:
+        if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X" and "dur" in e:
+            totals[e["name"]] = totals.get(e["name"], 0) + e["dur"] / 1000
+    log(f"trace of the first sync written to {path}; main-thread events (nested ones overlap):")
+    for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:30]:
+        log(f"  {ms:9.0f} ms  {name}")
+
+
+def run_phone(playwright, base_url: str, config: Config, scope: dict, args, profile=None) -> dict:
     timeout = args.step_timeout
     clients = scope["clients"]
-    phone = new_phone(playwright, args.throttle, args.in_memory_profile)
+    phone = new_phone(playwright, args.throttle, args.in_memory_profile, args.reduced_motion)
     page = phone.page
+    page.on(
+        "response",
+        lambda r: (
+            phone.pulls.append((time.monotonic(), r.status))
+            if "/api/v1/sync/pull" in r.url
+            else None
+        ),
+    )
+    step = Steps(phone, page)
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     try:
-        if team is PLAIN:
+        if config.plain:
             page.add_init_script(PLAIN_STORE_JS)
+        if args.page_js:
+            page.add_init_script(args.page_js)
+        step("open the sign-in screen")
         open_sign_in(page, base_url)
-        fill_sign_in(page, team.email, DEMO_PASSWORD)
+        fill_sign_in(page, config.team.email, DEMO_PASSWORD)
 
+        step("first sync (sign in, set the PIN, pull)")
         before = phone.metrics()
-        step = timed_step(
-            page, caseload_full_and_synced(clients), lambda: submit_sign_in(page), timeout
+        if profile:
+            start_profile(phone)
+        trace = start_trace(phone) if args.trace and profile else None
+        timed = timed_step(
+            page,
+            caseload_full_and_synced(clients),
+            lambda: submit_sign_in(page, timeout),
+            timeout,
         )
+        if profile:
+            stop_profile(phone, profile)
+        if trace is not None:
+            stop_trace(phone, trace, args.trace)
         after = phone.metrics()
         # Main-thread time (throttled wall time of its tasks) over the first sync: what
         # is not in it was spent waiting (network, IndexedDB in the browser process).
@@ -887,32 +1094,39 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
             )
         }
         result["main_thread"]["style_layout"] += after["LayoutDuration"] - before["LayoutDuration"]
-        result["first_sync"] = step["seconds"]
-        result["longest_task_first_sync"] = step["longest_task"]
+        result["first_sync"] = timed["seconds"]
+        result["longest_task_first_sync"] = timed["longest_task"]
         result["dom_elements"] = page.evaluate("() => document.getElementsByTagName('*').length")
         result["dom_nodes"] = page.evaluate(ALL_NODES_JS)
         result["heap_after_sync_mb"] = phone.heap_mb()
         heap_peaks = [page.evaluate("() => window.__bench.heapPeak") / 1e6]
         done_at = page.evaluate("() => window.__bench.doneAt")
         result["pull"] = pull_breakdown(page, done_at, scope["pages"])
+        result["seal_worker"] = page.evaluate(
+            """() => { const o = self.Outreach.db.offloaded;
+              return o ? { batches: o.batches, worker: o.workerMs / 1000, wait: o.waitMs / 1000,
+                           seal: o.sealMs / 1000 } : null; }"""
+        )
         outbox = page.evaluate("async () => self.Outreach.db.outboxCount()")
         if outbox:
-            raise SystemExit(f"{outbox} records still in the outbox after the first sync")
+            raise RuntimeError(f"{outbox} records still in the outbox after the first sync")
 
         # Offline open: the service worker serves the shell; the watcher is in place
         # before the page's own scripts, and the time origin is the reload's start.
+        step("service worker in control")
         page.wait_for_function("() => !!navigator.serviceWorker.controller", timeout=60_000)
         settle(page)
         phone.go_offline()
         # The app opens locked: reload -> PIN box ready (timed from the reload's start),
         # then Unlock -> caseload usable (timed from the tap); the open is their sum (the
         # worker's typing left out).
+        step("offline reload -> lock screen")
         locked = lock_screen_ready()
         page.add_init_script(
             f"window.__bench.watch({locked.js}, {json.dumps(locked.arg)});"
             "window.__bench.reloaded = true;"
         )
-        page.reload(wait_until="commit")
+        page.reload(wait_until="commit", timeout=timeout * 1000)
         phone.throttle_cpu()  # Chromium keeps it across a same-site reload; make sure
         page.wait_for_function(
             "() => window.__bench && window.__bench.reloaded", timeout=timeout * 1000
@@ -929,36 +1143,42 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
             phone.errors.append("navigator.onLine was still true after the offline reload")
         if not opened["observed"]:
             phone.errors.append("no Long Tasks API: the longest-task figures are missing")
-        step = timed_step(page, caseload_usable(clients), lambda: unlock(page), timeout)
+        step("unlock -> caseload usable")
+        timed = timed_step(page, caseload_usable(clients), lambda: unlock(page), timeout)
         result["offline_lock"] = opened["doneAt"] / 1000
-        result["unlock"] = step["seconds"]
+        result["unlock"] = timed["seconds"]
         result["offline_open"] = result["offline_lock"] + result["unlock"]
         result["offline_shell"] = opened["shell"] / 1000 if opened["shell"] else None
-        result["longest_task_open"] = max(opened["longest"] / 1000, step["longest_task"])
+        result["longest_task_open"] = max(opened["longest"] / 1000, timed["longest_task"])
         heaps = [result["heap_after_sync_mb"], phone.heap_mb()]
 
         # Search, offline, as on the street.
+        step("search, first letter")
         letter = first_search_letter(page)
-        step = timed_step(
+        timed = timed_step(
             page, search_filtered(clients), lambda: type_search_letter(page, letter), timeout
         )
-        result["search_letter"], longest = step["seconds"], [step["longest_task"]]
+        result["search_letter"], longest = timed["seconds"], [timed["longest_task"]]
         result["search_rows"] = search_result_count(page)
-        step = timed_step(page, search_cleared(clients), lambda: clear_search(page), timeout)
-        result["search_cleared"] = step["seconds"]
-        longest.append(step["longest_task"])
+        step("search cleared")
+        timed = timed_step(page, search_cleared(clients), lambda: clear_search(page), timeout)
+        result["search_cleared"] = timed["seconds"]
+        longest.append(timed["longest_task"])
         heaps.append(phone.heap_mb())
 
-        step = timed_step(page, client_page_shown(), lambda: open_first_client(page), timeout)
-        result["open_client"] = step["seconds"]
-        longest.append(step["longest_task"])
-        step = timed_step(page, record_form_ready(), lambda: open_record_form(page), timeout)
-        result["record_form"] = step["seconds"]
-        longest.append(step["longest_task"])
+        step("open a client")
+        timed = timed_step(page, client_page_shown(), lambda: open_first_client(page), timeout)
+        result["open_client"] = timed["seconds"]
+        longest.append(timed["longest_task"])
+        step("record form")
+        timed = timed_step(page, record_form_ready(), lambda: open_record_form(page), timeout)
+        result["record_form"] = timed["seconds"]
+        longest.append(timed["longest_task"])
         fill_intervention(page)
-        step = timed_step(page, intervention_saved(), lambda: tap_save(page), timeout)
-        result["save"] = step["seconds"]
-        longest.append(step["longest_task"])
+        step("save")
+        timed = timed_step(page, intervention_saved(), lambda: tap_save(page), timeout)
+        result["save"] = timed["seconds"]
+        longest.append(timed["longest_task"])
         heaps.append(phone.heap_mb())
         result["longest_task_steps"] = max(longest)
         result["heap_max_mb"] = max(heaps)
@@ -967,6 +1187,8 @@ def run_phone(playwright, base_url: str, team: Team, scope: dict, args) -> dict:
         result["load_after"] = os.getloadavg()[0]
         result["page_errors"] = list(phone.errors)
         return result
+    except Exception as exc:  # a step hung or broke: name it, keep the bench going
+        raise step.fail(exc) from exc
     finally:
         phone.close()
 
@@ -983,6 +1205,14 @@ ROWS = [
     ("  waiting on the network (sum over pages)", "pull.waiting", "s"),
     ("  of which the server (request -> first byte)", "pull.server", "s"),
     ("  after the last page -> count shown", "pull.after_last_page", "s"),
+    ("  pages sealed and written by the seal worker", "seal_worker.batches", "n"),
+    ("    the worker's own time on them (not CPU-throttled)", "seal_worker.worker", "s"),
+    ("      of which sealing", "seal_worker.seal", "s"),
+    (
+        "    from sending each page to its commit (the page works on meanwhile)",
+        "seal_worker.wait",
+        "s",
+    ),
     ("  main thread busy (CDP TaskDuration)", "main_thread.tasks", "s"),
     ("    of which script", "main_thread.script", "s"),
     ("    of which style and layout", "main_thread.style_layout", "s"),
@@ -1052,29 +1282,69 @@ TARGETS = {
 }
 
 
-def table(results: dict, scopes: dict) -> str:
-    big, small = results.get("big", []), results.get("small", [])
-    head_big = f"{scopes['big']['clients']:,} clients"
-    head_small = f"{scopes['small']['clients']:,} clients" if small else "small team"
-    if small and scopes["small"].get("name", "").endswith("not encrypted"):
-        head_big, head_small = head_big + ", encrypted", head_small + ", not encrypted"
+def table(results: dict, configs: list[Config], scopes: dict) -> str:
+    """The medians side by side: one column per configuration, then the ratios (big / demo
+    for each store, encrypted / not encrypted for each team), then the target."""
+    columns = [c for c in configs if c.key in results]
+    by_key = {c.key: c for c in columns}
+    ratios = []
+    for team in (BIG, SMALL):
+        enc, plain = team.key, team.key + "_plain"
+        if enc in by_key and plain in by_key:
+            ratios.append((enc, plain, f"{team.key}: encrypted / not"))
+    for suffix, what in (("", "encrypted"), ("_plain", "not encrypted")):
+        if "big" + suffix in by_key and "small" + suffix in by_key:
+            ratios.append(("big" + suffix, "small" + suffix, f"big / demo ({what})"))
+
+    def head(c: Config) -> str:
+        n = len([r for r in results[c.key] if "failed" not in r])
+        clients = scopes[c.team.key]["clients"]
+        store = "not encrypted" if c.plain else "encrypted"
+        return f"{c.team.key} {clients:,} clients, {store} ({n} runs)"
+
     lines = [
-        f"| step (median of {len(big)} runs) | {head_big} | {head_small} | big / small "
-        "| target (big) |",
-        "|---|---|---|---|---|",
+        "| step (medians) | "
+        + " | ".join(head(c) for c in columns)
+        + "".join(f" | {r[2]}" for r in ratios)
+        + " | target (big, encrypted) |",
+        "|---|" + "---|" * (len(columns) + len(ratios) + 1),
     ]
+    ok = {c.key: [r for r in results[c.key] if "failed" not in r] for c in columns}
     for label, path, unit in ROWS:
-        b, s = median_of(big, path), median_of(small, path)
-        short = unit == "task" and (s or 0) < 0.05
-        ratio = f"{b / s:.1f}x" if b is not None and s and not short else "-"
+        medians = {c.key: median_of(ok[c.key], path) for c in columns}
+        cells = [fmt(medians[c.key], unit) for c in columns]
+        for a, b, _ in ratios:
+            x, y = medians[a], medians[b]
+            short = unit == "task" and ((x or 0) < 0.05 or (y or 0) < 0.05)
+            cells.append(f"{x / y:.2f}x" if x is not None and y and not short else "-")
         target = TARGETS.get(path)
-        verdict = "" if target is None or b is None else ("met" if b <= target else "MISSED")
+        big = medians.get("big")
+        verdict = "" if target is None or big is None else ("met" if big <= target else "MISSED")
         goal = f"< {fmt(target, 'mb' if unit == 'mb' else 's')} {verdict}" if target else ""
-        lines.append(f"| {label} | {fmt(b, unit)} | {fmt(s, unit)} | {ratio} | {goal} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {goal} |")
     return "\n".join(lines)
 
 
 # =========================================================================================
+
+
+def prepare_database(args, workdir: Path, env: dict, port: int) -> bool:
+    """Migrations and the demo world, unless `--workdir` already holds them with the same
+    big team (then it is reused). Returns whether the big team must be loaded."""
+    marker = workdir / "loaded.json"
+    want = {"clients": args.clients, "interventions": args.interventions, "seed": args.seed}
+    if args.workdir and marker.exists() and json.loads(marker.read_text()) == want:
+        log(f"reusing the database in {workdir} ({args.clients:,} clients loaded before)")
+        return False
+    if args.database_url:
+        log(f"recreating {args.database_url.rsplit('/', 1)[-1]}")
+        recreate_postgres(args.database_url)
+    else:
+        (workdir / "outreach.db").unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "outreach", "demo")
+    return True
 
 
 def main() -> int:
@@ -1089,7 +1359,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--skip-small", action="store_true", help="only the big team")
     parser.add_argument("--seed", type=int, default=16, help="seed of the generated records")
-    parser.add_argument("--step-timeout", type=float, default=600, help="seconds per step")
+    parser.add_argument(
+        "--step-timeout",
+        type=float,
+        default=300,
+        help="seconds a step may take; a step that takes longer fails its run (named in the "
+        "output) and the bench goes on with the next run",
+    )
     parser.add_argument(
         "--in-memory-profile",
         action="store_true",
@@ -1097,63 +1373,124 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, server log)")
     parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the SQLite database here and reuse it when it already holds the same "
+        "big team (skips the load: for repeated runs)",
+    )
+    parser.add_argument(
         "--compare-plain",
         action="store_true",
-        help="the big team twice: store encrypted, and not (in the small team's column)",
+        help="each team twice: the phone's store encrypted, and not encrypted; with ratios",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a CPU profile (.cpuprofile) of the first run's first sync here and log "
+        "its top functions",
+    )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="with --profile: also a Chrome trace of that first sync, and its busiest events",
+    )
+    parser.add_argument(
+        "--reduced-motion",
+        action="store_true",
+        help="the phone asks for reduced motion (no spinning sync icon)",
+    )
+    parser.add_argument(
+        "--page-js",
+        help="a script run in the page before the app's own (to compare variants, e.g. "
+        '"self.Outreach = {sealInPage: true}": the store sealed on the main thread)',
     )
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    workdir = Path(tempfile.mkdtemp(prefix="phone-bench-"))
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    workdir = (
+        args.workdir.resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="phone-bench-"))
+    )
     url = args.database_url or f"sqlite:///{workdir / 'outreach.db'}"
     port = free_port()
-    keys = {
-        "OUTREACH_SECRET_KEY": secrets.token_hex(32),
-        "OUTREACH_JWT_SECRET": secrets.token_hex(32),
-        "OUTREACH_MATCH_KEY_SECRET": secrets.token_hex(32),
-    }
+    keys_file = workdir / "keys.json"
+    if args.workdir and keys_file.exists():
+        keys = json.loads(keys_file.read_text())
+    else:
+        keys = {
+            "OUTREACH_SECRET_KEY": secrets.token_hex(32),
+            "OUTREACH_JWT_SECRET": secrets.token_hex(32),
+            "OUTREACH_MATCH_KEY_SECRET": secrets.token_hex(32),
+        }
+        keys_file.write_text(json.dumps(keys))
     env = server_env(url, port, keys)
     started = time.monotonic()
     server = None
+    configs = [Config("big", BIG)]
+    if args.compare_plain:
+        configs.append(Config("big_plain", BIG, plain=True))
+    if not args.skip_small:
+        configs.append(Config("small", SMALL))
+        if args.compare_plain:
+            configs.append(Config("small_plain", SMALL, plain=True))
+    teams = list({c.team.key: c.team for c in configs}.values())
+    results: dict[str, list[dict]] = {c.key: [] for c in configs}
+    scopes: dict[str, dict] = {}
     try:
-        if args.database_url:
-            log(f"recreating {url.rsplit('/', 1)[-1]}")
-            recreate_postgres(url)
+        must_load = prepare_database(args, workdir, env, port)
         log(f"database {'PostgreSQL' if args.database_url else 'SQLite in ' + str(workdir)}")
-        flask_cli(env, "db", "upgrade")
-        flask_cli(env, "outreach", "demo")
         server = start_server(env, port, workdir / "server.log")
         base_url = f"http://127.0.0.1:{port}"
-        log(
-            f"gunicorn on {base_url}; loading {args.clients:,} clients and "
-            f"{args.interventions:,} interventions into {BIG.name} through the API"
-        )
-        load_big_team(port, args.clients, args.interventions, args.seed)
-        teams = [BIG] if args.skip_small else [BIG, PLAIN if args.compare_plain else SMALL]
-        scopes = {}
+        if must_load:
+            log(
+                f"gunicorn on {base_url}; loading {args.clients:,} clients and "
+                f"{args.interventions:,} interventions into {BIG.name} through the API"
+            )
+            load_big_team(port, args.clients, args.interventions, args.seed)
+            (workdir / "loaded.json").write_text(
+                json.dumps(
+                    {
+                        "clients": args.clients,
+                        "interventions": args.interventions,
+                        "seed": args.seed,
+                    }
+                )
+            )
         for team in teams:
             scopes[team.key] = phone_scope(port, team.email)
             scopes[team.key]["name"] = team.name
             s = scopes[team.key]
             log(
-                f"{team.name}: a phone holds {s['clients']:,} clients, "
+                f"{team.name}: a phone holds {s['clients_pulled']:,} clients "
+                f"({s['clients']:,} in its caseload), "
                 f"{s['interventions']:,} interventions, {s['follow_ups']:,} follow-ups "
                 f"({s['pages']} pages of {PHONE_PULL_LIMIT}, pulled by the bench in "
                 f"{s['pull_seconds']:.1f} s)"
             )
 
-        results: dict[str, list[dict]] = {team.key: [] for team in teams}
         with sync_playwright() as playwright:
-            # Interleaved (big, small, big, ...): a busy spell on the machine hits both.
+            # Interleaved (big, plain, small, ...): a busy spell on the machine hits all.
             for run in range(1, args.runs + 1):
-                for team in teams:
-                    log(f"run {run}/{args.runs}, {team.name}: fresh profile, {args.throttle:g}x")
-                    r = run_phone(playwright, base_url, team, scopes[team.key], args)
-                    results[team.key].append(r)
+                for config in configs:
+                    log(f"run {run}/{args.runs}, {config.label}: fresh profile, {args.throttle:g}x")
+                    profile = args.profile if run == 1 and config is configs[0] else None
+                    try:
+                        r = run_phone(
+                            playwright, base_url, config, scopes[config.team.key], args, profile
+                        )
+                    except StepFailed as exc:
+                        log(f"  FAILED at step '{exc.step}': {exc.detail}")
+                        results[config.key].append(
+                            {"failed": exc.step, "error": exc.detail, "load": os.getloadavg()[0]}
+                        )
+                        continue
+                    results[config.key].append(r)
                     log(
-                        f"  first sync {r['first_sync']:.2f} s, offline open "
+                        f"  first sync {r['first_sync']:.2f} s (longest task "
+                        f"{r['longest_task_first_sync']:.2f} s), offline open "
                         f"{r['offline_open']:.2f} s, search {r['search_letter']:.2f} s / "
                         f"{r['search_cleared']:.2f} s, client {r['open_client']:.2f} s, form "
                         f"{r['record_form']:.2f} s, save {r['save']:.2f} s, longest task "
@@ -1165,14 +1502,18 @@ def main() -> int:
     finally:
         if server is not None:
             stop_server(server)
-        if args.keep:
+        if args.keep or args.workdir:
             log(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    if args.skip_small:
-        scopes["small"] = {"clients": 0}
-    loads = [r[k] for runs in results.values() for r in runs for k in ("load_before", "load_after")]
+    loads = [
+        r[k]
+        for runs in results.values()
+        for r in runs
+        for k in ("load_before", "load_after", "load")
+        if k in r
+    ]
     chromium = subprocess.run(
         [CHROMIUM, "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -1181,23 +1522,22 @@ def main() -> int:
         f"Phone bench: {chromium}, headless, 360x640, CPU {args.throttle:g}x, "
         f"profile {'in memory' if args.in_memory_profile else 'on disk'}, "
         f"{'PostgreSQL' if args.database_url else 'SQLite'}, gunicorn; "
-        f"{os.cpu_count()} cores, 1-min load average {min(loads):.1f}-{max(loads):.1f} "
-        f"during the runs; {time.monotonic() - started:.0f} s in all"
+        f"{os.cpu_count()} cores, 1-min load average {min(loads or [0]):.1f}-"
+        f"{max(loads or [0]):.1f} during the runs; {time.monotonic() - started:.0f} s in all"
     )
     print(
-        f"big: {BIG.name}, {scopes['big']['clients']:,} clients, "
-        f"{scopes['big']['interventions']:,} interventions "
-        f"({scopes['big']['pages']} pages: {scopes['big']['pull_seconds']:.1f} s for the bench's "
-        "own client, no browser); "
-        + (
-            f"small: {scopes['small']['name']}, {scopes['small']['clients']:,} clients, "
-            f"{scopes['small']['interventions']:,} interventions"
-            if not args.skip_small
-            else "small: skipped"
+        "; ".join(
+            f"{team.key}: {team.name}, {scopes[team.key]['clients']:,} clients, "
+            f"{scopes[team.key]['interventions']:,} interventions, "
+            f"{scopes[team.key]['pages']} pages"
+            for team in teams
         )
     )
     print()
-    print(table(results, scopes))
+    print(table(results, configs, scopes))
+    failures = [(c, r) for c in configs for r in results[c.key] if "failed" in r]
+    for config, r in failures:
+        print(f"\nFAILED run ({config.label}): step '{r['failed']}': {r['error']}")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -1212,7 +1552,10 @@ def main() -> int:
                     "scopes": scopes,
                     "results": results,
                     "medians": {
-                        key: {path: median_of(runs, path) for _, path, _ in ROWS}
+                        key: {
+                            path: median_of([r for r in runs if "failed" not in r], path)
+                            for _, path, _ in ROWS
+                        }
                         for key, runs in results.items()
                     },
                 },
@@ -1220,7 +1563,7 @@ def main() -> int:
             )
         )
         log(f"wrote {args.json}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,13 @@
 (async () => {
   const text = (v) => JSON.stringify(v, (k, x) => {
     if (x instanceof ArrayBuffer) x = new Uint8Array(x);
-    if (ArrayBuffer.isView(x)) return String.fromCharCode(...new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+    if (ArrayBuffer.isView(x)) {
+      // In slices: a large sealed value (the caseload's snapshot) spread at once overflows the stack.
+      const b = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+      let out = '';
+      for (let i = 0; i < b.length; i += 8192) out += String.fromCharCode(...b.subarray(i, i + 8192));
+      return out;
+    }
     if (x instanceof CryptoKey) return 'CryptoKey';
     return x;
   });

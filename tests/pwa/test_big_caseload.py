@@ -7,6 +7,7 @@ reads every record again. Timings are bench/phone_bench.py's; nothing here is ti
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -42,6 +43,18 @@ for (const proto of [IDBObjectStore.prototype, IDBIndex.prototype]) {
   }
 }
 """
+# The page's own writes to the `records` store (puts, adds, deletes), from page load on.
+COUNT_WRITES = """
+window.__writes = 0;
+for (const name of ['put', 'add', 'delete']) {
+  const original = IDBObjectStore.prototype[name];
+  IDBObjectStore.prototype[name] = function (...args) {
+    if (this.name === 'records') window.__writes++;
+    return original.apply(this, args);
+  };
+}
+"""
+RAW_STORAGE = (Path(__file__).parent / "raw_storage.js").read_text()
 INDEX_SAVED = """async () => {
   const db = self.Outreach.db;
   const [saved, rev] = await Promise.all([db.snapshotRaw(), db.getMeta('rev')]);
@@ -227,6 +240,64 @@ def test_client_picker_finds_a_client_by_name(page, big_team):
     expect(page.get_by_text("Intervention saved.")).to_be_visible()
     expect(page.get_by_role("heading", name="Client")).to_contain_text("(Zed)")
     expect(page.get_by_role("main").get_by_role("listitem")).to_have_count(1)
+
+
+def test_first_sync_pages_are_sealed_and_written_off_the_page(app, page, big_team):
+    """The pulled pages (1,000 records each) are sealed and written by the seal worker,
+    not on the page's main thread (which keeps drawing and taking input); what it wrote is
+    sealed (a pulled client's known-as name is nowhere in the raw store) and the app
+    reads it back (a search finds the client, after a reload too)."""
+    with app.app_context():
+        db.session.get(Client, big_team[0]["id"]).known_as = "Pulledmarker"
+        db.session.commit()
+    page.add_init_script(COUNT_WRITES)
+    sign_in(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    writes = page.evaluate("() => window.__writes")
+    assert writes < 200, f"{writes} records written on the page's main thread"
+    raw = page.evaluate(RAW_STORAGE).lower()
+    assert "outreach/records" in raw  # it did read the store
+    assert "pulledmarker" not in raw, "a pulled client's name is readable in the raw store"
+    page.get_by_label("Search clients").fill("pulledm")
+    expect(rows(page)).to_have_count(1)
+    page.reload()
+    unlock(page)
+    page.get_by_label("Search clients").fill("pulledm")
+    expect(rows(page)).to_have_count(1)
+    rows(page).get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Client")).to_contain_text("(Pulledmarker)")
+
+
+def test_locking_during_the_first_sync_then_unlocking_carries_it_on(page, big_team):
+    """Lock now while the first page is being written and the next is on its way: the
+    seal worker goes with the key; after unlocking, the first sync carries on from the
+    last page committed and ends with every client once."""
+    held: list = []
+    release: list = []
+
+    def hold_later_pages(route):
+        if "cursor=" in route.request.url and not release:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/sync/pull?*", hold_later_pages)
+    sign_in(page)
+    expect(page.get_by_text("Getting your caseload: 1,000 of 1,200 clients")).to_be_visible()
+    page.get_by_role("button", name="Lock now").click()
+    expect(page.get_by_role("heading", name="Outreach is locked")).to_be_visible()
+    release.append(True)
+    for route in held:
+        route.continue_()
+    unlock(page)
+    expect(caseload_count(page)).to_have_text("1,200 clients")
+    expect(status(page)).to_have_text(SYNCED)
+    clients = page.evaluate(
+        "async () => (await self.Outreach.db.records('client')).map((r) => r.id)"
+    )
+    assert len(clients) == len(set(clients))
+    assert {str(r["id"]) for r in big_team} <= set(clients)
 
 
 def test_the_sync_screen_and_the_duplicate_check_never_read_every_record(page, big_team):

@@ -17,8 +17,10 @@ from outreach.shell import STATIC_DIR
 # 5 KiB compressed, precached for offline like every screen), plus the app lock
 # (js/core/vault.js, session.js, views/lock.js, sealing in db.js: about 10 KiB), plus
 # issue 15's field work (dark theme, the bottom bar and its icons, the day/month/year date
-# input, quick record, the push's byte batches and conflict rebase: about 4 KiB).
-BUDGET = 96 * 1024
+# input, quick record, the push's byte batches and conflict rebase: about 4 KiB), plus
+# issue 16's first sync (the seal worker, js/core/seal-worker.js, and the pipelined pull
+# pages in db.js: about 4.5 KiB; main was already at 101 KiB, over 96, when it came).
+BUDGET = 108 * 1024
 GZIP = {"Accept-Encoding": "gzip"}
 
 

@@ -102,6 +102,7 @@
         changed.set(rec.key, summarise ? summarise(rec) : true);
         return store.put(stored || rec);
       },
+      putOwned(rec) { return this.put(rec); },
       delete(k) {
         changed.set(k, null);
         return store.delete(k);
@@ -121,7 +122,7 @@
     if (writesRecords && !list.includes('meta')) list.push('meta');
     if (writesRecords && !list.includes('cache')) list.push('cache');
     return new Promise((resolve, reject) => {
-      const t = db.transaction(list, mode);
+      const t = opts && opts.durability ? db.transaction(list, mode, { durability: opts.durability }) : db.transaction(list, mode);
       const stores = {};
       for (const n of list) stores[n] = t.objectStore(n);
       const changed = writesRecords ? new Map() : null;
@@ -198,8 +199,10 @@
     }
     const out = {};
     const rest = {};
-    for (const [f, x] of Object.entries(value)) (CLEAR[name].includes(f) ? out : rest)[f] = x;
+    for (const f in value) (CLEAR[name].includes(f) ? out : rest)[f] = value[f];
     if (name === 'records') out.cid = clientOf(value);
+    // A synced record's server copy is its data (one object): sealed once, not twice.
+    if (rest.server_data !== undefined && rest.server_data === rest.data) { delete rest.server_data; rest.$sd = 1; }
     out.$s = await v.seal(rest, aadOf(name, null, value));
     return out;
   }
@@ -217,21 +220,57 @@
     }
     if (KV.has(name)) return stored;
     if (!stored.$s) return stored; // stored before the lock (sealed at the next sign-in)
-    const out = Object.assign({}, await vault().open(stored.$s, aadOf(name, null, stored)));
+    const out = await vault().open(stored.$s, aadOf(name, null, stored));
+    if (out.$sd) { delete out.$sd; out.server_data = out.data; }
     for (const f of CLEAR[name]) if (f in stored) out[f] = stored[f];
     return out;
   }
 
-  /* Reads issued together (e.g. Promise.all over keys) share one transaction. */
-  let batch = null;
-  function fetchRaw(name, method, args, index) {
+  /* Let the page draw and take input between stretches of a long write (the first
+     sync's pages): a new task, without setTimeout's clamping. */
+  const now = () => (g.performance ? g.performance.now() : Date.now());
+  let yielding = null;
+  function yieldTask() {
+    if (g.scheduler && typeof g.scheduler.yield === 'function') return g.scheduler.yield();
+    if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0));
+    if (!yielding) {
+      yielding = { channel: new MessageChannel(), waiting: [] };
+      yielding.channel.port1.onmessage = () => { const w = yielding.waiting.shift(); if (w) w(); };
+    }
+    return new Promise((resolve) => { yielding.waiting.push(resolve); yielding.channel.port2.postMessage(0); });
+  }
+  // The longest stretch of sealing or writing in one task, on the page (a worker needs none).
+  const SLICE_MS = g.document ? 25 : Infinity;
+
+  /* Every put of `writes` sealed (deletes: null), a stretch of at most SLICE_MS per task;
+     the encryptions run on WebCrypto's thread meanwhile. */
+  async function sealAll(writes) {
+    const out = new Array(writes.length).fill(null);
+    const pending = [];
+    let since = now();
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      if (w.op === 'put') pending.push(sealValue(w.name, w.value, w.k).then((x) => { out[i] = x; }));
+      if (now() - since > SLICE_MS) { await yieldTask(); since = now(); }
+    }
+    await Promise.all(pending);
+    return out;
+  }
+
+  /* Reads issued together (e.g. Promise.all over keys) share one transaction. A read
+     waits for a pulled page still being written by the seal worker (so what it reads and
+     what listeners were told agree), except the pull's own (`eager`). */
+  const batches = { wait: null, eager: null };
+  function fetchRaw(name, method, args, index, eager) {
+    const slot = eager ? 'eager' : 'wait';
     return new Promise((resolve, reject) => {
-      if (!batch) {
-        batch = [];
+      if (!batches[slot]) {
+        batches[slot] = [];
         Promise.resolve().then(async () => {
-          const ops = batch;
-          batch = null;
+          const ops = batches[slot];
+          batches[slot] = null;
           try {
+            if (!eager) await settled();
             const t = (await open()).transaction([...new Set(ops.map((o) => o.name))], 'readonly');
             for (const o of ops) {
               const st = t.objectStore(o.name);
@@ -242,7 +281,7 @@
           } catch (e) { for (const o of ops) o.reject(e); }
         });
       }
-      batch.push({ name, method, args, index, resolve, reject });
+      batches[slot].push({ name, method, args, index, resolve, reject });
     });
   }
 
@@ -250,7 +289,7 @@
   const clone = (v) => (v == null ? v : structuredClone(v));
 
   /* One store as `fn` sees it: reads opened, writes kept (and read back) until commit. */
-  function view(name, writes) {
+  function view(name, writes, eager) {
     const over = new Map(); // key -> value, or null when deleted
     const added = []; // outbox entries added (their seq comes at commit)
     const keyOf = (v, k) => (KV.has(name) ? k : name === 'outbox' ? v.seq : v.key);
@@ -264,15 +303,15 @@
     const store = {
       async get(k) {
         if (over.has(k)) return clone(over.get(k)) ?? undefined;
-        return openValue(name, await fetchRaw(name, 'get', [k]), k);
+        return openValue(name, await fetchRaw(name, 'get', [k], undefined, eager), k);
       },
       async getAll(query, count) {
         if (KV.has(name)) throw new Error(name + ': read by name');
-        const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined)));
+        const rows = await openAll(await fetchRaw(name, 'getAll', [query, count].filter((a) => a !== undefined), undefined, eager));
         return query === undefined && count === undefined ? merge(rows) : rows;
       },
       async getAllKeys() {
-        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const keys = await fetchRaw(name, 'getAllKeys', [], undefined, eager);
         const out = keys.filter((k) => !over.has(k));
         for (const [k, v] of over) if (v) out.push(k);
         return out;
@@ -282,7 +321,7 @@
         const field = INDEX_FIELD[index];
         return {
           async getAll(q) {
-            const rows = await openAll(await fetchRaw(name, 'getAll', [q], index));
+            const rows = await openAll(await fetchRaw(name, 'getAll', [q], index, eager));
             return merge(rows, (v) => (index === 'client' ? clientOf(v) : v[field]) === q);
           },
         };
@@ -295,6 +334,14 @@
         return Promise.resolve(k);
       },
       add(v) { return store.put(v); },
+      /* A put of a value the caller hands over (a pulled record made for it): not
+         copied; it is written as it is when `fn` ends. */
+      putOwned(v) {
+        if (!writes) throw new Error('read-only transaction');
+        over.set(keyOf(v), v);
+        writes.push({ name, op: 'put', value: v });
+        return Promise.resolve();
+      },
       delete(k) {
         if (!writes) throw new Error('read-only transaction');
         over.set(k, null);
@@ -304,7 +351,7 @@
     };
     if (KV.has(name)) {
       store.getAllKeys = async () => {
-        const keys = await fetchRaw(name, 'getAllKeys', []);
+        const keys = await fetchRaw(name, 'getAllKeys', [], undefined, eager);
         const out = keys.filter((k) => !over.has(k));
         for (const [k, v] of over) if (v !== null) out.push(k);
         return out;
@@ -329,33 +376,190 @@
   }
 
   /* Seal `writes` (each once) and the index's delta ({rev, changes}: the rev this commit
-     will be), and put them in one transaction (the commit of a sealed `tx`). */
-  async function commitSealed(writes, clear, delta) {
-    const sealed = await Promise.all([
-      ...writes.map((w) => (w.op === 'put' && !clear ? sealValue(w.name, w.value, w.k) : null)),
-      delta ? sealValue('cache', delta.changes, deltaKey(delta.rev)) : null,
-    ]);
-    const sealedDelta = delta ? { rev: delta.rev, value: sealed.pop() } : null;
-    await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', (s) => {
-      writes.forEach((w, i) => {
-        if (w.op === 'delete') s[w.name].delete(w.k);
-        else if (clear) s.meta.put(w.value, w.k);
-        else if (w.name === 'records') s.records.put(w.value, sealed[i]);
-        else if (KV.has(w.name)) s[w.name].put(sealed[i], w.k);
-        else s[w.name].put(sealed[i]);
-      });
-    }, { delta: sealedDelta });
+     will be), and put them in one transaction (the commit of a sealed `tx`). `relaxed`: a
+     pulled page (lost with its cursor if the phone dies right then: pulled again),
+     committed without waiting for the disk. */
+  async function commitSealed(writes, clear, delta, relaxed) {
+    const t0 = now();
+    const sealed = clear ? [] : await sealAll(writes);
+    const sealedDelta = delta ? { rev: delta.rev, value: await sealValue('cache', delta.changes, deltaKey(delta.rev)) } : null;
+    commitSealed.sealMs = now() - t0;
+    await rawTx([...new Set(writes.map((w) => w.name))], 'readwrite', async (s) => {
+      let since = now();
+      for (let i = 0; i < writes.length; i++) {
+        const w = writes[i];
+        let r;
+        if (w.op === 'delete') r = s[w.name].delete(w.k);
+        else if (clear) r = s.meta.put(w.value, w.k);
+        else if (w.name === 'records') r = s.records.put(w.value, sealed[i]);
+        else if (KV.has(w.name)) r = s[w.name].put(sealed[i], w.k);
+        else r = s[w.name].put(sealed[i]);
+        // A long write goes in stretches: waiting on a request ends the task and keeps
+        // the transaction open.
+        if (now() - since > SLICE_MS && i < writes.length - 1) { await req(r); since = now(); }
+      }
+    }, { delta: sealedDelta, durability: relaxed ? 'relaxed' : undefined });
   }
 
-  async function sealedTx(names, mode, fn) {
+  /* ---------- large writes off the page's main thread ----------
+     A batch of OFFLOAD_AT writes or more (a pulled page) is sealed and written by a
+     dedicated worker (js/core/seal-worker.js) holding the same data key: the page keeps
+     drawing and taking input meanwhile. The page still decides every write (under the
+     store lock) and tells its listeners once the worker's transaction has committed. */
+  const OFFLOAD_AT = 200;
+  let worker = null;
+  let watching = false;
+  let broken = false;
+  // Batches the worker wrote, its own time on them and the page's wait for them (ms):
+  // bench/phone_bench.py reports them (the worker is not CPU-throttled there).
+  const offloaded = { batches: 0, workerMs: 0, sealMs: 0, waitMs: 0 };
+
+  function sealWorker() {
+    const O = g.Outreach;
+    const v = vault();
+    if (broken || O.sealInPage || typeof Worker !== 'function' || !g.document || !v || !v.keyHandle) return null;
+    const handle = v.keyHandle();
+    if (!handle) return null;
+    if (worker && worker.kid !== handle.kid) endWorker();
+    if (worker) return worker;
+    let w;
+    try { w = new Worker('/js/core/seal-worker.js'); } catch (_) { return null; }
+    const me = { w, kid: handle.kid, calls: new Map(), next: 1 };
+    w.onmessage = (e) => {
+      const call = me.calls.get(e.data.id);
+      if (!call) return;
+      me.calls.delete(e.data.id);
+      if (e.data.ok) call.resolve(e.data); else call.reject(Object.assign(new Error(e.data.error), { locked: !!e.data.locked }));
+    };
+    // A worker that cannot run (its script not loaded): this page seals in place from now.
+    w.onerror = (e) => { e.preventDefault(); broken = true; if (worker === me) endWorker(); else failCalls(me); };
+    w.postMessage({ type: 'key', handle });
+    if (!watching) {
+      watching = true;
+      // Locked (or another sign-in): the worker goes, and its copy of the key with it.
+      v.on((type) => { if (type !== 'unlocked' && type !== 'unlocked-pin') endWorker(); });
+    }
+    worker = me;
+    return me;
+  }
+
+  /* The worker stopped (the app locked, the store wiped): nothing it had not answered is
+     known to be written; the sync that sent it fails and the next one resumes. */
+  function failCalls(me) {
+    for (const call of me.calls.values()) call.reject(new Error('The seal worker stopped.'));
+    me.calls.clear();
+  }
+
+  function endWorker() {
+    if (!worker) return;
+    const me = worker;
+    worker = null;
+    me.w.terminate();
+    failCalls(me);
+  }
+
+  function callWorker(me, message) {
+    return new Promise((resolve, reject) => {
+      const id = me.next++;
+      me.calls.set(id, { resolve, reject });
+      me.w.postMessage(Object.assign({ id }, message));
+    });
+  }
+
+  /* What a committed write tells listeners: each record written (its summary) or
+     deleted (null), as `tracked` notes them in the page's own transactions. */
+  function changesOf(writes) {
+    const changes = new Map();
+    for (const w of writes) {
+      if (w.name !== 'records') continue;
+      if (w.op === 'delete') { changes.set(w.k, null); continue; }
+      w.value.cid = clientOf(w.value);
+      changes.set(w.value.key, summarise ? summarise(w.value) : true);
+    }
+    return changes;
+  }
+
+  /* Commit `writes` in the worker; false if there is none to use. Outbox entries being
+     added never go there (their keys are made by the store: a worker lost after its
+     commit must not be followed by a second add). */
+  const offloadable = (writes) => !writes.some((w) => w.name === 'outbox');
+  async function offload(writes, delta) {
+    if (writes.length < OFFLOAD_AT || !offloadable(writes)) return false;
+    const me = sealWorker();
+    if (!me) return false;
+    let answer;
+    try {
+      answer = await sendToWorker(me, writes, delta);
+    } catch (e) {
+      throw e.locked ? lockedError() : e;
+    }
+    if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) });
+    return true;
+  }
+
+  async function sendToWorker(me, writes, delta, relaxed) {
+    const started = now();
+    const answer = await callWorker(me, { type: 'write', writes, delta, relaxed });
+    offloaded.batches++;
+    offloaded.workerMs += answer.ms || 0;
+    offloaded.sealMs += answer.sealMs || 0;
+    offloaded.waitMs += now() - started;
+    return answer;
+  }
+
+  /* ---------- a pull's pages in a pipeline ----------
+     While the worker seals and writes page n, the pull works out page n+1 (`tx` with
+     {pipeline: true}). Order and exactly-once hold: the worker commits in order, page n+1
+     is sent only once page n has committed (a failed page fails the next and the pull
+     stops: it resumes from the last cursor committed); every other transaction, and every
+     read but the pull's own, waits until the page in flight has committed and its
+     listeners were told. */
+  let inflight = null; // {done: Promise} (never rejects)
+  let failed = null; // the error of a page the worker did not commit, until the pull sees it
+
+  async function settled() {
+    while (inflight) await inflight.done;
+  }
+
+  /* Every page sent is committed, or this throws the error of the one that was not
+     (once: a pull calls it before its first page and after its last). */
+  async function flush() {
+    await settled();
+    const error = failed;
+    failed = null;
+    if (error) throw error;
+  }
+
+  async function pipelined(writes, recs) {
+    await flush(); // page n committed before page n+1 goes
+    // The rev this page will be, now that the one before it is in (the index's delta).
+    const rev = recs.length ? await fetchRaw('meta', 'get', ['rev']) : null;
+    const delta = recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null;
+    // A small page (a small team's whole caseload) is written here: no worker to start.
+    const me = writes.length >= OFFLOAD_AT && offloadable(writes) ? sealWorker() : null;
+    if (!me) { await commitSealed(writes, false, delta, true); return; }
+    const job = {};
+    job.done = sendToWorker(me, writes, delta, true).then(
+      (answer) => { if (answer.rev != null) notify({ rev: answer.rev, changes: changesOf(writes) }); },
+      (e) => { failed = failed || (e.locked ? lockedError() : e); },
+    ).finally(() => { if (inflight === job) inflight = null; });
+    inflight = job;
+  }
+
+  async function sealedTx(names, mode, fn, opts) {
     const list = [].concat(names);
+    const pipeline = !!(opts && opts.pipeline);
     const run = async () => {
       const writes = mode === 'readwrite' ? [] : null;
+      // A write reads and writes over what is committed (a pipelined pull excepted: its
+      // pages come in order).
+      if (writes && !pipeline) await settled();
       const stores = {};
-      for (const n of list) stores[n] = view(n, writes);
+      for (const n of list) stores[n] = view(n, writes, pipeline);
       // Writers hold the store's lock: the vault's record and the rev read now are those
-      // this write follows (read while fn reads, not after it).
-      const ahead = writes ? Promise.all([vault().read(), fetchRaw('meta', 'get', ['rev'])]) : null;
+      // this write follows (read while fn reads, not after it; a pipelined page reads its
+      // rev once the page before it is in).
+      const ahead = writes ? Promise.all([vault().read(), pipeline ? null : fetchRaw('meta', 'get', ['rev'])]) : null;
       if (ahead) ahead.catch(() => { /* seen below */ });
       const result = await fn(stores, null);
       if (!writes || !writes.length) return result;
@@ -368,7 +572,9 @@
         if (v.isUnlocked()) v.lock('identity');
         throw lockedError();
       }
-      await commitSealed(writes, clear, recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null);
+      if (pipeline && !clear) { await pipelined(writes, recs); return result; }
+      const delta = recs.length ? { rev: (rev || 0) + 1, changes: deltaOf(recs) } : null;
+      if (clear || !(await offload(writes, delta))) await commitSealed(writes, clear, delta);
       return result;
     };
     if (mode !== 'readwrite') return run();
@@ -376,9 +582,10 @@
     return run();
   }
 
-  /* Run fn(stores) as one transaction: sealed at rest once the vault is loaded. */
-  function tx(names, mode, fn) {
-    return vault() ? sealedTx(names, mode, fn) : rawTx(names, mode, fn);
+  /* Run fn(stores) as one transaction: sealed at rest once the vault is loaded.
+     {pipeline: true}: a pull's page (see "pipeline" above; `flush` after the last). */
+  function tx(names, mode, fn, opts) {
+    return vault() ? sealedTx(names, mode, fn, opts) : rawTx(names, mode, fn);
   }
 
   /* Seal what was stored in clear before the lock came (the phone's first unlock after
@@ -398,13 +605,15 @@
 
   /* Run fn while no tab or worker writes the store (fn must not write through `tx`). */
   function exclusive(fn) {
-    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', fn);
-    return fn();
+    const run = async () => { await settled(); return fn(); };
+    if (g.navigator && navigator.locks) return navigator.locks.request('outreach-store', run);
+    return run();
   }
 
   /* A locked tab forgets what it read: listeners (the caseload index) start again. */
   function forget() {
-    batch = null;
+    endWorker();
+    batches.wait = batches.eager = null;
     opened.clear();
     notify({ reset: true });
   }
@@ -549,6 +758,7 @@
 
   /* Delete everything on this phone (revoked device): the next sign-in starts afresh. */
   async function wipe() {
+    endWorker();
     if (opening) {
       try { (await opening).close(); } catch (_) { /* already closed */ }
       opening = null;
@@ -565,7 +775,7 @@
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
     recordsChunk, cached, setCached, outbox, outboxCount, outboxStates, wipe, onRecords,
-    sealPlain, forget, exclusive, CLEAR, CLEAR_META,
+    sealPlain, forget, exclusive, commitSealed, offloaded, flush, settled, CLEAR, CLEAR_META,
     snapshotRaw, indexSince, saveSnapshot, indexWith, deltaKey,
   };
 })(self);

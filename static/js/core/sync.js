@@ -274,26 +274,33 @@
      without waiting on each write (`fresh`: a first pull into an empty phone, whose
      pages bring each record once: only records with work waiting are read). During a
      first pull, `pull_progress` counts what arrived of the totals the server gave. */
-  async function applyPage(page, fresh) {
+  async function applyPage(page, fresh, known) {
+    // A first pull into an empty phone is pipelined: the seal worker writes this page
+    // while the next one is worked out (its pages bring each record once; a page reads
+    // only records with work waiting, which no page in flight writes).
     return db.tx(['records', 'outbox', 'meta'], 'readwrite', async (s) => {
       const changes = (page.changes || []).filter((c) => {
         if (ENTITIES.includes(c.entity)) return true;
         if (c.data) s.meta.put(c.data, 'ref:' + c.entity);
         return false;
       });
-      const [box, before] = await Promise.all([db.req(s.outbox.getAll()), db.req(s.meta.get('pull_progress'))]);
+      // The progress the last page stored, if this pull stored it (no read needed).
+      const [box, before] = await Promise.all([db.req(s.outbox.getAll()),
+        known && !page.totals ? known.progress : db.req(s.meta.get('pull_progress'))]);
       const pending = new Set(box.map((e) => e.key));
       const found = await Promise.all(changes.map((c) => {
         const key = db.key(c.entity, c.id);
         return fresh && !pending.has(key) ? undefined : db.req(s.records.get(key));
       }));
       const latest = new Map(); // written by this page (a record twice in one page)
-      const put = (rec) => { latest.set(rec.key, rec); s.records.put(rec); };
+      // Each record put here is made (or read) for this page: handed over, not copied.
+      const put = (rec) => { latest.set(rec.key, rec); s.records.putOwned(rec); };
       const progress = page.totals ? { totals: page.totals, got: {} } : before || null;
+      let since = Date.now();
       for (let n = 0; n < changes.length; n++) {
-        // A short wait on the store every 100 records: each stretch is its own task (the
-        // page stays responsive) and the transaction stays open.
-        if (n && n % 100 === 0) await db.req(s.meta.get('cursor'));
+        // A stretch over 25 ms ends with a short wait on the store: each stretch is its
+        // own task (the page stays responsive) and the transaction stays open.
+        if (n % 50 === 0 && Date.now() - since > 25) { await db.req(s.meta.get('cursor')); since = Date.now(); }
         const c = changes[n];
         const key = db.key(c.entity, c.id);
         const stored = latest.has(key) ? latest.get(key) : found[n];
@@ -332,7 +339,7 @@
         s.meta.delete('sweeping');
       }
       return page.has_more ? progress : null;
-    });
+    }, { pipeline: fresh });
   }
 
   /* Before a pull without a cursor (the server refused ours: the worker moved team)
@@ -363,11 +370,18 @@
   async function pull() {
     let changed = false;
     let ahead = null; // {cursor, page: Promise} asked for before its turn
+    // {cursor, fresh, progress} as the last page stored them (one sync at a time).
+    let known = null;
+    // A page an earlier pull left unwritten (it stopped first): the cursor stored is
+    // the one before it, where this pull starts.
+    if (db.flush) await db.flush().catch(() => {});
     for (let i = 0; i < 1000; i++) {
-      const cursor = await db.getMeta('cursor');
+      const last = known;
+      known = null;
+      const cursor = last ? last.cursor : await db.getMeta('cursor');
       if (cursor == null || cursor === '') await markForSweep();
       const snapshot = cursor == null || cursor === '' || String(cursor).startsWith('snap:');
-      const fresh = snapshot && !!(await db.getMeta('fresh_pull'));
+      const fresh = snapshot && (last ? last.fresh : !!(await db.getMeta('fresh_pull')));
       let page;
       try {
         page = await (ahead && ahead.cursor === cursor ? ahead.page : fetchPage(cursor));
@@ -382,11 +396,14 @@
       }
       ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
       if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
-      const progress = await applyPage(page, fresh);
+      const progress = await applyPage(page, fresh, last);
+      // What applyPage stored: the next page needs no read to know it.
+      known = { cursor: page.cursor, fresh: fresh && page.has_more && String(page.cursor).startsWith('snap:'), progress };
       api.emit('pull-progress', progress);
       if ((page.changes || []).length) { changed = true; api.emit('changed', {}); }
-      if (!page.has_more) return changed;
+      if (!page.has_more) break;
     }
+    if (db.flush) await db.flush(); // the last page committed (or its error)
     return changed;
   }
 

@@ -347,9 +347,18 @@
     return new Uint8Array(await subtle.decrypt(params, key, sealed.ct));
   }
 
+  /* The data key for this page's own seal worker (js/core/seal-worker.js: the first
+     sync's pages are sealed and written there), and its taking by that worker. The key
+     stays non-persisted memory in both: the worker is ended when the page locks. */
+  const keyHandle = () => (dataKey ? { key: dataKey, kid: keyId } : null);
+  function useKey(handle) {
+    dataKey = handle ? handle.key : null;
+    keyId = handle ? handle.kid : null;
+  }
+
   O.vault = {
     ITERATIONS, MIN_PIN, status, isUnlocked, adopt, setPin, pinProblem, unlock, checkPin, lock, renew,
     keepForRecovery, clear, takeUnreported, addUnreported, expireLease, seal, open: open_, sealBytes, openBytes, on, read,
-    keyId: () => keyId,
+    keyId: () => keyId, keyHandle, useKey,
   };
 })(self);

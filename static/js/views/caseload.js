@@ -44,16 +44,22 @@ export async function render(ctx) {
   next.addEventListener('click', () => turn(1));
   search.input.addEventListener('input', () => { page = 0; draw(); });
 
-  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile.
+  // Records land a page at a time during a sync: draw at most every 700 ms meanwhile;
+  // while a first sync's pages land, at most a twentieth of the time (a big team's list
+  // takes longer to work out), and at once when the last one is in.
   let queued = null;
   let drawnAt = 0;
+  let took = 0;
+  let landing = false;
+  const gap = () => (landing ? Math.min(3000, Math.max(700, 20 * took)) : 700);
   const redraw = () => {
     if (queued) return;
     queued = setTimeout(() => requestAnimationFrame(() => {
       queued = null;
       drawnAt = performance.now();
       draw();
-    }), Math.max(0, drawnAt + 700 - performance.now()));
+      took = performance.now() - drawnAt;
+    }), Math.max(0, drawnAt + gap() - performance.now()));
   };
   const showProgress = (p) => {
     const text = progressText(p);
@@ -68,7 +74,13 @@ export async function render(ctx) {
   let missed = false;
   const stop = [
     index.subscribe(() => { if (!gone()) index.ready().then(redraw, () => {}); }),
-    ctx.O.api.on((type, detail) => { if (type === 'pull-progress' && !gone()) showProgress(detail); }),
+    ctx.O.api.on((type, detail) => {
+      if (type !== 'pull-progress' || gone()) return;
+      showProgress(detail);
+      const was = landing;
+      landing = !!detail;
+      if (was && !landing && queued) { clearTimeout(queued); queued = null; redraw(); }
+    }),
   ];
   function gone() {
     if (ctx.isCurrent()) { placed = true; return false; }
