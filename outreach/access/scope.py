@@ -11,10 +11,10 @@ admins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import aliased
 
 from outreach.access.guard import FORBIDDEN, Actor
@@ -130,6 +130,27 @@ def partnership_between(team_id: int, other_team_id: int, on: date) -> int | Non
         .order_by(Partnership.id)
         .limit(1)
     )
+
+
+def sharing_ended_at(team_id: int, other_team_id: int, now: datetime) -> datetime:
+    """When sharing between two teams with no agreement in force stopped: the start of
+    the day after the latest `ends_on` among the agreements that joined them, when that
+    is earlier than `now` (an agreement that lapsed by its date); else `now`."""
+    mine = aliased(PartnershipTeam)
+    theirs = aliased(PartnershipTeam)
+    ended = db.session.scalar(
+        select(func.max(Partnership.ends_on))
+        .join(mine, mine.partnership_id == Partnership.id)
+        .join(theirs, theirs.partnership_id == Partnership.id)
+        .where(
+            mine.team_id == team_id,
+            theirs.team_id == other_team_id,
+            Partnership.ends_on < now.date(),
+        )
+    )
+    if ended is None:
+        return now
+    return min(now, datetime.combine(ended + timedelta(days=1), time(0), tzinfo=UTC))
 
 
 def in_force(on: date) -> list[Any]:

@@ -83,12 +83,14 @@ def assign_clients(
         missing = [str(i) for i in ids if i not in found]
         raise out_of_scope("client", errors={"client_ids": [f"Not found: {', '.join(missing)}"]})
     shared = {c["id"] for c in clients if c["team_id"] != team_id}
+    held = {i: uow.holders("client", i).get(team_id) for i in shared}
+    gone = [str(i) for i in ids if i in shared and held[i] is None]
+    if gone:  # its share ended between the two reads: no longer in the caseload
+        raise out_of_scope("client", errors={"client_ids": [f"Not found: {', '.join(gone)}"]})
     current = {
-        c["id"]: (
-            uow.holders("client", c["id"])[team_id].get("key_worker_id")
-            if c["id"] in shared
-            else c["key_worker_id"]
-        )
+        c["id"]: (held[c["id"]] or {}).get("key_worker_id")
+        if c["id"] in shared
+        else c["key_worker_id"]
         for c in clients
     }
     previous = {i: w for i, w in current.items() if w != worker.id}

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from outreach.access.scope import partnership_between
 from outreach.core.db import among
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
@@ -87,10 +88,15 @@ def later_consent(survivor: Row, other: Row) -> dict[str, Any]:
 def check_followable(uow: UnitOfWork, survivor: Row, other: Row, consent: bool | None) -> None:
     """409 when a partner team holding the merged-away client cannot hold the survivor."""
     holding_survivor = uow.holders("client", survivor["id"])
+    today = uow.writer.now.date()
     for team_id, share in uow.holders("client", other["id"]).items():
         if team_id in holding_survivor:
             continue
-        if share["frozen_at"] is not None or consent is not True:
+        if (
+            share["frozen_at"] is not None
+            or consent is not True
+            or partnership_between(survivor["team_id"], team_id, today) is None
+        ):
             raise ApiError(409, CANNOT_FOLLOW, errors={"other_client_id": [CANNOT_FOLLOW]})
 
 

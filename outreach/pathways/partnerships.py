@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from outreach.access.models import Partnership, PartnershipTeam, Team
-from outreach.access.scope import in_force, partnership_between
+from outreach.access.scope import in_force, partnership_between, sharing_ended_at
 from outreach.audit.service import record_event
 from outreach.core.errors import ApiError
 from outreach.core.extensions import db
 from outreach.core.types import utcnow
-from outreach.people.models import Client
 from outreach.records.models import RecordShare
+from outreach.records.registry import ENTITIES
 
 
 def partnership_out(p: Partnership, today: date) -> dict[str, Any]:
@@ -120,34 +120,42 @@ def partnerships_query(*, in_force_on: date | None = None):
 
 
 def freeze_unagreed(team_ids: set[int] | None, now: datetime) -> int:
-    """Clients shared with one of `team_ids` (None: any team) by a team it no longer
-    shares an agreement in force with: the holding team keeps what it holds, and gets no
-    newer version (the share is frozen, as when consent is withdrawn). Run when an admin
-    changes an agreement, and daily for agreements that lapse by their date. Returns how
-    many shares froze."""
+    """Records (clients, and their referrals) shared with one of `team_ids` (None: any
+    team) by a team it no longer shares an agreement in force with: the holding team
+    keeps what it holds, and gets no newer version (the share is frozen, as when consent
+    is withdrawn) from when the agreement ended (`sharing_ended_at`). Run when an admin
+    changes an agreement, and daily for agreements that lapse by their date (the unit of
+    work also freezes such a share when it writes the record). Returns how many shares
+    froze."""
     if team_ids is not None and not team_ids:
         return 0
     share = RecordShare.__table__.c
-    stmt = (
-        select(share.record_id, share.team_id, Client.team_id.label("owner"))
-        .join(Client, Client.id == share.record_id)
-        .where(share.entity == "client", share.ended_at.is_(None), share.frozen_at.is_(None))
-    )
-    if team_ids is not None:
-        stmt = stmt.where(share.team_id.in_(team_ids))
-    rows = db.session.execute(stmt).all()
-    agreed: dict[tuple[int, int], bool] = {}
+    agreed: dict[tuple[int, int], datetime | None] = {}
     frozen = 0
-    for record_id, holder, owner in rows:
-        if (owner, holder) not in agreed:
-            found = partnership_between(owner, holder, now.date())
-            agreed[(owner, holder)] = found is not None
-        if agreed[(owner, holder)]:
-            continue
-        db.session.execute(
-            update(RecordShare)
-            .where(share.entity == "client", share.record_id == record_id, share.team_id == holder)
-            .values(frozen_at=now)
+    for entity in sorted(name for name, spec in ENTITIES.items() if spec.shareable):
+        model = ENTITIES[entity].model.__table__.c
+        stmt = (
+            select(share.record_id, share.team_id, model.team_id.label("owner"))
+            .join_from(RecordShare, ENTITIES[entity].model, model.id == share.record_id)
+            .where(share.entity == entity, share.ended_at.is_(None), share.frozen_at.is_(None))
         )
-        frozen += 1
+        if team_ids is not None:
+            stmt = stmt.where(share.team_id.in_(team_ids))
+        for record_id, holder, owner in db.session.execute(stmt).all():
+            if (owner, holder) not in agreed:
+                found = partnership_between(owner, holder, now.date())
+                agreed[(owner, holder)] = (
+                    None if found is not None else sharing_ended_at(owner, holder, now)
+                )
+            until = agreed[(owner, holder)]
+            if until is None:
+                continue
+            db.session.execute(
+                update(RecordShare)
+                .where(
+                    share.entity == entity, share.record_id == record_id, share.team_id == holder
+                )
+                .values(frozen_at=until)
+            )
+            frozen += 1
     return frozen

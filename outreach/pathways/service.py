@@ -177,9 +177,13 @@ def _release_client(uow: UnitOfWork, referral: Row) -> None:
 
 @on("written", "client")
 def consent_withdrawn(uow: UnitOfWork, new: Row, previous: Row | None) -> None:
-    """Consent withdrawn: teams holding the client keep what they have, get no more."""
+    """Consent withdrawn: teams holding the client, or its referrals, keep what they
+    have, get no more (a newer version stays with the team that owns the record)."""
     if previous is not None and previous["consent_to_share"] and not new["consent_to_share"]:
         uow.freeze_shares("client", new["id"])
+        table = Referral.__table__
+        for referral in uow.load_where(REFERRAL.name, table.c.client_id == new["id"]):
+            uow.freeze_shares(REFERRAL.name, referral["id"])
 
 
 # ---------------------------------------------------------------- steps from records

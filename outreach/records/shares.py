@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, insert, select, update
 
+from outreach.access.scope import partnership_between, sharing_ended_at
 from outreach.core.db import among, rowcount
 from outreach.core.extensions import db
 from outreach.records.models import RecordShare, RecordVersion
@@ -71,6 +73,19 @@ def held_by(id_column: Any, team_column: Any, entity: str, team_id: int) -> Colu
     return (team_column == team_id) | id_column.in_(shared_ids(entity, team_id))
 
 
+def sharing_stopped(
+    owner: int, holder: int, now: datetime, known: dict[tuple[int, int], datetime | None]
+) -> datetime | None:
+    """None while a record of team `owner` may still reach team `holder` (an agreement
+    in force today joins them); else when sharing stopped, from which the holder's share
+    is frozen (the agreement's end, before the daily job froze it). `known` keeps the
+    answers for one unit of work."""
+    if (owner, holder) not in known:
+        agreed = partnership_between(owner, holder, now.date()) is not None
+        known[(owner, holder)] = None if agreed else sharing_ended_at(owner, holder, now)
+    return known[(owner, holder)]
+
+
 def write_shares(rows: list[dict[str, Any]]) -> None:
     """Store granted, frozen or ended shares and their key workers (an update, else an
     insert: few rows)."""
@@ -104,15 +119,17 @@ def frozen_ids(entity: str, team_id: int) -> list[uuid.UUID]:
 def frozen_copies(entity: str, ids: Iterable[uuid.UUID], team_id: int) -> dict[uuid.UUID, Any]:
     """Of `ids`, the records held by `team_id` under a frozen share (consent withdrawn,
     agreement ended): the data of the version the team had when the share froze (the
-    last one recorded up to then). A team's first pull sends that copy, never a later
-    version it may no longer receive."""
+    last one recorded up to then, or up to when it was granted if the agreement's end
+    came first; else the first recorded). A team's first pull sends that copy, never a
+    later version it may no longer receive."""
     wanted = list(dict.fromkeys(ids))
     table = RecordShare.__table__
     frozen: dict[uuid.UUID, Any] = {}
     for start in range(0, len(wanted), CHUNK):
         frozen.update(
-            db.session.execute(
-                select(table.c.record_id, table.c.frozen_at).where(
+            (record_id, max(frozen_at, granted_at))
+            for record_id, frozen_at, granted_at in db.session.execute(
+                select(table.c.record_id, table.c.frozen_at, table.c.granted_at).where(
                     table.c.entity == entity,
                     table.c.team_id == team_id,
                     among(table.c.record_id, wanted[start : start + CHUNK]),
@@ -133,6 +150,6 @@ def frozen_copies(entity: str, ids: Iterable[uuid.UUID], team_id: int) -> dict[u
             .order_by(RecordVersion.record_id, RecordVersion.version, RecordVersion.id)
         )
         for record_id, recorded_at, data in rows:
-            if recorded_at <= frozen[record_id]:
+            if recorded_at <= frozen[record_id] or record_id not in out:
                 out[record_id] = data
     return out

@@ -40,7 +40,7 @@ from outreach.core.extensions import db
 from outreach.records.history import VersionKey, versions_recorded, write_history
 from outreach.records.registry import ENTITIES, hooks, load_rows, serialize, write_order
 from outreach.records.sequence import SeqPool, log_changes
-from outreach.records.shares import load_shares, write_shares
+from outreach.records.shares import load_shares, sharing_stopped, write_shares
 
 Row = dict[str, Any]
 
@@ -96,6 +96,7 @@ class UnitOfWork:
     # (entity, id) -> team -> share row; and the share rows this work grants or changes.
     shares: dict[tuple[str, uuid.UUID], dict[int, Row]] = field(default_factory=dict)
     share_writes: dict[tuple[str, uuid.UUID, int], Row] = field(default_factory=dict)
+    agreements: dict[tuple[int, int], datetime | None] = field(default_factory=dict)
     # What slice rules keep for the length of the work (e.g. which rows a hook loaded).
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -273,9 +274,16 @@ class UnitOfWork:
         if spec.derive is not None:
             spec.derive(new)
         teams = {new["team_id"]} | ({previous["team_id"]} if previous else set())
-        if spec.shareable:
-            held = self.holders(entity, record_id).items()
-            teams |= {team for team, share in held if share["frozen_at"] is None}
+        for team, share in list(self.holders(entity, record_id).items()):
+            if share["frozen_at"] is not None:
+                continue
+            # No agreement in force (lapsed by its date, the daily job not yet run):
+            # the holder keeps the version it has, frozen from the agreement's end.
+            stopped = sharing_stopped(new["team_id"], team, writer.now, self.agreements)
+            if stopped is None:
+                teams.add(team)
+            else:
+                self._write_share(entity, record_id, team, {"frozen_at": stopped})
         seq = self.pool.take(teams)
         new["version"] = (new["version"] or 0) + 1
         new["server_seq"] = seq

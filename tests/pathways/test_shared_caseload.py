@@ -233,3 +233,34 @@ def test_a_closed_referral_takes_the_client_out_of_the_caseload(
     assert str(client_id) not in listed(lead)
     with app.app_context():
         assert db.session.scalar(select(Client.id).where(Client.id == client_id)) == client_id
+
+
+def test_a_share_that_ends_between_the_two_reads_answers_404_not_500(
+    app, agreement, world, custody, street, login, monkeypatch
+):
+    import outreach.records.unit as unit
+    from outreach.records.models import RecordShare
+
+    client_id, referral_id = refer(custody, world.team_ids["street"])
+    accept(street, client_id, referral_id)
+    real = unit.load_shares
+
+    def ended_meanwhile(entity, ids):  # the referral is declined between the two reads
+        db.session.execute(
+            update(RecordShare)
+            .where(RecordShare.entity == "client", RecordShare.record_id == client_id)
+            .values(ended_at=datetime.now(UTC))
+        )
+        return real(entity, ids)
+
+    monkeypatch.setattr(unit, "load_shares", ended_meanwhile)
+    response = login("lead").post(
+        "/api/v1/caseload/assign",
+        json={
+            "client_ids": [str(client_id)],
+            "worker_id": world.user_ids["worker"],
+            "reason": "rebalance",
+        },
+    )
+    assert response.status_code == 404, response.get_json()
+    assert response.get_json()["errors"]["client_ids"] == [f"Not found: {client_id}"]
