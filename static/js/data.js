@@ -482,7 +482,9 @@ export function caseIndex() {
    at once, beside the screen being drawn. */
 if (self.Outreach.vault) {
   self.Outreach.vault.on((type) => {
-    if (type === 'unlocked') return;
+    // Unlocked by a password sign-in or a new PIN: the data key may be new, so a snapshot
+    // the lock screen read ahead may not open with it; read it again.
+    if (type === 'unlocked') { prefetched = undefined; return; }
     if (type === 'unlocked-pin') { caseIndex().catch(() => {}); return; }
     prefetched = undefined;
     if (!index) return;

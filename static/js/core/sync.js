@@ -368,13 +368,23 @@
      server works on it while the phone stores this one. Each page is stored with its
      cursor: a pull cut short carries on from the last page stored. */
   async function pull() {
+    // A page an earlier pull left unwritten (it stopped first): the cursor stored is
+    // the one before it, where this pull starts.
+    if (db.flush) await db.flush().catch(() => {});
+    try {
+      return await pullPages();
+    } finally {
+      // Stopped early (the signal dropped): the sync lock is held until every page handed
+      // to the seal worker has committed or failed, so another tab never applies it too.
+      if (db.flush) await db.flush().catch(() => {});
+    }
+  }
+
+  async function pullPages() {
     let changed = false;
     let ahead = null; // {cursor, page: Promise} asked for before its turn
     // {cursor, fresh, progress} as the last page stored them (one sync at a time).
     let known = null;
-    // A page an earlier pull left unwritten (it stopped first): the cursor stored is
-    // the one before it, where this pull starts.
-    if (db.flush) await db.flush().catch(() => {});
     for (let i = 0; i < 1000; i++) {
       const last = known;
       known = null;
@@ -396,6 +406,9 @@
       }
       ahead = page.has_more ? { cursor: page.cursor, page: fetchPage(page.cursor) } : null;
       if (ahead) ahead.page.catch(() => { /* seen when its turn comes */ });
+      // A page the seal worker failed stops the pull before a page written here could
+      // store its cursor past the failed one (it resumes from the last committed cursor).
+      if (!fresh && db.flush) await db.flush();
       const progress = await applyPage(page, fresh, last);
       // What applyPage stored: the next page needs no read to know it.
       known = { cursor: page.cursor, fresh: fresh && page.has_more && String(page.cursor).startsWith('snap:'), progress };
