@@ -7,16 +7,26 @@ reads every record again. Timings are bench/phone_bench.py's; nothing here is ti
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
 
 from outreach.core.extensions import db
 from outreach.people.models import Client
-from tests.conftest import need
+from tests.conftest import ApiClient, need
 from tests.factories import make_clients, make_interventions
-from tests.pwa.test_pwa import SYNCED, fill_date_of_birth, sign_in, status, unlock
+from tests.pwa.test_pwa import (
+    IDB_RECORDS,
+    SYNCED,
+    fill_date_of_birth,
+    sign_in,
+    status,
+    unlock,
+    wait_synced,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -390,3 +400,120 @@ def test_a_caseload_left_behind_is_never_drawn_again(page, big_team):
     expect(page.get_by_text("Intervention saved.")).to_be_visible()
     page.wait_for_timeout(1000)  # a redraw comes at most 700 ms after a change
     assert page.evaluate("() => window.__redrawn") == 0, "the caseload left behind was redrawn"
+
+
+# The seal worker fails (once) the write of a snapshot page whose cursor goes on
+# incrementally (the last snapshot page, when the team changed during the first pull):
+# the batch names a store that does not exist, so the worker's IndexedDB transaction
+# fails and nothing of the page is written.
+FAIL_LAST_SNAPSHOT_WRITE = """
+window.__sealFailed = false;
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (message, ...rest) {
+  const write = message && message.type === 'write' && Array.isArray(message.writes);
+  const writes = write ? message.writes : [];
+  const goesOn = writes.some((w) => w.name === 'meta' && w.k === 'cursor'
+    && typeof w.value === 'string' && !w.value.startsWith('snap:'));
+  if (goesOn && message.relaxed && !window.__sealFailed) {
+    window.__sealFailed = true;
+    message = Object.assign({}, message,
+      { writes: writes.concat([{ name: 'no-such-store', op: 'delete', k: 'x' }]) });
+  }
+  return post.call(this, message, ...rest);
+};
+"""
+
+
+def test_a_page_the_seal_worker_failed_is_pulled_again(app, page, big_team):
+    """The team changes during the first pull, so its last snapshot page (the third) says
+    has_more with an incremental cursor and the next page is written on the page. The seal
+    worker fails the third page: the pull stops there (the next page never stores its
+    cursor past it) and a later sync brings every client and intervention, each once."""
+    asked: list[str] = []
+    held: list = []
+    release: list = []
+
+    def hold_the_third_page(route):
+        query = parse_qs(urlparse(route.request.url).query)
+        asked.append(query.get("cursor", [""])[0])
+        if len(asked) == 3 and not release:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.add_init_script(NO_BACKGROUND_SYNC)
+    page.add_init_script(FAIL_LAST_SNAPSHOT_WRITE)
+    page.route("**/api/v1/sync/pull?*", hold_the_third_page)
+    sign_in(page)
+    for _ in range(300):  # until the third page is asked for (30 s at most)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the third page was not asked for"
+    assert asked[2].startswith("snap:"), asked
+
+    # Another worker of the team edits a client while the third page is held.
+    with app.app_context():
+        client = db.session.get(Client, big_team[0]["id"])
+        assert client is not None and client.date_of_birth is not None
+        data = {
+            "initials": client.initials,
+            "date_of_birth": client.date_of_birth.isoformat(),
+            "sex": client.sex,
+            "postcode_district": client.postcode_district,
+            "known_as": "Changedmidpull",
+        }
+        version = client.version
+    other = ApiClient(app.test_client(), "worker2@example.test")
+    mutation = {
+        "mutation_id": str(uuid.uuid4()),
+        "entity": "client",
+        "op": "upsert",
+        "id": str(big_team[0]["id"]),
+        "base_version": version,
+        "data": data,
+    }
+    body = {"device_id": str(other.device_id), "schema_version": 1, "mutations": [mutation]}
+    result = other.post("/api/v1/sync/push", json=body).get_json()["results"][0]
+    assert result["status"] == "applied", result
+
+    release.append(True)
+    for route in held:
+        route.continue_()
+    # The pull went on incrementally after the third page, whose write the worker failed;
+    # the sync ends with its error.
+    wait_until(
+        page,
+        """async () => window.__sealFailed && !!(await self.Outreach.db.getMeta('last_error'))
+             && !document.getElementById('last-sync').textContent.includes('Syncing')""",
+        "the seal worker's failure did not end the sync",
+        timeout_ms=30_000,
+    )
+    assert any(c and not c.startswith("snap:") for c in asked), "no incremental page"
+
+    page.get_by_role("button", name="Sync now").click()
+    expect(status(page)).to_have_text(SYNCED, timeout=30_000)
+    wait_synced(page)
+
+    # What the server sends this worker's phone, every page of it.
+    me = ApiClient(app.test_client(), "worker@example.test")
+    on_server: set[tuple[str, str]] = set()
+    cursor = None
+    while True:
+        query = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+        pulled = me.get("/api/v1/sync/pull", query_string=query).get_json()
+        on_server |= {(c["entity"], str(c["id"])) for c in pulled["changes"]}
+        cursor = pulled["cursor"]
+        if not pulled["has_more"]:
+            break
+    phone = [
+        (r["entity"], str(r["id"]))
+        for r in page.evaluate(IDB_RECORDS)
+        if r["entity"] in ("client", "intervention")
+    ]
+    assert len(phone) == len(set(phone)), "a record twice on the phone"
+    on_server = {k for k in on_server if k[0] in ("client", "intervention")}
+    assert len(on_server) == TEAM + TEAM - 1
+    missing = on_server - set(phone)
+    assert not missing, f"{len(missing)} records never reached the phone"
+    assert len(phone) == len(on_server)
