@@ -102,7 +102,7 @@ def big_team(app, world):
     return rows
 
 
-def wait_until(page, check: str, message: str, timeout_ms: int = 15_000) -> None:
+def wait_until(page, check: str, message: str, timeout_ms: int = 40_000) -> None:
     """Until the (async) check answers true: wait_for_function takes a promise as true."""
     for _ in range(timeout_ms // 100):
         if page.evaluate(check):

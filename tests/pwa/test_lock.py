@@ -313,6 +313,9 @@ def test_sign_out_clears_the_phone_and_the_next_worker_sees_nothing(app, context
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     add_client(page, "SOQ", "1971-07-07", "male", "DH1", "Signoutmarker")
+    # Saved first (before, the outbox could be read empty while the save was still being
+    # written, and the sign-out then rightly found 1 record waiting).
+    expect(page.get_by_text("Client added.")).to_be_visible()
     expect(status(page)).to_have_text(SYNCED)
     wait_synced(page)  # the status may still read synced from before the save
     sign_out(page)
