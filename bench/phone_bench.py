@@ -229,7 +229,7 @@ def caseload_full_and_synced(expected_clients: int) -> Condition:
           // The cheap checks first: this runs on every frame of a long sync.
           const state = document.getElementById('sync-state')?.textContent || '';
           const last = document.getElementById('last-sync')?.textContent || '';
-          if (!state.includes('All changes synced') || !last.includes('Last synced')
+          if (!state.includes('All changes synced') || !last.includes('Synced ')
             || last.includes('Syncing')) return false;
           const heading = ({HEADING_JS})();
           const count = ({CASELOAD_COUNT_JS})();

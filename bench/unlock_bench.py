@@ -58,7 +58,7 @@ SYNCED = pb.Condition(
       const state = document.getElementById('sync-state')?.textContent || '';
       const last = document.getElementById('last-sync')?.textContent || '';
       return ({pb.HEADING_JS})() === 'Caseload' && !!count && count.shown === count.total
-        && state.includes('All changes synced') && last.includes('Last synced')
+        && state.includes('All changes synced') && last.includes('Synced ')
         && !last.includes('Syncing');
     }}""",
 )

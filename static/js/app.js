@@ -170,7 +170,7 @@ async function updateStatus() {
   bar.classList.toggle('syncing', state.syncing);
   const parts = [];
   if (attention && waiting) parts.push(waiting + ' waiting to sync');
-  parts.push(meta.last_sync ? 'Last synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
+  parts.push(meta.last_sync ? 'Synced ' + fmtTime(meta.last_sync) : 'Not synced yet');
   if (!navigator.onLine) parts.push('Offline');
   if (state.syncing) parts.push('Syncing…');
   $('last-sync').textContent = parts.join(' · ');

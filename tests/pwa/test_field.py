@@ -224,7 +224,7 @@ def test_a_save_during_a_pull_is_sent_at_once(app, context, page, world):
     add_client(page, "SP", "1993-03-09", "male", "DH1")
     expect(page.get_by_role("heading", name="Client SP")).to_be_visible()
     held[0].continue_()
-    page.unroute("**/api/v1/sync/pull*")
+    page.unroute_all()
     for _ in range(100):  # 10 s: well inside the minute of the sync timer
         if count(app, Client, Client.initials == "SP"):
             break
@@ -393,6 +393,11 @@ ONE_LINE_FIGURES = """() => [...document.querySelectorAll('.figures dd')].filter
 }).map((dd) => dd.textContent)"""
 
 
+BAR_LINES = """() => [...document.querySelectorAll('#bar > *, #syncbar > *')]
+  .filter((e) => e.getClientRects().length)
+  .map((e) => [e.id || e.className, Math.round(e.getBoundingClientRect().height), e.textContent.trim()])"""
+
+
 def large_text(page, percent: int = 200) -> None:
     """The phone's text size setting (Chromium's default font size, as Android's font
     scale sets it): rem and em grow, the viewport stays 360 px wide."""
@@ -431,9 +436,32 @@ def test_large_text_keeps_every_action_reachable(page, world, screenshots, width
         if path == "team":  # a figure never wraps digit by digit ("26" as "2/6")
             expect(page.locator("#workers .figures dd").first).to_be_attached()
             assert page.evaluate(ONE_LINE_FIGURES) == []
-        bar = page.evaluate("document.getElementById('bar').getBoundingClientRect().height")
-        # A quarter of the screen at 360 px; at 320 px the sync line takes one more line.
-        assert bar <= (160 if width == 360 else 200), f"the top bar takes {bar}px at 200% text"
+        assert_bar_fits(page, width, path)
+    # The longest sync lines a worker sees: mid-sync or offline, storage at risk. CI caught
+    # the bar mid-sync at 210 px when "Last synced 23:09 · Syncing…" took one more line
+    # ("Synced 23:09" now).
+    held = []
+    page.route("**/api/v1/sync/pull*", lambda route: held.append(route))
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#last-sync")).to_contain_text("Syncing")
+    assert_bar_fits(page, width, "caseload, syncing")
+    for route in held:
+        route.continue_()
+    page.unroute_all()
+    wait_synced(page)
+    cut_network(page.context)
+    page.goto("/#/caseload")
+    expect(page.locator("#last-sync")).to_contain_text("Offline")
+    assert_bar_fits(page, width, "caseload, offline")
+
+
+def assert_bar_fits(page, width: int, where: str) -> None:
+    bar = page.evaluate("document.getElementById('bar').getBoundingClientRect().height")
+    # A quarter of the screen at 360 px; at 320 px the sync line takes one more line.
+    assert bar <= (160 if width == 360 else 200), (
+        f"the top bar takes {bar}px at 200% text on {where}",
+        page.evaluate(BAR_LINES),
+    )
 
 
 def test_chrome_leaves_room_for_the_work(page, world, screenshots):
@@ -630,7 +658,7 @@ def test_signed_in_pages_barely_shift(page, world, path):
     unlock(page)
     expect(page.locator("main h1")).to_be_visible()
     wait_synced(page)
-    expect(page.locator("#last-sync")).to_contain_text("Last synced")
+    expect(page.locator("#last-sync")).to_contain_text("Synced ")
     expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     cls = page.evaluate("window.__cls")
     assert cls < 0.1, f"{path}: cumulative layout shift {cls:.3f}"

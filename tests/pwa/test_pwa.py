@@ -242,7 +242,7 @@ def test_offline_shift_then_sync_once(app, sync_api, context, page, world, scree
     # Signal again: the app syncs by itself.
     context.set_offline(False)
     expect(status(page2)).to_have_text(SYNCED, timeout=20_000)
-    expect(page2.locator("#last-sync")).to_contain_text("Last synced")
+    expect(page2.locator("#last-sync")).to_contain_text("Synced ")
     # A second sync must not send anything twice.
     page2.get_by_role("button", name="Sync now").click()
     expect(status(page2)).to_have_text(SYNCED)
@@ -429,7 +429,7 @@ def test_expired_access_token_is_refreshed_once_across_tabs(
     monkeypatch.setitem(app.config, "JWT_ACCESS_TOKEN_EXPIRES", timedelta(seconds=1))
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    expect(page.locator("#last-sync")).to_contain_text("Last synced")
+    expect(page.locator("#last-sync")).to_contain_text("Synced ")
     expect(page.locator("#last-sync")).not_to_contain_text("Syncing")
     other = context.new_page()
     other.goto("/")
@@ -459,7 +459,7 @@ def test_expired_access_token_is_refreshed_once_across_tabs(
 def test_response_lost_mid_sync_never_duplicates(app, sync_api, context, page, world):
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    expect(page.locator("#last-sync")).to_contain_text("Last synced")
+    expect(page.locator("#last-sync")).to_contain_text("Synced ")
     wait_for_service_worker(page)
     context.set_offline(True)
     add_client(page, "PQ", "1970-01-20", "other", "DH1")
