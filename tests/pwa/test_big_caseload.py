@@ -21,6 +21,7 @@ from tests.factories import make_clients, make_interventions
 from tests.pwa.test_pwa import (
     IDB_RECORDS,
     SYNCED,
+    add_client,
     fill_date_of_birth,
     sign_in,
     status,
@@ -517,3 +518,39 @@ def test_a_page_the_seal_worker_failed_is_pulled_again(app, page, big_team):
     missing = on_server - set(phone)
     assert not missing, f"{len(missing)} records never reached the phone"
     assert len(phone) == len(on_server)
+
+
+# The seal worker goes silent (killed without an error event, or hung): the first page it
+# is sent never reaches it, so it never answers.
+SILENT_SEAL_WORKER = """
+window.Outreach = Object.assign(window.Outreach || {}, { sealTimeoutMs: 4000 });
+window.__swallowed = 0;
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (message, ...rest) {
+  if (message && message.type === 'write' && !window.__swallowed) {
+    window.__swallowed++;
+    return;
+  }
+  return post.call(this, message, ...rest);
+};
+"""
+
+
+def test_a_seal_worker_that_stops_answering_never_holds_the_phone_up(page, big_team):
+    """A seal worker killed without an error event used to hold the store lock for good:
+    the first sync never ended and nothing the worker saved was written. Now the page ends
+    a worker that does not answer: a client added meanwhile is saved, and the pull (sealed
+    in the page from then on) brings every client, each once."""
+    page.add_init_script(NO_BACKGROUND_SYNC)
+    page.add_init_script(SILENT_SEAL_WORKER)
+    sign_in(page)
+    wait_until(page, "() => window.__swallowed === 1", "no page was sent to the seal worker")
+    add_client(page, "qt", "1990-02-03", "female", "DH1")
+    expect(page.get_by_role("status").filter(has_text="Client added.")).to_be_visible(
+        timeout=30_000
+    )
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    expect(caseload_count(page)).to_have_text("1,201 clients", timeout=40_000)
+    expect(status(page)).to_have_text(SYNCED, timeout=30_000)
+    clients = [r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client"]
+    assert len(clients) == len(set(clients)) == TEAM + 1

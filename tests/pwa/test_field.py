@@ -395,7 +395,8 @@ ONE_LINE_FIGURES = """() => [...document.querySelectorAll('.figures dd')].filter
 
 BAR_LINES = """() => [...document.querySelectorAll('#bar > *, #syncbar > *')]
   .filter((e) => e.getClientRects().length)
-  .map((e) => [e.id || e.className, Math.round(e.getBoundingClientRect().height), e.textContent.trim()])"""
+  .map((e) => [e.id || e.className, Math.round(e.getBoundingClientRect().height),
+    e.textContent.trim()])"""
 
 
 def large_text(page, percent: int = 200) -> None:

@@ -445,8 +445,8 @@
 
   /* The worker stopped (the app locked, the store wiped): nothing it had not answered is
      known to be written; the sync that sent it fails and the next one resumes. */
-  function failCalls(me) {
-    for (const call of me.calls.values()) call.reject(new Error('The seal worker stopped.'));
+  function failCalls(me, why = 'The seal worker stopped.') {
+    for (const call of me.calls.values()) call.reject(new Error(why));
     me.calls.clear();
   }
 
@@ -458,10 +458,25 @@
     failCalls(me);
   }
 
+  /* A worker that goes silent (killed without an error event, or hung) would hold the
+     store lock for good and every save behind it: past SEAL_TIMEOUT_MS it is ended, what
+     it had not answered fails (a pull resumes from its last committed cursor; a commit
+     the worker made but never reported shows as a rev the index catches up on) and this
+     page seals in place from then on. A page of 1,000 records takes about 1 s on a slow
+     phone. */
+  const SEAL_TIMEOUT_MS = 30000;
   function callWorker(me, message) {
     return new Promise((resolve, reject) => {
       const id = me.next++;
-      me.calls.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        if (!me.calls.has(id)) return;
+        broken = true;
+        if (worker === me) worker = null;
+        me.w.terminate();
+        failCalls(me, 'The seal worker stopped answering.');
+      }, g.Outreach.sealTimeoutMs || SEAL_TIMEOUT_MS);
+      const settle = (f) => (x) => { clearTimeout(timer); f(x); };
+      me.calls.set(id, { resolve: settle(resolve), reject: settle(reject) });
       me.w.postMessage(Object.assign({ id }, message));
     });
   }
