@@ -6,6 +6,7 @@ import { today } from './ui.js';
 
 const db = () => self.Outreach.db;
 const CHUNK = 2000; // records per read when the index is rebuilt from the store
+const DERIVE_STEP = 5000; // index entries per task when the caseload is worked out in steps
 const INDEX_FORMAT = 3; // a saved index of another format is rebuilt
 // A client another team shared with this one (a referral) is in this team's caseload once
 // the team has taken the referral on (DESIGN §5b); until then it is only in Referrals.
@@ -96,7 +97,7 @@ function unpack(a) {
 /* A caseload row: a client, their last contact and their soonest open follow-up. */
 const RANK = { overdue: 0, due: 1 };
 class Row {
-  constructor(id, initials, knownAs, dob, postcode, status, conflict, lastContact, followUp) {
+  constructor(id, initials, knownAs, dob, postcode, status, conflict, lastContact, followUp, day) {
     this.id = id;
     this.initials = initials;
     this.known_as = knownAs;
@@ -106,7 +107,7 @@ class Row {
     this.conflict = conflict;
     this.lastContact = lastContact;
     this.followUp = followUp;
-    this.followUpState = followUpState(followUp);
+    this.followUpState = followUpState(followUp, day);
     this.rank = RANK[this.followUpState] ?? 2;
     this.find = initials.toLowerCase() + '\n' + knownAs.toLowerCase();
   }
@@ -175,7 +176,8 @@ class CaseIndex {
     this.mark = -1; // the rev of the saved snapshot (-1: none)
     this.since = 0; // entries changed since the snapshot
     this.team = null; // the phone's team (from the profile), for shared clients
-    this.derived = null;
+    this.changed(); // the caseload worked out (derive), until an entry changes
+    this.version = 0; // counts the changes that void `derived`
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
     this.loading = null;
@@ -224,7 +226,7 @@ class CaseIndex {
         this.filling = this.fill(parts).finally(() => { this.filling = null; });
         this.emit();
         return this;
-      } catch (_) { this.derived = null; }
+      } catch (_) { this.changed(); }
     }
     // A stale snapshot and the deltas since; or no snapshot yet and every delta from the
     // first write (a first sync whose snapshot was not saved before the app closed).
@@ -242,7 +244,7 @@ class CaseIndex {
       ({ all: this.all, at: this.rev } = await this.rebuild());
       this.mark = -1;
     }
-    this.derived = null;
+    this.changed();
     this.settle();
     return this;
   }
@@ -254,7 +256,7 @@ class CaseIndex {
     } catch (_) {
       ({ all: this.all, at: this.rev } = await this.rebuild());
       this.mark = -1;
-      this.derived = null;
+      this.changed();
     }
     this.settle();
   }
@@ -266,7 +268,7 @@ class CaseIndex {
     if (!deltas) return this.load();
     await this.applyDeltas(deltas);
     this.rev = rev;
-    this.derived = null;
+    this.changed();
     this.settle();
     return this;
   }
@@ -329,7 +331,7 @@ class CaseIndex {
       this.all = new Map();
       this.rev = 0;
       this.mark = -1;
-      this.derived = null;
+      this.changed();
       this.emit();
       return;
     }
@@ -341,7 +343,7 @@ class CaseIndex {
     }
     this.rev = n.rev;
     this.since += n.changes.size;
-    this.derived = null;
+    this.changed();
     if (!fromQueue) { this.emit(); this.compactSoon(); }
   }
 
@@ -363,7 +365,8 @@ class CaseIndex {
     if (this.rev < 0 || this.queue || this.filling || this.dropped || this.rev === this.mark) return;
     const rev = this.rev;
     const since = this.since;
-    const { day, rows, follow } = this.derive();
+    const { day, rows, follow } = await this.deriveInSteps();
+    if (this.rev !== rev || this.dropped) return this.compactSoon();
     const lines = [JSON.stringify({ v: INDEX_FORMAT, rev, day, team: this.team }), JSON.stringify(rows.map(packRow)), JSON.stringify(follow.map(packFollow))];
     let chunk = [];
     const all = [...this.all.values()];
@@ -388,7 +391,7 @@ class CaseIndex {
   drop() {
     this.dropped = true;
     this.all = new Map();
-    this.derived = null;
+    this.changed();
     this.rev = -1;
     this.subscribers.clear();
   }
@@ -396,49 +399,88 @@ class CaseIndex {
   subscribe(fn) { this.subscribers.add(fn); return () => this.subscribers.delete(fn); }
   emit() { for (const fn of this.subscribers) { try { fn(); } catch (e) { console.error(e); } } }
 
+  changed() { this.derived = null; this.version++; }
+
   /* Per client: last contact and the soonest open follow-up; the caseload rows. */
   derive() {
     const day = today();
     if (this.derived && this.derived.day === day) return this.derived;
+    const run = this.deriving(this.all.values(), day);
+    let step = run.next();
+    while (!step.done) step = run.next();
+    this.derived = step.value;
+    return this.derived;
+  }
+
+  /* The same, a step per task, over the entries as they are when it starts: while a big
+     team's first sync lands, drawing the list never blocks the page for long. Kept only
+     if nothing changed meanwhile (the next redraw works it out again). */
+  async deriveInSteps() {
+    const day = today();
+    if (this.derived && this.derived.day === day) return this.derived;
+    const version = this.version;
+    let started = performance.now();
+    const run = this.deriving([...this.all.values()], day);
+    let step = run.next();
+    let ms = performance.now() - started;
+    while (!step.done) {
+      await yieldToPage();
+      started = performance.now();
+      step = run.next();
+      ms += performance.now() - started;
+    }
+    step.value.ms = ms; // its own time, without the tasks between its steps
+    if (this.version === version) this.derived = step.value;
+    return step.value;
+  }
+
+  *deriving(entries, day) {
     const clients = [];
     const last = new Map();
     const linked = new Set();
     const follow = [];
+    const dueBy = [];
     const takenOn = new Set(); // clients another team shared, whose referral this team took on
-    for (const s of this.all.values()) {
+    let n = 0;
+    for (const s of entries) {
+      if (++n % DERIVE_STEP === 0) yield;
       if (!s.on) continue;
       if (s.e === 'c') clients.push(s);
       else if (s.e === 'r') {
         if (s.to === this.team && TAKEN_ON.includes(s.s)) takenOn.add(s.c);
       } else if (s.e === 'i') {
         if (s.c && (last.get(s.c) || 0) < s.t) last.set(s.c, s.t);
+        if (s.f && s.c && !s.fd) dueBy.push(s);
       } else if (s.e === 'f') {
         if (s.iv) linked.add(s.iv);
         if (!s.done) follow.push({ key: s.key, id: s.id, kind: 'follow_up', client_id: s.c, due_on: s.d, assigned: s.a });
       }
     }
-    for (const s of this.all.values()) {
-      if (s.on && s.e === 'i' && s.f && s.c && !s.fd && !linked.has(s.id)) {
-        follow.push({ key: s.key, id: s.id, kind: 'intervention', client_id: s.c, due_on: s.f, assigned: null });
-      }
+    for (const s of dueBy) {
+      if (!linked.has(s.id)) follow.push({ key: s.key, id: s.id, kind: 'intervention', client_id: s.c, due_on: s.f, assigned: null });
     }
+    yield;
     follow.sort((a, b) => (a.due_on < b.due_on ? -1 : a.due_on > b.due_on ? 1 : 0));
     const next = new Map();
     for (const f of follow) if (f.client_id && !next.has(f.client_id)) next.set(f.client_id, f.due_on);
     const mine = (c) => c.tm == null || this.team == null || c.tm === this.team || takenOn.has(c.id);
-    const rows = clients.filter(mine).map((c) => new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null));
+    const rows = [];
+    for (const c of clients) {
+      if (mine(c)) rows.push(new Row(c.id, c.i, c.k, c.dob, c.pc, c.st, c.cf, last.get(c.id) || 0, next.get(c.id) || null, day));
+    }
+    yield;
     rows.sort(ORDER);
-    this.derived = { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
-    return this.derived;
+    return { day, rows, follow, byId: new Map(rows.map((r) => [r.id, r])) };
   }
 
-  /* The caseload, in order; with `query`, the rows whose initials or known-as name hold it. */
-  rows(query) {
-    const rows = this.derive().rows;
+  /* The caseload (as worked out: `derived`, else now), in order; with `query`, the rows
+     whose initials or known-as name hold it. */
+  rows(query, derived) {
+    const rows = (derived || this.derive()).rows;
     const q = (query || '').trim().toLowerCase();
     return q ? rows.filter((r) => r.find.includes(q)) : rows;
   }
-  total() { return this.derive().rows.length; }
+  total(derived) { return (derived || this.derive()).rows.length; }
   /* Open follow-ups, soonest first (keys of their records, to read them). */
   openFollowUps() { return this.derive().follow; }
   /* A client of the caseload (a row: id, initials, known_as, date_of_birth, ...). */
@@ -506,9 +548,8 @@ export async function clientRecords(id) {
   };
 }
 
-export function followUpState(due) {
+export function followUpState(due, t = today()) {
   if (!due) return null;
-  const t = today();
   if (due < t) return 'overdue';
   if (due === t) return 'due';
   return 'upcoming';

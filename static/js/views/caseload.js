@@ -14,6 +14,8 @@ const n = (x) => NUMBER.format(x);
 
 export async function render(ctx) {
   const index = await caseIndex();
+  // Worked out in steps (a big team's caseload is 25,000 entries), not in the draw's task.
+  const first = await index.deriveInSteps();
   const search = field('Search clients', h('input', { type: 'search', autocomplete: 'off', autocapitalize: 'characters', value: lastQuery }), 'Initials or known-as name');
   const list = h('ul', { class: 'list', id: 'client-list' });
   const count = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
@@ -24,10 +26,10 @@ export async function render(ctx) {
   const pager = h('div', {}, range, h('div', { class: 'actions' }, prev, next));
   let page = lastPage;
 
-  function draw() {
+  function draw(derived) {
     lastQuery = search.input.value;
-    const rows = index.rows(lastQuery);
-    const total = index.total();
+    const rows = index.rows(lastQuery, derived);
+    const total = index.total(derived);
     const pages = Math.max(1, Math.ceil(rows.length / PAGE));
     page = lastPage = Math.min(page, pages - 1);
     const from = page * PAGE;
@@ -47,19 +49,31 @@ export async function render(ctx) {
   // Records land a page at a time during a sync: draw at most every 700 ms meanwhile;
   // while a first sync's pages land, at most a twentieth of the time (a big team's list
   // takes longer to work out), and at once when the last one is in.
-  let queued = null;
   let drawnAt = 0;
   let took = 0;
   let landing = false;
   const gap = () => (landing ? Math.min(3000, Math.max(700, 20 * took)) : 700);
+  // The list is worked out a step per task (deriveInSteps), then drawn in a frame; a
+  // change while it is worked out draws again after (the list drawn is of before it).
+  let queued = null; // a draw waiting for its time
+  let working = false; // a draw being worked out
+  let again = false;
   const redraw = () => {
+    if (working) { again = true; return; }
     if (queued) return;
-    queued = setTimeout(() => requestAnimationFrame(() => {
+    queued = setTimeout(async () => {
       queued = null;
-      drawnAt = performance.now();
-      draw();
-      took = performance.now() - drawnAt;
-    }), Math.max(0, drawnAt + gap() - performance.now()));
+      working = true;
+      again = false;
+      const derived = await index.deriveInSteps().catch(() => undefined);
+      requestAnimationFrame(() => {
+        working = false;
+        drawnAt = performance.now();
+        draw(derived);
+        took = performance.now() - drawnAt + (derived ? derived.ms : 0);
+        if (again) redraw();
+      });
+    }, Math.max(0, drawnAt + gap() - performance.now()));
   };
   const showProgress = (p) => {
     const text = progressText(p);
@@ -99,7 +113,7 @@ export async function render(ctx) {
       h('a', { class: 'btn', href: '#/client-form', text: 'Add client' })),
     search.wrap, count, list, pager,
   );
-  draw();
+  draw(first);
   showProgress(await ctx.O.db.getMeta('pull_progress').catch(() => null));
   // The app places this screen as render() returns: by the next frame it is shown, or
   // another navigation took over.
