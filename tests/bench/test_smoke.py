@@ -1,4 +1,4 @@
-"""Every server-side benchmark still runs, at a toy size: a bench that stops at set-up
+"""Every benchmark still runs, at a toy size: a bench that stops at set-up
 (as caseload_bench and report_bench once did, when passwords had to pass the strength
 check) is found by the suite, not by whoever next needs the figure. Figures are not
 checked here (machines are noisy); that each bench completes and says its verdict is."""
@@ -124,3 +124,23 @@ def test_load_bench_runs_a_small_day_exactly_once(scratch_pg):
     )
     assert "exactly once: True" in out, out
     assert "errors 0," in out, out
+
+
+@pytest.mark.browser
+def test_phone_bench_runs_a_mid_sized_team():
+    """The phone bench (Chromium, 6x throttle) end to end on 1,200 clients: every step of
+    every run completes (a step that times out, e.g. a caseload count that never reaches
+    the team's size, fails the run and the bench exits 1) and the table is printed."""
+    out = run_bench(
+        "bench/phone_bench.py",
+        "--runs",
+        "1",
+        "--clients",
+        "1200",
+        "--interventions",
+        "2400",
+        "--step-timeout",
+        "90",
+        timeout=400,
+    )
+    assert "| first sync: Sign in -> full count and sync finished |" in out
