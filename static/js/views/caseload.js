@@ -68,6 +68,7 @@ export async function render(ctx) {
       const derived = await index.deriveInSteps().catch(() => undefined);
       requestAnimationFrame(() => {
         working = false;
+        if (gone()) return; // left while it was worked out
         drawnAt = performance.now();
         draw(derived);
         took = performance.now() - drawnAt + (derived ? derived.ms : 0);
