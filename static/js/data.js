@@ -117,7 +117,9 @@ const packFollow = (f) => [f.key, f.id, f.kind, f.client_id, f.due_on, f.assigne
 
 const ORDER = (a, b) => a.rank - b.rank || b.lastContact - a.lastContact || (a.initials < b.initials ? -1 : a.initials > b.initials ? 1 : 0);
 
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+// A task boundary (input and frames go first) that a hidden tab does not throttle as it
+// does timers: a sync in the background still saves its index promptly.
+const yieldToPage = () => db().yieldTask();
 const idle = (fn, timeout) => (self.requestIdleCallback ? requestIdleCallback(fn, { timeout }) : setTimeout(fn, 50));
 
 /* The saved index (db.js `saveSnapshot`) is one value sealed as bytes, one decryption:
@@ -176,7 +178,7 @@ class CaseIndex {
     this.mark = -1; // the rev of the saved snapshot (-1: none)
     this.since = 0; // entries changed since the snapshot
     this.team = null; // the phone's team (from the profile), for shared clients
-    this.changed(); // the caseload worked out (derive), until an entry changes
+    this.derived = null; // the caseload worked out (derive), until an entry changes
     this.version = 0; // counts the changes that void `derived`
     this.subscribers = new Set();
     this.queue = null; // notifications that arrive while loading
@@ -219,6 +221,7 @@ class CaseIndex {
     let done = false;
     if (parts && !deltas.length && parts.head.team === this.team) {
       try {
+        this.changed(); // a stepped derive of the entries before must not be kept
         this.derived = restore(parts);
         this.mark = snapshot.clear.rev;
         this.since = 0;
@@ -253,6 +256,7 @@ class CaseIndex {
     await yieldToPage();
     try {
       this.all = await readEntries(parts);
+      this.version++; // the same caseload as restored, from other entry objects
     } catch (_) {
       ({ all: this.all, at: this.rev } = await this.rebuild());
       this.mark = -1;
@@ -365,8 +369,9 @@ class CaseIndex {
     if (this.rev < 0 || this.queue || this.filling || this.dropped || this.rev === this.mark) return;
     const rev = this.rev;
     const since = this.since;
+    const version = this.version;
     const { day, rows, follow } = await this.deriveInSteps();
-    if (this.rev !== rev || this.dropped) return this.compactSoon();
+    if (this.version !== version || this.queue || this.filling || this.dropped) return this.compactSoon();
     const lines = [JSON.stringify({ v: INDEX_FORMAT, rev, day, team: this.team }), JSON.stringify(rows.map(packRow)), JSON.stringify(follow.map(packFollow))];
     let chunk = [];
     const all = [...this.all.values()];

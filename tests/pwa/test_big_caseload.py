@@ -520,31 +520,52 @@ def test_a_page_the_seal_worker_failed_is_pulled_again(app, page, big_team):
     assert len(phone) == len(on_server)
 
 
-# The seal worker goes silent (killed without an error event, or hung): the first page it
-# is sent never reaches it, so it never answers.
+# The seal worker goes silent (killed without an error event, or hung), with the sealed
+# writes' timeout cut to 0.5 s (and 3 ms a record): either the first page it is sent never
+# reaches it, or it writes that page and its answer never comes back.
 SILENT_SEAL_WORKER = """
-window.Outreach = Object.assign(window.Outreach || {}, { sealTimeoutMs: 4000 });
+window.Outreach = Object.assign(window.Outreach || {}, { sealTimeoutMs: 500 });
 window.__swallowed = 0;
+(() => {
+const silent = (window.name || '').startsWith('answer') ? 'answer' : 'request';
 const post = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (message, ...rest) {
-  if (message && message.type === 'write' && !window.__swallowed) {
+  if (silent === 'request' && message && message.type === 'write' && !window.__swallowed) {
     window.__swallowed++;
     return;
   }
   return post.call(this, message, ...rest);
 };
+const onmessage = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage');
+Object.defineProperty(Worker.prototype, 'onmessage', {
+  configurable: true,
+  get() { return onmessage.get.call(this); },
+  set(fn) {
+    onmessage.set.call(this, (e) => {
+      if (silent === 'answer' && e.data && e.data.ok && !window.__swallowed) {
+        window.__swallowed++;
+        return;
+      }
+      return fn(e);
+    });
+  },
+});
+})();
 """
 
 
-def test_a_seal_worker_that_stops_answering_never_holds_the_phone_up(page, big_team):
+@pytest.mark.parametrize("silent", ["request", "answer"])
+def test_a_seal_worker_that_stops_answering_never_holds_the_phone_up(page, big_team, silent):
     """A seal worker killed without an error event used to hold the store lock for good:
     the first sync never ended and nothing the worker saved was written. Now the page ends
-    a worker that does not answer: a client added meanwhile is saved, and the pull (sealed
-    in the page from then on) brings every client, each once."""
+    a worker that does not answer, whether it never got the page or wrote it and its
+    answer was lost: a client added meanwhile is saved, and the pull (sealed in the page
+    from then on) brings every client and intervention, each once."""
     page.add_init_script(NO_BACKGROUND_SYNC)
+    page.add_init_script(f"window.name = {silent!r};")
     page.add_init_script(SILENT_SEAL_WORKER)
     sign_in(page)
-    wait_until(page, "() => window.__swallowed === 1", "no page was sent to the seal worker")
+    wait_until(page, "() => window.__swallowed === 1", "the seal worker was never silenced")
     add_client(page, "qt", "1990-02-03", "female", "DH1")
     expect(page.get_by_role("status").filter(has_text="Client added.")).to_be_visible(
         timeout=30_000
@@ -552,5 +573,7 @@ def test_a_seal_worker_that_stops_answering_never_holds_the_phone_up(page, big_t
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     expect(caseload_count(page)).to_have_text("1,201 clients", timeout=40_000)
     expect(status(page)).to_have_text(SYNCED, timeout=30_000)
-    clients = [r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client"]
-    assert len(clients) == len(set(clients)) == TEAM + 1
+    records = [(r["entity"], r["id"]) for r in page.evaluate(IDB_RECORDS)]
+    assert len(records) == len(set(records)), "a record twice on the phone"
+    assert sum(1 for entity, _ in records if entity == "client") == TEAM + 1
+    assert sum(1 for entity, _ in records if entity == "intervention") == TEAM - 1

@@ -441,11 +441,18 @@ def test_large_text_keeps_every_action_reachable(page, world, screenshots, width
     # The longest sync lines a worker sees: mid-sync or offline, storage at risk. CI caught
     # the bar mid-sync at 210 px when "Last synced 23:09 · Syncing…" took one more line
     # ("Synced 23:09" now).
-    held = []
-    page.route("**/api/v1/sync/pull*", lambda route: held.append(route))
+    held: list = []
+    holding = [True]
+    # Handlers run only inside Playwright calls: once `holding` is cleared, a pull asked
+    # for while the held ones are let go goes on by itself.
+    page.route(
+        "**/api/v1/sync/pull*",
+        lambda route: held.append(route) if holding else route.continue_(),
+    )
     page.get_by_role("button", name="Sync now").click()
     expect(page.locator("#last-sync")).to_contain_text("Syncing")
     assert_bar_fits(page, width, "caseload, syncing")
+    holding.clear()
     for route in held:
         route.continue_()
     page.unroute_all()

@@ -459,25 +459,32 @@
   }
 
   /* A worker that goes silent (killed without an error event, or hung) would hold the
-     store lock for good and every save behind it: past SEAL_TIMEOUT_MS it is ended, what
-     it had not answered fails (a pull resumes from its last committed cursor; a commit
-     the worker made but never reported shows as a rev the index catches up on) and this
-     page seals in place from then on. A page of 1,000 records takes about 1 s on a slow
-     phone. */
+     store lock for good and every save behind it: past its time (SEAL_TIMEOUT_MS, and
+     more for a large batch: a page of 1,000 records takes about 1 s on a slow phone) it
+     is ended, what it had not answered fails (a pull resumes from its last committed
+     cursor; a commit the worker made but never reported shows as a rev the index catches
+     up on) and this page seals in place from then on. A hidden page's timers (and its
+     worker) may be held back: the time runs again when it is shown. */
   const SEAL_TIMEOUT_MS = 30000;
+  const SEAL_MS_PER_WRITE = 3;
   function callWorker(me, message) {
     return new Promise((resolve, reject) => {
       const id = me.next++;
-      const timer = setTimeout(() => {
+      const limit = (g.Outreach.sealTimeoutMs || SEAL_TIMEOUT_MS) + SEAL_MS_PER_WRITE * ((message.writes || []).length);
+      let timer;
+      const arm = () => { timer = setTimeout(expire, limit); };
+      const expire = () => {
         if (!me.calls.has(id)) return;
+        if (g.document && g.document.hidden) { g.document.addEventListener('visibilitychange', arm, { once: true }); return; }
         broken = true;
         if (worker === me) worker = null;
         me.w.terminate();
         failCalls(me, 'The seal worker stopped answering.');
-      }, g.Outreach.sealTimeoutMs || SEAL_TIMEOUT_MS);
+      };
       const settle = (f) => (x) => { clearTimeout(timer); f(x); };
       me.calls.set(id, { resolve: settle(resolve), reject: settle(reject) });
       me.w.postMessage(Object.assign({ id }, message));
+      arm();
     });
   }
 
@@ -790,7 +797,7 @@
   g.Outreach.db = {
     open, tx, req, key, getMeta, setMeta, allMeta, records, record, byClient, byKeys,
     recordsChunk, cached, setCached, outbox, outboxCount, outboxStates, wipe, onRecords,
-    sealPlain, forget, exclusive, commitSealed, offloaded, flush, settled, CLEAR, CLEAR_META,
+    sealPlain, forget, exclusive, commitSealed, offloaded, flush, settled, yieldTask, CLEAR, CLEAR_META,
     snapshotRaw, indexSince, saveSnapshot, indexWith, deltaKey,
   };
 })(self);

@@ -14,7 +14,9 @@ const n = (x) => NUMBER.format(x);
 
 export async function render(ctx) {
   const index = await caseIndex();
-  // Worked out in steps (a big team's caseload is 25,000 entries), not in the draw's task.
+  // Worked out in steps (a big team's caseload is 25,000 entries), not in the draw's task;
+  // a change meanwhile (this screen is not following yet) draws again once it is placed.
+  const seen = index.version;
   const first = await index.deriveInSteps();
   const search = field('Search clients', h('input', { type: 'search', autocomplete: 'off', autocapitalize: 'characters', value: lastQuery }), 'Initials or known-as name');
   const list = h('ul', { class: 'list', id: 'client-list' });
@@ -58,11 +60,13 @@ export async function render(ctx) {
   let queued = null; // a draw waiting for its time
   let working = false; // a draw being worked out
   let again = false;
+  let shown = first;
   const redraw = () => {
     if (working) { again = true; return; }
     if (queued) return;
     queued = setTimeout(async () => {
       queued = null;
+      if (gone()) return;
       working = true;
       again = false;
       const derived = await index.deriveInSteps().catch(() => undefined);
@@ -71,7 +75,9 @@ export async function render(ctx) {
         if (gone()) return; // left while it was worked out
         drawnAt = performance.now();
         draw(derived);
-        took = performance.now() - drawnAt + (derived ? derived.ms : 0);
+        // The list's own time: drawing, and working it out if that was for this draw.
+        took = performance.now() - drawnAt + (derived && derived !== shown ? derived.ms || 0 : 0);
+        shown = derived;
         if (again) redraw();
       });
     }, Math.max(0, drawnAt + gap() - performance.now()));
@@ -115,6 +121,7 @@ export async function render(ctx) {
     search.wrap, count, list, pager,
   );
   draw(first);
+  if (index.version !== seen) missed = true;
   showProgress(await ctx.O.db.getMeta('pull_progress').catch(() => null));
   // The app places this screen as render() returns: by the next frame it is shown, or
   // another navigation took over.
