@@ -19,8 +19,10 @@ from outreach.shell import STATIC_DIR
 # issue 15's field work (dark theme, the bottom bar and its icons, the day/month/year date
 # input, quick record, the push's byte batches and conflict rebase: about 4 KiB), plus
 # issue 16's first sync (the seal worker, js/core/seal-worker.js, and the pipelined pull
-# pages in db.js: about 4.5 KiB; main was already at 101 KiB, over 96, when it came).
-BUDGET = 108 * 1024
+# pages in db.js: about 4.5 KiB; main was already at 101 KiB, over 96, when it came), plus
+# the caseload worked out in steps, the seal worker's timeout and the caseload index in
+# modules of its own (js/case-index.js, js/index-format.js): about 1 KiB.
+BUDGET = 109 * 1024
 GZIP = {"Accept-Encoding": "gzip"}
 
 
