@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import and_, case
 
-from outreach.pathways.shared import held_versions, shared_clients
+from outreach.pathways.shared import shared_clients
 from outreach.people.models import Client
 from outreach.records.models import RecordShare
+from outreach.records.shares import held_versions
 
 HELD_FIELDS = ("initials", "known_as", "sex", "postcode_district")
 
@@ -37,7 +38,7 @@ def shared_overlay(
         and facts[c.id]["held_until"] is not None
         and c.updated_at > facts[c.id]["held_until"]
     }
-    held = held_versions(stale) if stale else {}
+    held = held_versions("client", stale) if stale else {}
     out: list[Any] = []
     notes: dict[uuid.UUID, dict] = {}
     for c in clients:

@@ -6,7 +6,7 @@ the team (kept on the team's share of the client).
 
 What the team sees of such a client is what its phones hold: after consent is
 withdrawn (the share is frozen) or the agreement between the teams has ended, the
-version it held then, never a later one (`held_versions`).
+version it held then, never a later one (`records.shares.held_versions`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from outreach.core.db import among
 from outreach.core.extensions import db
 from outreach.pathways.models import Referral
 from outreach.pathways.queries import team_names
-from outreach.records.models import RecordShare, RecordVersion
+from outreach.records.models import RecordShare
 
 TAKEN_ON = ("accepted", "first_contact", "treatment_entry")
 CHUNK = 500
@@ -125,25 +125,4 @@ def shared_clients(team_id: int, ids: Iterable[uuid.UUID], now: datetime) -> dic
             "agreement_ended": ended,
             "held_until": until,
         }
-    return out
-
-
-def held_versions(until: dict[uuid.UUID, datetime]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per client: the data of the last version recorded up to its time in `until` (the
-    version a team holds when sharing stopped), else its first version (an agreement
-    ended with a date before the client was shared: the first the team got)."""
-    out: dict[uuid.UUID, dict[str, Any]] = {}
-    ids = list(until)
-    for start in range(0, len(ids), CHUNK):
-        rows = db.session.execute(
-            select(RecordVersion.record_id, RecordVersion.recorded_at, RecordVersion.data)
-            .where(
-                RecordVersion.entity == "client",
-                among(RecordVersion.record_id, ids[start : start + CHUNK]),
-            )
-            .order_by(RecordVersion.record_id, RecordVersion.version, RecordVersion.id)
-        )
-        for record_id, recorded_at, data in rows:
-            if recorded_at <= until[record_id] or record_id not in out:
-                out[record_id] = data
     return out

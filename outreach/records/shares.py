@@ -138,18 +138,25 @@ def frozen_copies(entity: str, ids: Iterable[uuid.UUID], team_id: int) -> dict[u
                 )
             ).all()
         )
+    return held_versions(entity, frozen)
+
+
+def held_versions(entity: str, until: dict[uuid.UUID, datetime]) -> dict[uuid.UUID, Any]:
+    """Per record: the data of the last version recorded up to its time in `until` (the
+    version a team holds when sharing stopped), else its first version (sharing stopped,
+    by its date, before the record was shared: the first the team got)."""
     out: dict[uuid.UUID, Any] = {}
-    ids_frozen = list(frozen)
-    for start in range(0, len(ids_frozen), CHUNK):
+    ids = list(until)
+    for start in range(0, len(ids), CHUNK):
         rows = db.session.execute(
             select(RecordVersion.record_id, RecordVersion.recorded_at, RecordVersion.data)
             .where(
                 RecordVersion.entity == entity,
-                among(RecordVersion.record_id, ids_frozen[start : start + CHUNK]),
+                among(RecordVersion.record_id, ids[start : start + CHUNK]),
             )
             .order_by(RecordVersion.record_id, RecordVersion.version, RecordVersion.id)
         )
         for record_id, recorded_at, data in rows:
-            if recorded_at <= frozen[record_id] or record_id not in out:
+            if recorded_at <= until[record_id] or record_id not in out:
                 out[record_id] = data
     return out
