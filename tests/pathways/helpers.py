@@ -11,6 +11,20 @@ def consented_client(**over) -> dict:
     return client_data(**{"consent_to_share": True, "consent_recorded_at": now_iso(), **over})
 
 
+def withdraw_consent(custody, client_id) -> dict:
+    """The referring team records that the client withdrew consent (the client's version
+    2); the client's data as pushed."""
+    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
+    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
+    return withdrawn
+
+
+def change_after_withdrawal(custody, client_id, withdrawn: dict) -> None:
+    """The referring team changes the client after the withdrawal (version 3)."""
+    later = {**withdrawn, "known_as": "Changed after withdrawal", "postcode_district": "DH9"}
+    assert one(custody, mutation("client", later, id=client_id, base=2))["status"] == "applied"
+
+
 def referral_data(client_id, to_team_id: int, **over) -> dict:
     data = {
         "client_id": str(client_id),

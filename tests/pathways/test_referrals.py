@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import uuid
 
-from tests.pathways.helpers import consented_client, one, pulled, refer, referral_data
+from tests.pathways.helpers import (
+    consented_client,
+    one,
+    pulled,
+    refer,
+    referral_data,
+    withdraw_consent,
+)
 from tests.sync.helpers import client_data, intervention_data, mutation, now_iso
 
 
@@ -143,8 +150,7 @@ def test_declining_takes_the_client_off_the_receiving_teams_phones(
 def test_withdrawn_consent_stops_sharing_going_forward(agreement, world, custody, street):
     client_id, referral_id = refer(custody, world.team_ids["street"])
     changes, cursor = pulled(street)
-    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
-    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
+    withdrawn = withdraw_consent(custody, client_id)
     changes, cursor = pulled(street, cursor)
     # The street team sees the withdrawal, and keeps the record it holds...
     assert changes[("client", str(client_id))]["data"]["consent_to_share"] is False

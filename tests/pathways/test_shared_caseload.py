@@ -16,7 +16,16 @@ from outreach.core.extensions import db
 from outreach.pathways.models import Referral
 from outreach.people.models import Client
 from outreach.records.models import RecordVersion
-from tests.pathways.helpers import accept, consented_client, listed, one, pulled, refer
+from tests.pathways.helpers import (
+    accept,
+    change_after_withdrawal,
+    consented_client,
+    listed,
+    one,
+    pulled,
+    refer,
+    withdraw_consent,
+)
 from tests.sync.helpers import intervention_data, mutation, now_iso
 
 
@@ -150,10 +159,7 @@ def test_after_consent_is_withdrawn_the_lead_sees_the_version_the_team_holds(
     lead = login("lead")
     client_id, referral_id = refer(custody, world.team_ids["street"])
     accept(street, client_id, referral_id)
-    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
-    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
-    later = {**withdrawn, "known_as": "Changed after withdrawal", "postcode_district": "DH9"}
-    assert one(custody, mutation("client", later, id=client_id, base=2))["status"] == "applied"
+    change_after_withdrawal(custody, client_id, withdraw_consent(custody, client_id))
     row = listed(lead)[str(client_id)]
     assert row["known_as"] == "Jo" and row["postcode_district"] == "DH1"
     assert row["version"] == 2  # the withdrawal, which reached the team; nothing newer

@@ -14,14 +14,16 @@ from outreach.core.extensions import db
 from outreach.records.models import RecordShare
 from tests.pathways.helpers import (
     accept,
+    change_after_withdrawal,
     consented_client,
     listed,
     one,
     pulled,
     refer,
     referral_data,
+    withdraw_consent,
 )
-from tests.sync.helpers import mutation, now_iso
+from tests.sync.helpers import mutation
 
 
 def test_a_shared_client_is_referred_on_only_by_its_own_team(
@@ -87,10 +89,7 @@ def test_a_new_phone_of_the_holding_team_gets_the_version_it_held(
 ):
     client_id, referral_id = refer(custody, world.team_ids["street"])
     accept(street, client_id, referral_id)
-    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
-    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
-    later = {**withdrawn, "known_as": "Changed after withdrawal", "postcode_district": "DH9"}
-    assert one(custody, mutation("client", later, id=client_id, base=2))["status"] == "applied"
+    change_after_withdrawal(custody, client_id, withdraw_consent(custody, client_id))
     # A phone of the street team signed in now: the withdrawal it was sent, nothing newer.
     fresh, _ = pulled(login("worker2"))
     change = fresh[("client", str(client_id))]
@@ -193,8 +192,7 @@ def test_referral_notes_stop_reaching_the_partner_when_consent_is_withdrawn(
 ):
     client_id, referral_id = refer(custody, world.team_ids["street"])
     _, cursor = pulled(street)
-    withdrawn = consented_client(consent_to_share=False, consent_recorded_at=now_iso())
-    assert one(custody, mutation("client", withdrawn, id=client_id, base=1))["status"] == "applied"
+    withdraw_consent(custody, client_id)
     data = referral_data(client_id, world.team_ids["street"], notes="Now at 12 Hill St")
     assert one(custody, mutation("referral", data, id=referral_id, base=1))["status"] == "applied"
     changes, _ = pulled(street, cursor)
