@@ -36,33 +36,40 @@ export function go(path) {
 
 async function route() {
   const ticket = ++state.rendering;
+  const hash = location.hash;
   const { path, args, query } = parseHash();
+  // A later navigation took over: a newer route, or a hash the browser has not yet told us
+  // of (hashchange is a task of its own; a redirect decided now would undo the worker's tap).
+  const overtaken = () => ticket !== state.rendering || location.hash !== hash;
   const lock = await vault.status().catch(() => ({ state: 'none' }));
   if ((lock.state === 'locked' && !state.signInAsked) || lock.state === 'needs-pin') {
     state.profile = null;
-    return show(await import('./views/lock.js'), { args, query, mode: lock.state }, ticket, 'lock');
+    return show(await import('./views/lock.js'), { args, query, mode: lock.state, hash }, ticket, 'lock');
   }
   if (lock.state !== 'unlocked' || state.signInAsked) {
     state.profile = null;
     if (lock.state === 'expired' && !state.notice) state.notice = 'You have not been online for a while, so this phone needs your password. Sign in when you have signal: nothing you recorded is lost.';
     if (lock.state === 'forgotten' && !state.notice) state.notice = 'Sign in with your password (you need signal). Nothing you recorded is lost.';
-    return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
+    return show(await import('./views/signin.js'), { args, query, hash }, ticket, 'signin');
   }
   // Only what routing needs (read together, each opened once per unlock: db.js keeps them).
   const [refreshToken, profile] = await Promise.all([db.getMeta('refresh_token'), db.getMeta('profile')]).catch(() => []);
   const meta = { refresh_token: refreshToken, profile };
-  if (ticket !== state.rendering) return; // a later navigation took over
+  if (overtaken()) return;
   const signedIn = !!(meta.refresh_token && meta.profile);
-  if (!signedIn) return show(await import('./views/signin.js'), { args, query }, ticket, 'signin');
+  if (!signedIn) return show(await import('./views/signin.js'), { args, query, hash }, ticket, 'signin');
   state.profile = meta.profile;
   const allowed = screensFor(meta.profile.role);
   const screen = allowed.find((s) => s.path === path);
   if (!screen) return go(homeFor(meta.profile.role));
-  show(await screen.load(), { args, query }, ticket, screen.path);
+  show(await screen.load(), { args, query, hash }, ticket, screen.path);
 }
 
-async function show(mod, { args, query, mode }, ticket, path, keepFocus) {
-  if (ticket !== state.rendering) return;
+/* `hash` is the one the screen was routed for: a refresh after a sync redraws that screen
+   only while the address still says so. */
+async function show(mod, { args, query, mode, hash }, ticket, path, keepFocus) {
+  const overtaken = () => ticket !== state.rendering || location.hash !== hash;
+  if (overtaken()) return;
   const signedIn = path !== 'signin' && path !== 'lock';
   const main = $('main');
   const view = document.createElement('div');
@@ -78,10 +85,10 @@ async function show(mod, { args, query, mode }, ticket, path, keepFocus) {
     view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
   }
   // Only the latest render reaches the screen.
-  if (ticket !== state.rendering) return;
+  if (overtaken()) return;
   renderChrome(signedIn, path);
   if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
-  state.view = { mod, args, query, path, hash: location.hash };
+  state.view = { mod, args, query, path, hash };
   if (covered) covered.nodes = [view]; // hidden: shown when the page is visible again
   else main.replaceChildren(view);
   const heading = view.querySelector('h1');

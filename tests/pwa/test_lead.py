@@ -445,6 +445,33 @@ def test_workers_do_not_get_the_team_lead_screens(page, team):
     expect(page.get_by_role("link", name="History and reassign")).to_have_count(0)
 
 
+def test_a_screen_tapped_while_a_forbidden_one_is_turned_away_is_the_one_shown(page, team):
+    """A worker's #/team is sent home; a client tapped before that redirect is decided must
+    not be taken back to the caseload by it (a slow phone's ghost navigation)."""
+    signed_in(page, "worker")
+    client = str(team.clients["AA"])
+    # The tap lands in the moment the router has read what it needs for #/team but before
+    # the browser has told it of the new hash (hashchange comes as a task of its own).
+    page.evaluate(
+        """(client) => {
+            const db = self.Outreach.db;
+            const getMeta = db.getMeta;
+            db.getMeta = async (name) => {
+                const value = await getMeta(name);
+                if (name === 'profile') {
+                    db.getMeta = getMeta;
+                    location.hash = '#/client/' + client;
+                }
+                return value;
+            };
+            location.hash = '#/team';
+        }""",
+        client,
+    )
+    expect(page.get_by_role("heading", name="Client AA (Al)")).to_be_visible()
+    assert page.evaluate("location.hash") == f"#/client/{client}"
+
+
 def test_lead_sees_team_navigation_and_client_link(page, team):
     signed_in(page, "lead")
     nav = page.get_by_role("navigation", name="Main")
