@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     """A browser test that fails runs once more, as Playwright Test retries on CI: a real
     browser on a shared 2-core machine has timing no test can fully pin down. The rerun is
     reported ("R", "N rerun"); API and model tests never get one."""
-    if not BROWSER_RETRIES:
+    if not BROWSER_RETRIES or not config.pluginmanager.hasplugin("rerunfailures"):
         return
     for item in items:
         if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):

@@ -5,7 +5,7 @@ import './core/vault.js';
 import './core/api.js';
 import './core/sync.js';
 import * as session from './core/session.js';
-import { h, fmtTime, applyTheme } from './ui.js';
+import { h, fmtTime, applyTheme, untilReleased } from './ui.js';
 import { screensFor, homeFor, SCREENS } from './nav.js';
 
 const O = self.Outreach;
@@ -84,7 +84,9 @@ async function show(mod, { args, query, mode, hash }, ticket, path, keepFocus) {
     console.error(e);
     view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
   }
-  // Only the latest render reaches the screen.
+  // Not while a finger is on the screen (its tap would be lost); then only the latest
+  // render reaches the screen (the tap may have navigated).
+  if (!covered) await untilReleased();
   if (overtaken()) return;
   renderChrome(signedIn, path);
   if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built

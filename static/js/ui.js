@@ -248,3 +248,37 @@ export function applyTheme(choice) {
     m.setAttribute('content', dark ? '#101c22' : '#0b4f6c');
   }
 }
+
+/* A finger (or mouse button) on the screen: redrawing now would take the element from under
+   it, and the tap would be lost (the click then belongs to neither the old element nor the
+   new one). A redraw waits for the release and the click it makes (at most MAX_HOLD_MS, for
+   a long press or a release the page never hears of). */
+const MAX_HOLD_MS = 1000;
+const pressed = new Set();
+let settling = false; // released, its click not yet dispatched
+let settleTimer = null;
+let waiting = [];
+function release() {
+  if (pressed.size || settling) return;
+  const w = waiting;
+  waiting = [];
+  w.forEach((resolve) => resolve());
+}
+function settle(ms) {
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => { settling = false; release(); }, ms);
+}
+const listen = (name, fn) => document.addEventListener(name, fn, { capture: true, passive: true });
+listen('pointerdown', (e) => { pressed.add(e.pointerId); });
+// A touch's click comes as a gesture of its own after pointerup: a little time for it.
+listen('pointerup', (e) => { pressed.delete(e.pointerId); settling = true; settle(150); });
+listen('pointercancel', (e) => { pressed.delete(e.pointerId); settling = true; settle(0); });
+listen('click', () => { settling = true; settle(0); }); // after its default action (a link's new address)
+export function untilReleased() {
+  if (!pressed.size && !settling) return Promise.resolve();
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    setTimeout(() => { pressed.clear(); settling = false; release(); }, MAX_HOLD_MS);
+  });
+}
+export const redrawsHeld = () => waiting.length;

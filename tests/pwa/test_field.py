@@ -76,6 +76,39 @@ def test_ghost_taps_on_save_make_one_intervention(app, context, page, world):
     assert count(app, Intervention) == 3
 
 
+def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, world):
+    """A colleague's change arrives while the worker's finger is on "Record intervention":
+    the client screen's redraw waits for the release, so the tap opens the form (before, the
+    redraw took the link from under the finger and the tap did nothing). The redraw itself
+    is not lost: back on the client, the colleague's change shows."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
+    wait_synced(page)
+    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    colleague_edit(app, client_id, 1, known_as="Ro")
+
+    box = page.get_by_role("main").get_by_role("link", name="Record intervention").bounding_box()
+    page.evaluate("window.__link = document.querySelector('#main a.btn-primary')")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.evaluate("document.getElementById('sync-now').click()")  # no pointer of its own
+    for _ in range(150):  # the sync has brought the change and the redraw is ready
+        if page.evaluate(
+            """async () => !window.__link.isConnected
+                || (await import('/js/ui.js')).redrawsHeld() > 0"""
+        ):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the colleague's change never reached the screen")
+    page.mouse.up()
+    expect(page.get_by_role("heading", name="Record intervention")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Client RS (Ro)")).to_be_visible()
+
+
 def test_double_enter_on_add_client_makes_one_client(app, context, page, world):
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
