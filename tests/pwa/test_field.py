@@ -109,6 +109,42 @@ def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, w
     expect(page.get_by_role("heading", name="Client RS (Ro)")).to_be_visible()
 
 
+def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_lands(
+    app, page, world
+):
+    """The same on the caseload: the list's rows are drawn again when the colleague's change
+    lands; the redraw waits for the finger, so the tap opens the client it was on."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
+    wait_synced(page)
+    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    row = page.locator("#client-list a").filter(has_text="RS (Rosie)")
+    expect(row).to_be_visible()
+    colleague_edit(app, client_id, 1, known_as="Ro")
+
+    box = row.bounding_box()
+    page.evaluate("window.__row = document.querySelector('#client-list a')")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.evaluate("document.getElementById('sync-now').click()")
+    for _ in range(150):  # the change is in and the list's redraw is ready
+        if page.evaluate(
+            """async () => !window.__row.isConnected
+                || (await import('/js/ui.js')).redrawsHeld() > 0"""
+        ):
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the colleague's change never reached the list")
+    page.mouse.up()
+    expect(page.get_by_role("heading", name=re.compile(r"^Client RS"))).to_be_visible()
+    page.go_back()
+    expect(page.locator("#client-list a").filter(has_text="RS (Ro)")).to_be_visible()
+
+
 def test_double_enter_on_add_client_makes_one_client(app, context, page, world):
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()

@@ -2,7 +2,7 @@
    Reads the in-memory caseload index (never the whole store) and draws one page of
    rows at a time, so a 5,000-client team is 50 list items. The list follows the index
    as records land: usable during the first sync, with its progress shown. */
-import { h, field, fmtDate, fmtDateTime, clientName, statusTag } from '../ui.js';
+import { h, field, fmtDate, fmtDateTime, clientName, statusTag, untilReleased } from '../ui.js';
 import { caseIndex } from '../data.js';
 
 export const live = false; // it redraws itself as the index changes
@@ -70,6 +70,7 @@ export async function render(ctx) {
       working = true;
       again = false;
       const derived = await index.deriveInSteps().catch(() => undefined);
+      await untilReleased(); // rows moving under a finger would open another client
       requestAnimationFrame(() => {
         working = false;
         if (gone()) return; // left while it was worked out
