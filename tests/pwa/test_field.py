@@ -109,9 +109,7 @@ def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, w
     expect(page.get_by_role("heading", name="Client RS (Ro)")).to_be_visible()
 
 
-def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_lands(
-    app, page, world
-):
+def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_lands(app, page, world):
     """The same on the caseload: the list's rows are drawn again when the colleague's change
     lands; the redraw waits for the finger, so the tap opens the client it was on."""
     sign_in(page)
