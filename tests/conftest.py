@@ -42,6 +42,22 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.flaky(reruns=BROWSER_RETRIES))
 
 
+_RERUNS: list = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.outcome == "rerun":
+        _RERUNS.append(report)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Why each rerun test failed the first time: a rerun is a bug to chase, so say what."""
+    for report in _RERUNS:
+        terminalreporter.write_sep("-", f"first failure of rerun {report.nodeid}")
+        errors = [line for line in report.longreprtext.splitlines() if line.startswith("E ")]
+        terminalreporter.write_line("\n".join(errors[:25]))
+
+
 def _worker_database_url(tmp_path_factory, worker_id: str) -> str:
     if not PG_URL:
         return f"sqlite:///{tmp_path_factory.getbasetemp() / f'outreach-{worker_id}.db'}"
