@@ -31,6 +31,15 @@ from tests.pwa.test_pwa import (
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(autouse=True)
+def patient_expectations():
+    """A 1,200-client team's pages are written and sealed on a CI machine shared by two test
+    workers: a step that takes 2 s alone can take more than expect's 5 s there."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
+
 TEAM = 1_200  # clients: two pull pages of them (the phone pulls 1,000 records a page)
 PAGE = 50  # rows the caseload draws at a time (views/caseload.js)
 
