@@ -77,32 +77,39 @@ async function show(mod, { args, query, mode, hash }, ticket, path, keepFocus) {
   // the latest navigation's notice again, so "Intervention saved." does not vanish the
   // moment the sync that follows the save ends (even if it overtakes that navigation).
   if (!keepFocus) state.screenNotice = takeNotice();
-  const ctx = makeContext(view, state.screenNotice);
+  let placed;
+  const ctx = makeContext(view, state.screenNotice, new Promise((resolve) => { placed = resolve; }));
   try {
-    await mod.render(ctx, args, query, mode);
-  } catch (e) {
-    console.error(e);
-    view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
+    try {
+      await mod.render(ctx, args, query, mode);
+    } catch (e) {
+      console.error(e);
+      view.replaceChildren(h('h1', { tabindex: '-1', text: 'Something went wrong' }), h('p', { text: 'Your records are safe on this phone. Go back and try again.' }));
+    }
+    // Not while a finger is on the screen (its tap would be lost); then only the latest
+    // render reaches the screen (the tap may have navigated).
+    if (!covered) await untilReleased();
+    if (overtaken()) return;
+    renderChrome(signedIn, path);
+    if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
+    state.view = { mod, args, query, path, hash };
+    if (covered) covered.nodes = [view]; // hidden: shown when the page is visible again
+    else main.replaceChildren(view);
+    const heading = view.querySelector('h1');
+    const screen = SCREENS.find((s) => s.path === path);
+    document.title = (TITLES[path] || (screen && screen.label) || '') + (path ? ' – ' : '') + 'Outreach';
+    if (!keepFocus) (heading || main).focus();
+    updateStatus();
+  } finally {
+    placed(); // shown, or never will be (ctx.isCurrent() tells which)
   }
-  // Not while a finger is on the screen (its tap would be lost); then only the latest
-  // render reaches the screen (the tap may have navigated).
-  if (!covered) await untilReleased();
-  if (overtaken()) return;
-  renderChrome(signedIn, path);
-  if (signedIn && !vault.isUnlocked()) return; // locked while this screen was being built
-  state.view = { mod, args, query, path, hash };
-  if (covered) covered.nodes = [view]; // hidden: shown when the page is visible again
-  else main.replaceChildren(view);
-  const heading = view.querySelector('h1');
-  const screen = SCREENS.find((s) => s.path === path);
-  document.title = (TITLES[path] || (screen && screen.label) || '') + (path ? ' – ' : '') + 'Outreach';
-  if (!keepFocus) (heading || main).focus();
-  updateStatus();
 }
 
-function makeContext(main, notice) {
+function makeContext(main, notice, placed) {
   return {
     main,
+    /* Resolves once the screen is placed, or is known never to be (then isCurrent() is false). */
+    placed,
     append: (...nodes) => main.append(...nodes.flat().filter((n) => n != null && n !== false)),
     O,
     profile: state.profile,

@@ -251,34 +251,42 @@ export function applyTheme(choice) {
 
 /* A finger (or mouse button) on the screen: redrawing now would take the element from under
    it, and the tap would be lost (the click then belongs to neither the old element nor the
-   new one). A redraw waits for the release and the click it makes (at most MAX_HOLD_MS, for
-   a long press or a release the page never hears of). */
+   new one), or rows moving under it would open another client. A redraw waits for the
+   release and the click it makes. No wait is longer than MAX_HOLD_MS: a long press, or a
+   release the page never hears of (a pointer held that long stops counting). */
 const MAX_HOLD_MS = 1000;
-const pressed = new Set();
+const pressed = new Map(); // pointerId -> when it went down
 let settling = false; // released, its click not yet dispatched
 let settleTimer = null;
-let waiting = [];
+const waiting = new Set(); // {resolve, timer}
+function holding() {
+  const now = performance.now();
+  for (const [id, since] of pressed) if (now - since >= MAX_HOLD_MS) pressed.delete(id);
+  return pressed.size > 0 || settling;
+}
 function release() {
-  if (pressed.size || settling) return;
-  const w = waiting;
-  waiting = [];
-  w.forEach((resolve) => resolve());
+  if (holding()) return;
+  for (const w of waiting) { clearTimeout(w.timer); w.resolve(); }
+  waiting.clear();
 }
 function settle(ms) {
+  settling = true;
   clearTimeout(settleTimer);
   settleTimer = setTimeout(() => { settling = false; release(); }, ms);
 }
-const listen = (name, fn) => document.addEventListener(name, fn, { capture: true, passive: true });
-listen('pointerdown', (e) => { pressed.add(e.pointerId); });
+const listen = (target, name, fn) => target.addEventListener(name, fn, { capture: true, passive: true });
+listen(document, 'pointerdown', (e) => { pressed.set(e.pointerId, performance.now()); });
 // A touch's click comes as a gesture of its own after pointerup: a little time for it.
-listen('pointerup', (e) => { pressed.delete(e.pointerId); settling = true; settle(150); });
-listen('pointercancel', (e) => { pressed.delete(e.pointerId); settling = true; settle(0); });
-listen('click', () => { settling = true; settle(0); }); // after its default action (a link's new address)
+listen(document, 'pointerup', (e) => { pressed.delete(e.pointerId); settle(150); });
+listen(document, 'pointercancel', (e) => { pressed.delete(e.pointerId); settle(0); });
+listen(document, 'click', () => settle(0)); // after its default action (a link's new address)
+listen(document, 'visibilitychange', () => { if (document.hidden) { pressed.clear(); settle(0); } });
 export function untilReleased() {
-  if (!pressed.size && !settling) return Promise.resolve();
+  if (!holding()) return Promise.resolve();
   return new Promise((resolve) => {
-    waiting.push(resolve);
-    setTimeout(() => { pressed.clear(); settling = false; release(); }, MAX_HOLD_MS);
+    const w = { resolve };
+    w.timer = setTimeout(() => { waiting.delete(w); resolve(); }, MAX_HOLD_MS);
+    waiting.add(w);
   });
 }
-export const redrawsHeld = () => waiting.length;
+export const redrawsHeld = () => waiting.size;

@@ -38,7 +38,8 @@ def patient_expectations():
     workers: a step that takes 2 s alone can take more than expect's 5 s there."""
     expect.set_options(timeout=20_000)
     yield
-    expect.set_options(timeout=5_000)
+    expect.set_options(timeout=None)  # the library's default again
+
 
 TEAM = 1_200  # clients: two pull pages of them (the phone pulls 1,000 records a page)
 PAGE = 50  # rows the caseload draws at a time (views/caseload.js)

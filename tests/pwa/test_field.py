@@ -76,11 +76,37 @@ def test_ghost_taps_on_save_make_one_intervention(app, context, page, world):
     assert count(app, Intervention) == 3
 
 
+UNTIL_REDRAW_READY = """async () => {
+  // The sync has brought the change and the redraw is ready: held, or (without the hold)
+  // already done, taking the pressed element away. Polled in the page, so the finger lifts
+  // at once after (a hold lasts at most a second).
+  const ui = await import('/js/ui.js');
+  for (let i = 0; i < 750; i++) {
+    if (!window.__pressed.isConnected || ui.redrawsHeld() > 0) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}"""
+
+
+def press_while_a_sync_redraws(page, target) -> None:
+    """A finger down on `target`, then a sync (started without a pointer of its own) that
+    brings a change to this screen; returns with the finger still down."""
+    target.evaluate("(el) => { window.__pressed = el; }")
+    box = target.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.evaluate("document.getElementById('sync-now').click()")
+    assert page.evaluate(UNTIL_REDRAW_READY), "the colleague's change never reached the screen"
+
+
+# Race tests: a fix that works half the time must not pass on a rerun.
+@pytest.mark.flaky(reruns=0)
 def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, world):
     """A colleague's change arrives while the worker's finger is on "Record intervention":
     the client screen's redraw waits for the release, so the tap opens the form (before, the
-    redraw took the link from under the finger and the tap did nothing). The redraw itself
-    is not lost: back on the client, the colleague's change shows."""
+    redraw took the link from under the finger and the tap did nothing). A redraw held for a
+    finger that lifts without tapping anything is drawn then."""
     sign_in(page)
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
     add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
@@ -89,26 +115,24 @@ def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, w
     client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
     colleague_edit(app, client_id, 1, known_as="Ro")
 
-    box = page.get_by_role("main").get_by_role("link", name="Record intervention").bounding_box()
-    page.evaluate("window.__link = document.querySelector('#main a.btn-primary')")
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.evaluate("document.getElementById('sync-now').click()")  # no pointer of its own
-    for _ in range(150):  # the sync has brought the change and the redraw is ready
-        if page.evaluate(
-            """async () => !window.__link.isConnected
-                || (await import('/js/ui.js')).redrawsHeld() > 0"""
-        ):
-            break
-        page.wait_for_timeout(100)
-    else:
-        raise AssertionError("the colleague's change never reached the screen")
+    press_while_a_sync_redraws(
+        page, page.get_by_role("main").get_by_role("link", name="Record intervention")
+    )
     page.mouse.up()
     expect(page.get_by_role("heading", name="Record intervention")).to_be_visible()
     page.go_back()
-    expect(page.get_by_role("heading", name="Client RS (Ro)")).to_be_visible()
+    heading = page.get_by_role("heading", name="Client RS (Ro)")
+    expect(heading).to_be_visible()
+
+    colleague_edit(app, client_id, 2, known_as="Rosa")
+    press_while_a_sync_redraws(page, heading)
+    page.mouse.up()
+    expect(page.get_by_role("heading", name="Client RS (Rosa)")).to_be_visible()
+    assert page.evaluate("async () => (await import('/js/ui.js')).redrawsHeld()") == 0
+    assert page.evaluate("location.hash") == f"#/client/{client_id}"
 
 
+@pytest.mark.flaky(reruns=0)
 def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_lands(app, page, world):
     """The same on the caseload: the list's rows are drawn again when the colleague's change
     lands; the redraw waits for the finger, so the tap opens the client it was on."""
@@ -123,20 +147,7 @@ def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_land
     expect(row).to_be_visible()
     colleague_edit(app, client_id, 1, known_as="Ro")
 
-    box = row.bounding_box()
-    page.evaluate("window.__row = document.querySelector('#client-list a')")
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.evaluate("document.getElementById('sync-now').click()")
-    for _ in range(150):  # the change is in and the list's redraw is ready
-        if page.evaluate(
-            """async () => !window.__row.isConnected
-                || (await import('/js/ui.js')).redrawsHeld() > 0"""
-        ):
-            break
-        page.wait_for_timeout(100)
-    else:
-        raise AssertionError("the colleague's change never reached the list")
+    press_while_a_sync_redraws(page, row)
     page.mouse.up()
     expect(page.get_by_role("heading", name=re.compile(r"^Client RS"))).to_be_visible()
     page.go_back()

@@ -90,7 +90,7 @@ export async function render(ctx) {
   };
   // Followed while this screen is the one shown; once another took its place it stops
   // (a list no one sees is never drawn again: that would derive the whole caseload on
-  // every save). Until it is first placed (a frame after render), changes wait for that.
+  // every save). Until it is first placed (ctx.placed), changes wait for that.
   let placed = false;
   let settled = false;
   let missed = false;
@@ -98,7 +98,7 @@ export async function render(ctx) {
     index.subscribe(() => { if (!gone()) index.ready().then(redraw, () => {}); }),
     ctx.O.api.on((type, detail) => {
       if (type !== 'pull-progress' || gone()) return;
-      showProgress(detail);
+      untilReleased().then(() => showProgress(detail)); // the line going moves the rows
       const was = landing;
       landing = !!detail;
       if (was && !landing && queued) { clearTimeout(queued); queued = null; redraw(); }
@@ -124,9 +124,9 @@ export async function render(ctx) {
   draw(first);
   if (index.version !== seen) missed = true;
   showProgress(await ctx.O.db.getMeta('pull_progress').catch(() => null));
-  // The app places this screen as render() returns: by the next frame it is shown, or
-  // another navigation took over.
-  requestAnimationFrame(() => {
+  // The app places this screen after render() returns (later if a finger is on the
+  // screen), or another navigation takes over: ctx.placed says when it is either.
+  ctx.placed.then(() => {
     settled = true;
     if (missed && !gone()) index.ready().then(redraw, () => {});
   });
