@@ -107,12 +107,7 @@ def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, w
     the client screen's redraw waits for the release, so the tap opens the form (before, the
     redraw took the link from under the finger and the tap did nothing). A redraw held for a
     finger that lifts without tapping anything is drawn then."""
-    sign_in(page)
-    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
-    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
-    wait_synced(page)
-    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    client_id = rosie_added_and_synced(page)
     colleague_edit(app, client_id, 1, known_as="Ro")
 
     press_while_a_sync_redraws(
@@ -136,12 +131,7 @@ def test_a_tap_under_way_when_a_sync_redraws_the_screen_still_lands(app, page, w
 def test_a_tap_on_the_caseload_under_way_when_a_sync_redraws_the_list_still_lands(app, page, world):
     """The same on the caseload: the list's rows are drawn again when the colleague's change
     lands; the redraw waits for the finger, so the tap opens the client it was on."""
-    sign_in(page)
-    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
-    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
-    wait_synced(page)
-    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    client_id = rosie_added_and_synced(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
     row = page.locator("#client-list a").filter(has_text="RS (Rosie)")
     expect(row).to_be_visible()
@@ -208,6 +198,16 @@ def test_a_second_save_after_a_crash_keeps_the_drafts_id(app, context, page, wor
     assert uuid.UUID(draft["id"])
 
 
+def rosie_added_and_synced(page) -> str:
+    """Signed in, client "RS (Rosie)" added on the phone and synced: her id."""
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
+    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
+    wait_synced(page)
+    return next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+
+
 def colleague_edit(app, client_id: str, base_version: int, **changes) -> None:
     """Another worker's phone edits the client through the sync API."""
     from tests.conftest import ApiClient
@@ -246,12 +246,7 @@ def test_a_queued_edit_never_undoes_the_servers_resolution(app, context, page, w
     worker's next edit (a new postcode) waits behind it: that edit is rebased on the
     merged record, so the server keeps its resolution and gets the new postcode, and the
     worker is shown what the server kept."""
-    sign_in(page)
-    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
-    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
-    wait_synced(page)
-    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    client_id = rosie_added_and_synced(page)
     colleague_edit(app, client_id, 1, known_as="Ro")
 
     held = []
@@ -666,12 +661,7 @@ def test_sync_now_without_signal_says_so(context, page, world):
 
 
 def test_a_stale_saved_notice_never_sits_above_changed_on_the_server(app, context, page, world):
-    sign_in(page)
-    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
-    add_client(page, "RS", "1988-08-08", "female", "DH1", "Rosie")
-    expect(page.get_by_role("heading", name="Client RS (Rosie)")).to_be_visible()
-    wait_synced(page)
-    client_id = next(r["id"] for r in page.evaluate(IDB_RECORDS) if r["entity"] == "client")
+    client_id = rosie_added_and_synced(page)
     colleague_edit(app, client_id, 1, known_as="Ro")
     edit_client(page, **{"Known-as name (optional)": "Rosa"})
     expect(page.get_by_text("Changed on the server")).to_be_visible(timeout=15_000)

@@ -91,8 +91,7 @@ export async function render(ctx) {
   // Followed while this screen is the one shown; once another took its place it stops
   // (a list no one sees is never drawn again: that would derive the whole caseload on
   // every save). Until it is first placed (ctx.placed), changes wait for that.
-  let placed = false;
-  let settled = false;
+  let settled = false; // placed, or known never to be
   let missed = false;
   const stop = [
     index.subscribe(() => { if (!gone()) index.ready().then(redraw, () => {}); }),
@@ -105,8 +104,8 @@ export async function render(ctx) {
     }),
   ];
   function gone() {
-    if (ctx.isCurrent()) { placed = true; return false; }
-    if (placed || settled) { stop.forEach((f) => f()); return true; }
+    if (ctx.isCurrent()) return false;
+    if (settled) { stop.forEach((f) => f()); return true; }
     missed = true;
     return true;
   }
